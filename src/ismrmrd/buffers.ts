@@ -1,0 +1,85 @@
+/**
+ * The generic reconstruction's intermediate messages: acquisition buckets,
+ * recon buffers (`IsmrmrdReconData`) and image arrays (`IsmrmrdImageArray`),
+ * with Gadgetron's dimension orders.
+ */
+import type { ComplexArray } from './ndarray.js';
+import type { Acquisition, AcquisitionHeader, ImageHeader, MetaContainer, Waveform } from './types.js';
+
+/** Index statistics of the readouts in a bucket (sets of seen counter values). */
+export interface BucketStats {
+  kspace_encode_step_1: Set<number>;
+  kspace_encode_step_2: Set<number>;
+  slice: Set<number>;
+  phase: Set<number>;
+  contrast: Set<number>;
+  repetition: Set<number>;
+  set: Set<number>;
+  segment: Set<number>;
+  average: Set<number>;
+}
+
+/** Readouts gathered until a trigger fires (`AcquisitionBucket`). */
+export interface AcquisitionBucket {
+  readonly kind: 'bucket';
+  data: Acquisition[];
+  ref: Acquisition[];
+  /** Statistics per encoding space. */
+  datastats: BucketStats[];
+  refstats: BucketStats[];
+  waveforms: Waveform[];
+}
+
+/** {min, max, center} of sampled indices along one encoding dimension. */
+export interface SamplingLimit {
+  min: number;
+  max: number;
+  center: number;
+}
+
+/** Geometry of a buffer (`SamplingDescription`). */
+export interface SamplingDescription {
+  encoded_FOV: [number, number, number];
+  recon_FOV: [number, number, number];
+  encoded_matrix: [number, number, number];
+  recon_matrix: [number, number, number];
+  sampling_limits: [SamplingLimit, SamplingLimit, SamplingLimit];
+}
+
+/**
+ * Buffered k-space of one encoding space (`IsmrmrdDataBuffered`):
+ * data [E0, E1, E2, CHA, N, S, LOC]; headers [E1, E2, N, S, LOC] (undefined where unsampled).
+ */
+export interface DataBuffered {
+  data: ComplexArray;
+  /** [D, E0, E1, E2, N, S, LOC] when the readouts carry a trajectory. */
+  trajectory?: { data: Float32Array; dims: number[] };
+  headers: (AcquisitionHeader | undefined)[];
+  headerDims: number[];
+  sampling: SamplingDescription;
+}
+
+/** One encoding space's data and optional reference (calibration) data. */
+export interface ReconBit {
+  data: DataBuffered;
+  ref?: DataBuffered;
+}
+
+/** Recon buffers for all encoding spaces of one trigger (`IsmrmrdReconData`, message 1023). */
+export interface ReconData {
+  readonly kind: 'recondata';
+  rbit: ReconBit[];
+}
+
+/**
+ * Reconstructed images (`IsmrmrdImageArray`, message 1024):
+ * data [X, Y, Z, CHA, N, S, LOC]; headers and meta [N, S, LOC].
+ */
+export interface ImageArray {
+  readonly kind: 'imagearray';
+  data: ComplexArray;
+  headers: ImageHeader[];
+  meta: MetaContainer[];
+  waveforms?: Waveform[];
+  acqHeaders?: AcquisitionHeader[];
+}

@@ -1,0 +1,31 @@
+/**
+ * Everything that flows through a pipeline, as one tagged union.
+ */
+import type { AcquisitionBucket, ImageArray, ReconData } from './buffers.js';
+import type { Acquisition, Image, Waveform } from './types.js';
+
+/** A log or status text (message 5). */
+export interface TextMessage {
+  readonly kind: 'text';
+  text: string;
+}
+
+/** A dependency-query reply (message 1019): meta XML. */
+export interface DependencyQueryMessage {
+  readonly kind: 'dependencyquery';
+  xml: string;
+}
+
+/** Any message a gadget can receive or emit. */
+export type Message =
+  | Acquisition
+  | Waveform
+  | Image
+  | AcquisitionBucket
+  | ReconData
+  | ImageArray
+  | TextMessage
+  | DependencyQueryMessage;
+
+/** The `kind` tags of all messages. */
+export type MessageKind = Message['kind'];
