@@ -29,3 +29,12 @@ export type Message =
 
 /** The `kind` tags of all messages. */
 export type MessageKind = Message['kind'];
+
+/** Type guards for each message kind. */
+export const isAcquisition = (m: Message): m is Acquisition => m.kind === 'acquisition';
+export const isWaveform = (m: Message): m is Waveform => m.kind === 'waveform';
+export const isImage = (m: Message): m is Image => m.kind === 'image';
+export const isBucket = (m: Message): m is AcquisitionBucket => m.kind === 'bucket';
+export const isReconData = (m: Message): m is ReconData => m.kind === 'recondata';
+export const isImageArray = (m: Message): m is ImageArray => m.kind === 'imagearray';
+export const isText = (m: Message): m is TextMessage => m.kind === 'text';

@@ -1,0 +1,1325 @@
+/*
+ * ISMRMRD HDF5 datasets for Node (N-API, C).
+ *
+ * Writing goes through Debian's libismrmrd 1.8 (ismrmrd_append_*,
+ * ismrmrd_write_header) so files match the reference implementation's layout.
+ * Reading uses the HDF5 C API directly with memory types built from the
+ * packed ISMRMRD structs: it reads many rows per H5Dread, bounds-checks every
+ * index, and never trusts header sizes over the stored vlen lengths (the 1.8
+ * read functions do neither).
+ *
+ * Every failure becomes a JS exception whose text names the file and group;
+ * libismrmrd's messages and the HDF5 error stack are collected into it.
+ * Not thread-safe (serial HDF5): use from one JS thread per process.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <node_api.h>
+#include <hdf5.h>
+#include <ismrmrd/ismrmrd.h>
+#include <ismrmrd/dataset.h>
+#include <ismrmrd/waveform.h>
+#include <ismrmrd/version.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+_Static_assert(sizeof(ISMRMRD_AcquisitionHeader) == 340, "acquisition header must be 340 bytes");
+_Static_assert(sizeof(ISMRMRD_ImageHeader) == 198, "image header must be 198 bytes");
+_Static_assert(sizeof(ISMRMRD_WaveformHeader) == 40, "waveform header must be 40 bytes");
+
+#define ACQ_HEAD 340
+#define IMG_HEAD 198
+#define WAV_HEAD 40
+#define ERR_CAP 2048
+
+#if H5_VERSION_GE(1, 12, 0)
+#define RECLAIM(type, space, buf) H5Treclaim((type), (space), H5P_DEFAULT, (buf))
+#else
+#define RECLAIM(type, space, buf) H5Dvlen_reclaim((type), (space), H5P_DEFAULT, (buf))
+#endif
+
+/* ------------------------------------------------------------------ errors */
+
+static char g_err[ERR_CAP];
+static size_t g_err_len;
+
+static void err_reset(void) {
+  g_err[0] = '\0';
+  g_err_len = 0;
+}
+
+static void err_add(const char *msg) {
+  if (msg == NULL || *msg == '\0' || strstr(g_err, msg) != NULL) return;
+  if (g_err_len + 3 >= ERR_CAP) return;
+  int n = snprintf(g_err + g_err_len, ERR_CAP - g_err_len, "%s%s", g_err_len ? "; " : "", msg);
+  if (n > 0) g_err_len = strlen(g_err);
+}
+
+static void on_ismrmrd_error(const char *file, int line, const char *func, int code, const char *msg) {
+  (void)file; (void)line; (void)func; (void)code;
+  err_add(msg);
+}
+
+static void drain_ismrmrd_errors(void) {
+  while (ismrmrd_pop_error(NULL, NULL, NULL, NULL, NULL)) {}
+}
+
+static herr_t walk_hdf5(unsigned n, const H5E_error2_t *desc, void *data) {
+  (void)n; (void)data;
+  err_add(desc->desc);
+  return 0;
+}
+
+/* Moves the current HDF5 error stack into the message buffer. */
+static void err_add_hdf5(void) {
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_hdf5, NULL);
+  H5Eclear2(H5E_DEFAULT);
+}
+
+static napi_value throw_with(napi_env env, const char *code, const char *what) {
+  char buf[ERR_CAP + 512];
+  drain_ismrmrd_errors();
+  snprintf(buf, sizeof buf, "%s: %s", what, g_err_len ? g_err : "unknown HDF5 error");
+  napi_throw_error(env, code, buf);
+  err_reset();
+  return NULL;
+}
+
+static napi_value throw_plain(napi_env env, int range, const char *msg) {
+  if (range) napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+  else napi_throw_type_error(env, "ERR_INVALID_ARG", msg);
+  return NULL;
+}
+
+#define NAPI_OK(call)                                                   \
+  do {                                                                  \
+    if ((call) != napi_ok) {                                            \
+      const napi_extended_error_info *info_ = NULL;                     \
+      bool pending_ = false;                                            \
+      napi_is_exception_pending(env, &pending_);                        \
+      if (!pending_) {                                                  \
+        napi_get_last_error_info(env, &info_);                          \
+        napi_throw_error(env, NULL, info_ && info_->error_message       \
+                                        ? info_->error_message          \
+                                        : "N-API call failed");         \
+      }                                                                 \
+      return NULL;                                                      \
+    }                                                                   \
+  } while (0)
+
+/* ------------------------------------------------------------------ handle */
+
+typedef struct {
+  ISMRMRD_Dataset ds;
+  bool open;
+  bool read_only;
+} Handle;
+
+static const napi_type_tag HANDLE_TAG = {0x6a1f0c5e2b7d4a11ULL, 0x93c04e8f5d2b7a63ULL};
+
+static void handle_finalize(napi_env env, void *data, void *hint) {
+  (void)env; (void)hint;
+  Handle *h = (Handle *)data;
+  if (h->open) {
+    ismrmrd_close_dataset(&h->ds);
+    drain_ismrmrd_errors();
+    err_reset();
+  }
+  free(h);
+}
+
+/* "<file> group <group>" for messages. */
+static void where(const Handle *h, char *buf, size_t cap) {
+  snprintf(buf, cap, "%s group %s", h->ds.filename ? h->ds.filename : "?", h->ds.groupname ? h->ds.groupname : "?");
+}
+
+static char *join_path(const char *a, const char *b, const char *c) {
+  size_t n = strlen(a) + strlen(b) + (c ? strlen(c) : 0) + 3;
+  char *p = (char *)malloc(n);
+  if (p == NULL) return NULL;
+  if (c) snprintf(p, n, "%s/%s/%s", a, b, c);
+  else snprintf(p, n, "%s/%s", a, b);
+  return p;
+}
+
+/* True when every component of `path` exists (H5Lexists fails on a missing intermediate). */
+static bool path_exists(hid_t fid, const char *path) {
+  size_t n = strlen(path);
+  char *p = (char *)malloc(n + 1);
+  if (p == NULL) return false;
+  memcpy(p, path, n + 1);
+  bool ok = true;
+  for (size_t i = 1; i <= n && ok; i++) {
+    if (p[i] == '/' || p[i] == '\0') {
+      char saved = p[i];
+      p[i] = '\0';
+      if (strcmp(p, "/") != 0 && strlen(p) > 0) {
+        htri_t e = H5Lexists(fid, p, H5P_DEFAULT);
+        if (e <= 0) ok = false;
+      }
+      p[i] = saved;
+    }
+  }
+  H5Eclear2(H5E_DEFAULT);
+  free(p);
+  return ok;
+}
+
+/* ------------------------------------------------------------------ args */
+
+static napi_value get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv) {
+  size_t argc = want;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < want) return throw_plain(env, 0, "Cannot call ISMRMRD addon function: too few arguments");
+  napi_value ok;
+  napi_get_boolean(env, true, &ok);
+  return ok;
+}
+
+static Handle *get_handle(napi_env env, napi_value v) {
+  bool tagged = false;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external ||
+      napi_check_object_type_tag(env, v, &HANDLE_TAG, &tagged) != napi_ok || !tagged) {
+    throw_plain(env, 0, "Cannot use the value as an ISMRMRD dataset handle");
+    return NULL;
+  }
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) {
+    throw_plain(env, 0, "Cannot use the value as an ISMRMRD dataset handle");
+    return NULL;
+  }
+  Handle *h = (Handle *)p;
+  if (!h->open) {
+    throw_plain(env, 0, "Cannot use an ISMRMRD dataset after close()");
+    return NULL;
+  }
+  return h;
+}
+
+/* Returns a malloc'd UTF-8 copy of a JS string, or NULL with an exception pending. */
+static char *get_string(napi_env env, napi_value v, const char *what) {
+  size_t len = 0;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_string) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "Cannot use %s: expected a string", what);
+    throw_plain(env, 0, msg);
+    return NULL;
+  }
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = (char *)malloc(len + 1);
+  if (s == NULL) {
+    napi_throw_error(env, NULL, "Cannot allocate memory for a string");
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, v, s, len + 1, &len);
+  return s;
+}
+
+static bool get_index(napi_env env, napi_value v, const char *what, uint32_t *out) {
+  double d = -1;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, &d) != napi_ok ||
+      !(d >= 0 && d <= 4294967295.0) || d != (double)(uint32_t)d) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "Cannot use %s: expected an integer in [0, 2^32)", what);
+    throw_plain(env, 1, msg);
+    return false;
+  }
+  *out = (uint32_t)d;
+  return true;
+}
+
+typedef struct {
+  void *data;
+  size_t length;     /* elements */
+  size_t byte_length;
+  napi_typedarray_type type;
+} View;
+
+static bool get_view(napi_env env, napi_value v, napi_typedarray_type want, bool any, const char *what, View *out) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (!is_ta) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "Cannot use %s: expected a typed array", what);
+    throw_plain(env, 0, msg);
+    return false;
+  }
+  napi_value ab;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &out->type, &out->length, &out->data, &ab, &offset) != napi_ok) return false;
+  if (!any && out->type != want) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "Cannot use %s: wrong typed array type", what);
+    throw_plain(env, 0, msg);
+    return false;
+  }
+  size_t esz = 1;
+  switch (out->type) {
+    case napi_int16_array: case napi_uint16_array: esz = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: esz = 4; break;
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: esz = 8; break;
+    default: esz = 1;
+  }
+  out->byte_length = out->length * esz;
+  return true;
+}
+
+static napi_value make_bytes(napi_env env, const void *src, size_t n) {
+  napi_value ab, ta;
+  void *dst = NULL;
+  NAPI_OK(napi_create_arraybuffer(env, n, &dst, &ab));
+  if (n) memcpy(dst, src, n);
+  NAPI_OK(napi_create_typedarray(env, napi_uint8_array, n, ab, 0, &ta));
+  return ta;
+}
+
+static napi_value make_typed(napi_env env, napi_typedarray_type type, const void *src, size_t count, size_t esz) {
+  napi_value ab, ta;
+  void *dst = NULL;
+  NAPI_OK(napi_create_arraybuffer(env, count * esz, &dst, &ab));
+  if (count && src) memcpy(dst, src, count * esz);
+  NAPI_OK(napi_create_typedarray(env, type, count, ab, 0, &ta));
+  return ta;
+}
+
+/* ------------------------------------------------------------------ memory types */
+
+static hid_t arr_t(hid_t base, hsize_t n) {
+  return H5Tarray_create2(base, 1, &n);
+}
+
+static void ins(hid_t t, const char *name, size_t off, hid_t member) {
+  H5Tinsert(t, name, off, member);
+}
+
+static void ins_arr(hid_t t, const char *name, size_t off, hid_t base, hsize_t n) {
+  hid_t a = arr_t(base, n);
+  H5Tinsert(t, name, off, a);
+  H5Tclose(a);
+}
+
+static hid_t acq_head_type(void) {
+  typedef ISMRMRD_AcquisitionHeader H;
+  typedef ISMRMRD_EncodingCounters C;
+  hid_t idx = H5Tcreate(H5T_COMPOUND, sizeof(C));
+  ins(idx, "kspace_encode_step_1", offsetof(C, kspace_encode_step_1), H5T_NATIVE_UINT16);
+  ins(idx, "kspace_encode_step_2", offsetof(C, kspace_encode_step_2), H5T_NATIVE_UINT16);
+  ins(idx, "average", offsetof(C, average), H5T_NATIVE_UINT16);
+  ins(idx, "slice", offsetof(C, slice), H5T_NATIVE_UINT16);
+  ins(idx, "contrast", offsetof(C, contrast), H5T_NATIVE_UINT16);
+  ins(idx, "phase", offsetof(C, phase), H5T_NATIVE_UINT16);
+  ins(idx, "repetition", offsetof(C, repetition), H5T_NATIVE_UINT16);
+  ins(idx, "set", offsetof(C, set), H5T_NATIVE_UINT16);
+  ins(idx, "segment", offsetof(C, segment), H5T_NATIVE_UINT16);
+  ins_arr(idx, "user", offsetof(C, user), H5T_NATIVE_UINT16, ISMRMRD_USER_INTS);
+
+  hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(H));
+  ins(t, "version", offsetof(H, version), H5T_NATIVE_UINT16);
+  ins(t, "flags", offsetof(H, flags), H5T_NATIVE_UINT64);
+  ins(t, "measurement_uid", offsetof(H, measurement_uid), H5T_NATIVE_UINT32);
+  ins(t, "scan_counter", offsetof(H, scan_counter), H5T_NATIVE_UINT32);
+  ins(t, "acquisition_time_stamp", offsetof(H, acquisition_time_stamp), H5T_NATIVE_UINT32);
+  ins_arr(t, "physiology_time_stamp", offsetof(H, physiology_time_stamp), H5T_NATIVE_UINT32, ISMRMRD_PHYS_STAMPS);
+  ins(t, "number_of_samples", offsetof(H, number_of_samples), H5T_NATIVE_UINT16);
+  ins(t, "available_channels", offsetof(H, available_channels), H5T_NATIVE_UINT16);
+  ins(t, "active_channels", offsetof(H, active_channels), H5T_NATIVE_UINT16);
+  ins_arr(t, "channel_mask", offsetof(H, channel_mask), H5T_NATIVE_UINT64, ISMRMRD_CHANNEL_MASKS);
+  ins(t, "discard_pre", offsetof(H, discard_pre), H5T_NATIVE_UINT16);
+  ins(t, "discard_post", offsetof(H, discard_post), H5T_NATIVE_UINT16);
+  ins(t, "center_sample", offsetof(H, center_sample), H5T_NATIVE_UINT16);
+  ins(t, "encoding_space_ref", offsetof(H, encoding_space_ref), H5T_NATIVE_UINT16);
+  ins(t, "trajectory_dimensions", offsetof(H, trajectory_dimensions), H5T_NATIVE_UINT16);
+  ins(t, "sample_time_us", offsetof(H, sample_time_us), H5T_NATIVE_FLOAT);
+  ins_arr(t, "position", offsetof(H, position), H5T_NATIVE_FLOAT, 3);
+  ins_arr(t, "read_dir", offsetof(H, read_dir), H5T_NATIVE_FLOAT, 3);
+  ins_arr(t, "phase_dir", offsetof(H, phase_dir), H5T_NATIVE_FLOAT, 3);
+  ins_arr(t, "slice_dir", offsetof(H, slice_dir), H5T_NATIVE_FLOAT, 3);
+  ins_arr(t, "patient_table_position", offsetof(H, patient_table_position), H5T_NATIVE_FLOAT, 3);
+  ins(t, "idx", offsetof(H, idx), idx);
+  ins_arr(t, "user_int", offsetof(H, user_int), H5T_NATIVE_INT32, ISMRMRD_USER_INTS);
+  ins_arr(t, "user_float", offsetof(H, user_float), H5T_NATIVE_FLOAT, ISMRMRD_USER_FLOATS);
+  H5Tclose(idx);
+  return t;
+}
+
+typedef struct {
+  ISMRMRD_AcquisitionHeader head;
+  hvl_t traj;
+  hvl_t data;
+} AcqRow;
+
+static hid_t acq_row_type(void) {
+  hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(AcqRow));
+  hid_t head = acq_head_type();
+  hid_t vl = H5Tvlen_create(H5T_NATIVE_FLOAT);
+  ins(t, "head", offsetof(AcqRow, head), head);
+  ins(t, "traj", offsetof(AcqRow, traj), vl);
+  ins(t, "data", offsetof(AcqRow, data), vl);
+  H5Tclose(vl);
+  H5Tclose(head);
+  return t;
+}
+
+static hid_t wav_head_type(void) {
+  typedef ISMRMRD_WaveformHeader H;
+  hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(H));
+  ins(t, "version", offsetof(H, version), H5T_NATIVE_UINT16);
+  ins(t, "flags", offsetof(H, flags), H5T_NATIVE_UINT64);
+  ins(t, "measurement_uid", offsetof(H, measurement_uid), H5T_NATIVE_UINT32);
+  ins(t, "scan_counter", offsetof(H, scan_counter), H5T_NATIVE_UINT32);
+  ins(t, "time_stamp", offsetof(H, time_stamp), H5T_NATIVE_UINT32);
+  ins(t, "number_of_samples", offsetof(H, number_of_samples), H5T_NATIVE_UINT16);
+  ins(t, "channels", offsetof(H, channels), H5T_NATIVE_UINT16);
+  ins(t, "sample_time_us", offsetof(H, sample_time_us), H5T_NATIVE_FLOAT);
+  ins(t, "waveform_id", offsetof(H, waveform_id), H5T_NATIVE_UINT16);
+  return t;
+}
+
+typedef struct {
+  ISMRMRD_WaveformHeader head;
+  hvl_t data;
+} WavRow;
+
+static hid_t wav_row_type(void) {
+  hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(WavRow));
+  hid_t head = wav_head_type();
+  hid_t vl = H5Tvlen_create(H5T_NATIVE_UINT32);
+  ins(t, "head", offsetof(WavRow, head), head);
+  ins(t, "data", offsetof(WavRow, data), vl);
+  H5Tclose(vl);
+  H5Tclose(head);
+  return t;
+}
+
+static hid_t img_head_type(void) {
+  typedef ISMRMRD_ImageHeader H;
+  hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(H));
+  ins(t, "version", offsetof(H, version), H5T_NATIVE_UINT16);
+  ins(t, "data_type", offsetof(H, data_type), H5T_NATIVE_UINT16);
+  ins(t, "flags", offsetof(H, flags), H5T_NATIVE_UINT64);
+  ins(t, "measurement_uid", offsetof(H, measurement_uid), H5T_NATIVE_UINT32);
+  ins_arr(t, "matrix_size", offsetof(H, matrix_size), H5T_NATIVE_UINT16, 3);
+  ins_arr(t, "field_of_view", offsetof(H, field_of_view), H5T_NATIVE_FLOAT, 3);
+  ins(t, "channels", offsetof(H, channels), H5T_NATIVE_UINT16);
+  ins_arr(t, "position", offsetof(H, position), H5T_NATIVE_FLOAT, 3);
+  ins_arr(t, "read_dir", offsetof(H, read_dir), H5T_NATIVE_FLOAT, 3);
+  ins_arr(t, "phase_dir", offsetof(H, phase_dir), H5T_NATIVE_FLOAT, 3);
+  ins_arr(t, "slice_dir", offsetof(H, slice_dir), H5T_NATIVE_FLOAT, 3);
+  ins_arr(t, "patient_table_position", offsetof(H, patient_table_position), H5T_NATIVE_FLOAT, 3);
+  ins(t, "average", offsetof(H, average), H5T_NATIVE_UINT16);
+  ins(t, "slice", offsetof(H, slice), H5T_NATIVE_UINT16);
+  ins(t, "contrast", offsetof(H, contrast), H5T_NATIVE_UINT16);
+  ins(t, "phase", offsetof(H, phase), H5T_NATIVE_UINT16);
+  ins(t, "repetition", offsetof(H, repetition), H5T_NATIVE_UINT16);
+  ins(t, "set", offsetof(H, set), H5T_NATIVE_UINT16);
+  ins(t, "acquisition_time_stamp", offsetof(H, acquisition_time_stamp), H5T_NATIVE_UINT32);
+  ins_arr(t, "physiology_time_stamp", offsetof(H, physiology_time_stamp), H5T_NATIVE_UINT32, ISMRMRD_PHYS_STAMPS);
+  ins(t, "image_type", offsetof(H, image_type), H5T_NATIVE_UINT16);
+  ins(t, "image_index", offsetof(H, image_index), H5T_NATIVE_UINT16);
+  ins(t, "image_series_index", offsetof(H, image_series_index), H5T_NATIVE_UINT16);
+  ins_arr(t, "user_int", offsetof(H, user_int), H5T_NATIVE_INT32, ISMRMRD_USER_INTS);
+  ins_arr(t, "user_float", offsetof(H, user_float), H5T_NATIVE_FLOAT, ISMRMRD_USER_FLOATS);
+  ins(t, "attribute_string_len", offsetof(H, attribute_string_len), H5T_NATIVE_UINT32);
+  return t;
+}
+
+static hid_t complex_type(hid_t part, size_t part_size) {
+  hid_t t = H5Tcreate(H5T_COMPOUND, 2 * part_size);
+  H5Tinsert(t, "real", 0, part);
+  H5Tinsert(t, "imag", part_size, part);
+  return t;
+}
+
+/* Memory type of one pixel for an ISMRMRD data_type, or -1. */
+static hid_t pixel_type(uint16_t data_type) {
+  switch (data_type) {
+    case ISMRMRD_USHORT: return H5Tcopy(H5T_NATIVE_UINT16);
+    case ISMRMRD_SHORT: return H5Tcopy(H5T_NATIVE_INT16);
+    case ISMRMRD_UINT: return H5Tcopy(H5T_NATIVE_UINT32);
+    case ISMRMRD_INT: return H5Tcopy(H5T_NATIVE_INT32);
+    case ISMRMRD_FLOAT: return H5Tcopy(H5T_NATIVE_FLOAT);
+    case ISMRMRD_DOUBLE: return H5Tcopy(H5T_NATIVE_DOUBLE);
+    case ISMRMRD_CXFLOAT: return complex_type(H5T_NATIVE_FLOAT, sizeof(float));
+    case ISMRMRD_CXDOUBLE: return complex_type(H5T_NATIVE_DOUBLE, sizeof(double));
+    default: return -1;
+  }
+}
+
+/* Variable-length C string type with the given character set. */
+static hid_t vstring_type(H5T_cset_t cset) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, cset);
+  return t;
+}
+
+/* ------------------------------------------------------------------ open / close */
+
+/* open(path, group, mode): mode 0 = existing (read-write, else read-only), 1 = create if needed, 2 = read-only. */
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv)) return NULL;
+  uint32_t mode = 0;
+  char *path = get_string(env, argv[0], "path");
+  if (!path) return NULL;
+  char *group = get_string(env, argv[1], "group");
+  if (!group) { free(path); return NULL; }
+  if (!get_index(env, argv[2], "mode", &mode) || mode > 2) {
+    free(path); free(group);
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    return pending ? NULL : throw_plain(env, 1, "Cannot open ISMRMRD dataset: mode must be 0, 1 or 2");
+  }
+
+  err_reset();
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  char what[1024];
+  snprintf(what, sizeof what, "Cannot open ISMRMRD dataset %s group %s", path, group);
+
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+  hid_t fid = -1;
+  bool read_only = false;
+  bool exists = access(path, F_OK) == 0;
+  if (mode == 2) {
+    fid = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    read_only = true;
+  } else if (exists) {
+    fid = H5Fopen(path, H5F_ACC_RDWR, fapl);
+    if (fid < 0 && mode == 0) {
+      H5Eclear2(H5E_DEFAULT);
+      fid = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+      read_only = true;
+    }
+  } else if (mode == 1) {
+    fid = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+  } else {
+    err_add("no such file");
+  }
+  if (fid < 0) {
+    if (mode == 2 && !exists) err_add("no such file");
+    err_add_hdf5();
+    H5Pclose(fapl);
+    free(path); free(group);
+    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  }
+  H5Pclose(fapl);
+
+  hid_t gid = -1;
+  if (path_exists(fid, group)) gid = H5Gopen2(fid, group, H5P_DEFAULT);
+  if (gid < 0 && mode == 1) {
+    H5Eclear2(H5E_DEFAULT);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    gid = H5Gcreate2(fid, group, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    H5Pclose(lcpl);
+  } else if (gid < 0) {
+    err_add("no such group");
+  }
+  if (gid < 0) {
+    err_add_hdf5();
+    H5Fclose(fid);
+    H5Eclear2(H5E_DEFAULT);
+    free(path); free(group);
+    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  }
+  H5Gclose(gid);
+
+  Handle *h = (Handle *)calloc(1, sizeof(Handle));
+  if (h == NULL || ismrmrd_init_dataset(&h->ds, path, group) != ISMRMRD_NOERROR) {
+    H5Fclose(fid);
+    free(h); free(path); free(group);
+    err_add("out of memory");
+    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  }
+  free(path); free(group);
+  h->ds.fileid = fid;
+  h->open = true;
+  h->read_only = read_only;
+
+  napi_value ext;
+  if (napi_create_external(env, h, handle_finalize, NULL, &ext) != napi_ok) {
+    handle_finalize(env, h, NULL);
+    napi_throw_error(env, NULL, "Cannot create an ISMRMRD dataset handle");
+    return NULL;
+  }
+  NAPI_OK(napi_type_tag_object(env, ext, &HANDLE_TAG));
+  return ext;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  napi_valuetype t;
+  void *p = NULL;
+  bool tagged = false;
+  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
+      napi_check_object_type_tag(env, argv[0], &HANDLE_TAG, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(env, argv[0], &p) != napi_ok || p == NULL) {
+    return throw_plain(env, 0, "Cannot use the value as an ISMRMRD dataset handle");
+  }
+  Handle *h = (Handle *)p;
+  if (!h->open) return NULL;
+  char what[1024];
+  snprintf(what, sizeof what, "Cannot close ISMRMRD dataset %s group %s", h->ds.filename, h->ds.groupname);
+  err_reset();
+  h->open = false;
+  if (ismrmrd_close_dataset(&h->ds) != ISMRMRD_NOERROR) {
+    err_add_hdf5();
+    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  }
+  drain_ismrmrd_errors();
+  return NULL;
+}
+
+static napi_value js_is_read_only(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  Handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  NAPI_OK(napi_get_boolean(env, h->read_only, &out));
+  return out;
+}
+
+static bool require_writable(napi_env env, Handle *h, const char *what) {
+  if (!h->read_only) return true;
+  err_reset();
+  err_add("the file is open read-only");
+  throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  return false;
+}
+
+/* ------------------------------------------------------------------ header */
+
+static napi_value js_read_header(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out;
+  if (!get_args(env, info, 1, argv)) return NULL;
+  Handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  char loc[1024], what[1200];
+  where(h, loc, sizeof loc);
+  snprintf(what, sizeof what, "Cannot read the XML header of %s", loc);
+  err_reset();
+  char *path = join_path(h->ds.groupname, "xml", NULL);
+  if (!path) return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  if (!path_exists(h->ds.fileid, path)) {
+    free(path);
+    NAPI_OK(napi_get_null(env, &out));
+    return out;
+  }
+  hid_t did = H5Dopen2(h->ds.fileid, path, H5P_DEFAULT);
+  free(path);
+  if (did < 0) { err_add_hdf5(); return throw_with(env, "ERR_ISMRMRD_HDF5", what); }
+  hid_t ftype = H5Dget_type(did);
+  hid_t space = H5Dget_space(did);
+  hssize_t npoints = H5Sget_simple_extent_npoints(space);
+  napi_value result = NULL;
+  if (H5Tget_class(ftype) != H5T_STRING) {
+    err_add("xml is not a string dataset");
+  } else if (npoints != 1) {
+    err_add("xml must hold exactly one string");
+  } else if (H5Tis_variable_str(ftype) > 0) {
+    hid_t mtype = vstring_type(H5Tget_cset(ftype));
+    char *s = NULL;
+    if (H5Dread(did, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) < 0) {
+      err_add_hdf5();
+    } else {
+      if (s) napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &result);
+      else napi_get_null(env, &result);
+      RECLAIM(mtype, space, &s);
+    }
+    H5Tclose(mtype);
+  } else {
+    size_t size = H5Tget_size(ftype);
+    hid_t mtype = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mtype, size + 1);
+    H5Tset_cset(mtype, H5Tget_cset(ftype));
+    H5Tset_strpad(mtype, H5T_STR_NULLTERM);
+    char *s = (char *)calloc(size + 2, 1);
+    if (s && H5Dread(did, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, s) >= 0) {
+      size_t n = strlen(s);
+      while (n > 0 && s[n - 1] == ' ') n--;
+      napi_create_string_utf8(env, s, n, &result);
+    } else {
+      err_add_hdf5();
+    }
+    free(s);
+    H5Tclose(mtype);
+  }
+  H5Sclose(space);
+  H5Tclose(ftype);
+  H5Dclose(did);
+  if (result == NULL) return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  return result;
+}
+
+static napi_value js_write_header(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  Handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  char loc[1024], what[1200];
+  where(h, loc, sizeof loc);
+  snprintf(what, sizeof what, "Cannot write the XML header of %s", loc);
+  if (!require_writable(env, h, what)) return NULL;
+  char *xml = get_string(env, argv[1], "xml");
+  if (!xml) return NULL;
+  err_reset();
+  int rc = ismrmrd_write_header(&h->ds, xml);
+  free(xml);
+  if (rc != ISMRMRD_NOERROR) { err_add_hdf5(); return throw_with(env, "ERR_ISMRMRD_HDF5", what); }
+  drain_ismrmrd_errors();
+  return NULL;
+}
+
+/* ------------------------------------------------------------------ counts */
+
+/* Length of the first dimension of dataset `path`; 0 when it does not exist; -1 on error. */
+static int64_t rows_of(hid_t fid, const char *path) {
+  if (!path_exists(fid, path)) return 0;
+  hid_t did = H5Dopen2(fid, path, H5P_DEFAULT);
+  if (did < 0) { err_add_hdf5(); return -1; }
+  hid_t space = H5Dget_space(did);
+  int rank = H5Sget_simple_extent_ndims(space);
+  int64_t n = -1;
+  if (rank >= 1) {
+    hsize_t dims[H5S_MAX_RANK];
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    n = (int64_t)dims[0];
+  } else {
+    err_add("dataset is not an array");
+  }
+  H5Sclose(space);
+  H5Dclose(did);
+  return n;
+}
+
+static napi_value count_var(napi_env env, Handle *h, const char *var, const char *leaf, const char *noun) {
+  char loc[1024], what[1400];
+  where(h, loc, sizeof loc);
+  snprintf(what, sizeof what, "Cannot count %s in %s", noun, loc);
+  err_reset();
+  char *path = join_path(h->ds.groupname, var, leaf);
+  if (!path) return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  int64_t n = rows_of(h->ds.fileid, path);
+  free(path);
+  if (n < 0) return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  napi_value out;
+  NAPI_OK(napi_create_double(env, (double)n, &out));
+  return out;
+}
+
+static napi_value js_acquisition_count(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  Handle *h = get_handle(env, argv[0]);
+  return h ? count_var(env, h, "data", NULL, "acquisitions") : NULL;
+}
+
+static napi_value js_waveform_count(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!get_args(env, info, 1, argv)) return NULL;
+  Handle *h = get_handle(env, argv[0]);
+  return h ? count_var(env, h, "waveforms", NULL, "waveforms") : NULL;
+}
+
+static napi_value js_image_count(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  Handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  char *var = get_string(env, argv[1], "image variable name");
+  if (!var) return NULL;
+  napi_value out = count_var(env, h, var, "header", "images");
+  free(var);
+  return out;
+}
+
+/* ------------------------------------------------------------------ row reads */
+
+typedef struct {
+  hid_t did, filespace, memspace;
+} Rows;
+
+/* Opens `path` and selects rows [start, start+count) of its first dimension; the rest of each row is selected whole. */
+static bool rows_open(hid_t fid, const char *path, uint32_t start, uint32_t count, int want_rank, const hsize_t *want_tail,
+                      Rows *r, bool *out_of_range) {
+  r->did = r->filespace = r->memspace = -1;
+  *out_of_range = false;
+  if (!path_exists(fid, path)) {
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s does not exist", path);
+    err_add(msg);
+    *out_of_range = true;
+    return false;
+  }
+  r->did = H5Dopen2(fid, path, H5P_DEFAULT);
+  if (r->did < 0) { err_add_hdf5(); return false; }
+  r->filespace = H5Dget_space(r->did);
+  int rank = H5Sget_simple_extent_ndims(r->filespace);
+  if (rank != want_rank) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s has rank %d, expected %d", path, rank, want_rank);
+    err_add(msg);
+    return false;
+  }
+  hsize_t dims[H5S_MAX_RANK], offset[H5S_MAX_RANK], cnt[H5S_MAX_RANK];
+  H5Sget_simple_extent_dims(r->filespace, dims, NULL);
+  if ((uint64_t)start + count > dims[0]) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "rows %u..%llu requested but %s holds %llu", start,
+             (unsigned long long)start + count, path, (unsigned long long)dims[0]);
+    err_add(msg);
+    *out_of_range = true;
+    return false;
+  }
+  offset[0] = start;
+  cnt[0] = count;
+  for (int i = 1; i < rank; i++) {
+    if (want_tail && dims[i] != want_tail[i - 1]) {
+      char msg[300];
+      snprintf(msg, sizeof msg, "%s dimension %d is %llu but the header implies %llu", path, i,
+               (unsigned long long)dims[i], (unsigned long long)want_tail[i - 1]);
+      err_add(msg);
+      return false;
+    }
+    offset[i] = 0;
+    cnt[i] = dims[i];
+  }
+  if (H5Sselect_hyperslab(r->filespace, H5S_SELECT_SET, offset, NULL, cnt, NULL) < 0) { err_add_hdf5(); return false; }
+  r->memspace = H5Screate_simple(rank, cnt, NULL);
+  return r->memspace >= 0;
+}
+
+static void rows_close(Rows *r) {
+  if (r->memspace >= 0) H5Sclose(r->memspace);
+  if (r->filespace >= 0) H5Sclose(r->filespace);
+  if (r->did >= 0) H5Dclose(r->did);
+  r->did = r->filespace = r->memspace = -1;
+}
+
+static bool get_range(napi_env env, napi_value *argv, uint32_t *start, uint32_t *count) {
+  return get_index(env, argv[0], "start", start) && get_index(env, argv[1], "count", count);
+}
+
+/* readAcquisitions(h, start, count) → [{head: Uint8Array(340), traj: Float32Array, data: Float32Array}] */
+static napi_value js_read_acquisitions(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv)) return NULL;
+  Handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  uint32_t start, count;
+  if (!get_range(env, argv + 1, &start, &count)) return NULL;
+  char loc[1024], what[1400];
+  where(h, loc, sizeof loc);
+  snprintf(what, sizeof what, "Cannot read acquisitions %u..%llu from %s", start, (unsigned long long)start + count, loc);
+  napi_value arr;
+  NAPI_OK(napi_create_array_with_length(env, count, &arr));
+  if (count == 0) return arr;
+  err_reset();
+  char *path = join_path(h->ds.groupname, "data", NULL);
+  if (!path) return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  Rows r;
+  bool oor = false;
+  bool ok = rows_open(h->ds.fileid, path, start, count, 1, NULL, &r, &oor);
+  free(path);
+  if (!ok) { rows_close(&r); return throw_with(env, oor ? "ERR_OUT_OF_RANGE" : "ERR_ISMRMRD_HDF5", what); }
+  hid_t mtype = acq_row_type();
+  AcqRow *rows = (AcqRow *)calloc(count, sizeof(AcqRow));
+  if (rows == NULL || H5Dread(r.did, mtype, r.memspace, r.filespace, H5P_DEFAULT, rows) < 0) {
+    err_add_hdf5();
+    if (!rows) err_add("out of memory");
+    free(rows);
+    H5Tclose(mtype);
+    rows_close(&r);
+    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  }
+  bool fail = false;
+  for (uint32_t i = 0; i < count && !fail; i++) {
+    napi_value obj, head, traj, data;
+    head = make_bytes(env, &rows[i].head, ACQ_HEAD);
+    traj = head ? make_typed(env, napi_float32_array, rows[i].traj.p, rows[i].traj.len, sizeof(float)) : NULL;
+    data = traj ? make_typed(env, napi_float32_array, rows[i].data.p, rows[i].data.len, sizeof(float)) : NULL;
+    if (!data || napi_create_object(env, &obj) != napi_ok || napi_set_named_property(env, obj, "head", head) != napi_ok ||
+        napi_set_named_property(env, obj, "traj", traj) != napi_ok ||
+        napi_set_named_property(env, obj, "data", data) != napi_ok || napi_set_element(env, arr, i, obj) != napi_ok) {
+      fail = true;
+    }
+  }
+  RECLAIM(mtype, r.memspace, rows);
+  free(rows);
+  H5Tclose(mtype);
+  rows_close(&r);
+  H5Eclear2(H5E_DEFAULT);
+  if (fail) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending) napi_throw_error(env, NULL, "Cannot create JS arrays for acquisitions");
+    return NULL;
+  }
+  return arr;
+}
+
+/* readWaveforms(h, start, count) → [{head: Uint8Array(40), data: Uint32Array}] */
+static napi_value js_read_waveforms(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv)) return NULL;
+  Handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  uint32_t start, count;
+  if (!get_range(env, argv + 1, &start, &count)) return NULL;
+  char loc[1024], what[1400];
+  where(h, loc, sizeof loc);
+  snprintf(what, sizeof what, "Cannot read waveforms %u..%llu from %s", start, (unsigned long long)start + count, loc);
+  napi_value arr;
+  NAPI_OK(napi_create_array_with_length(env, count, &arr));
+  if (count == 0) return arr;
+  err_reset();
+  char *path = join_path(h->ds.groupname, "waveforms", NULL);
+  if (!path) return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  Rows r;
+  bool oor = false;
+  bool ok = rows_open(h->ds.fileid, path, start, count, 1, NULL, &r, &oor);
+  free(path);
+  if (!ok) { rows_close(&r); return throw_with(env, oor ? "ERR_OUT_OF_RANGE" : "ERR_ISMRMRD_HDF5", what); }
+  hid_t mtype = wav_row_type();
+  WavRow *rows = (WavRow *)calloc(count, sizeof(WavRow));
+  if (rows == NULL || H5Dread(r.did, mtype, r.memspace, r.filespace, H5P_DEFAULT, rows) < 0) {
+    err_add_hdf5();
+    if (!rows) err_add("out of memory");
+    free(rows);
+    H5Tclose(mtype);
+    rows_close(&r);
+    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  }
+  bool fail = false;
+  for (uint32_t i = 0; i < count && !fail; i++) {
+    napi_value obj, head, data;
+    head = make_bytes(env, &rows[i].head, WAV_HEAD);
+    data = head ? make_typed(env, napi_uint32_array, rows[i].data.p, rows[i].data.len, sizeof(uint32_t)) : NULL;
+    if (!data || napi_create_object(env, &obj) != napi_ok || napi_set_named_property(env, obj, "head", head) != napi_ok ||
+        napi_set_named_property(env, obj, "data", data) != napi_ok || napi_set_element(env, arr, i, obj) != napi_ok) {
+      fail = true;
+    }
+  }
+  RECLAIM(mtype, r.memspace, rows);
+  free(rows);
+  H5Tclose(mtype);
+  rows_close(&r);
+  H5Eclear2(H5E_DEFAULT);
+  if (fail) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (!pending) napi_throw_error(env, NULL, "Cannot create JS arrays for waveforms");
+    return NULL;
+  }
+  return arr;
+}
+
+/* readImages(h, varName, start, count) → [{head: Uint8Array(198), attributes: string|null, data: ArrayBuffer}] */
+static napi_value js_read_images(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  Handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  uint32_t start, count;
+  if (!get_range(env, argv + 2, &start, &count)) return NULL;
+  char *var = get_string(env, argv[1], "image variable name");
+  if (!var) return NULL;
+  char loc[1024], what[1600];
+  where(h, loc, sizeof loc);
+  snprintf(what, sizeof what, "Cannot read images %u..%llu of %s from %s", start, (unsigned long long)start + count, var, loc);
+  napi_value arr;
+  if (napi_create_array_with_length(env, count, &arr) != napi_ok) { free(var); return NULL; }
+  if (count == 0) { free(var); return arr; }
+  err_reset();
+
+  char *hpath = join_path(h->ds.groupname, var, "header");
+  char *apath = join_path(h->ds.groupname, var, "attributes");
+  char *dpath = join_path(h->ds.groupname, var, "data");
+  free(var);
+  Rows hr = {-1, -1, -1}, ar = {-1, -1, -1};
+  hid_t htype = -1, stype = -1, ftype = -1;
+  ISMRMRD_ImageHeader *heads = NULL;
+  char **attrs = NULL;
+  bool attrs_read = false;
+  bool oor = false;
+  napi_value result = NULL;
+  const char *code = "ERR_ISMRMRD_HDF5";
+
+  if (!hpath || !apath || !dpath) { err_add("out of memory"); goto done; }
+  if (!rows_open(h->ds.fileid, hpath, start, count, 1, NULL, &hr, &oor)) { if (oor) code = "ERR_OUT_OF_RANGE"; goto done; }
+  htype = img_head_type();
+  heads = (ISMRMRD_ImageHeader *)calloc(count, sizeof *heads);
+  if (!heads || H5Dread(hr.did, htype, hr.memspace, hr.filespace, H5P_DEFAULT, heads) < 0) { err_add_hdf5(); goto done; }
+
+  if (!rows_open(h->ds.fileid, apath, start, count, 1, NULL, &ar, &oor)) goto done;
+  ftype = H5Dget_type(ar.did);
+  if (H5Tget_class(ftype) != H5T_STRING || H5Tis_variable_str(ftype) <= 0) {
+    err_add("attributes is not a variable-length string dataset");
+    goto done;
+  }
+  stype = vstring_type(H5Tget_cset(ftype));
+  attrs = (char **)calloc(count, sizeof *attrs);
+  if (!attrs || H5Dread(ar.did, stype, ar.memspace, ar.filespace, H5P_DEFAULT, attrs) < 0) { err_add_hdf5(); goto done; }
+  attrs_read = true;
+
+  for (uint32_t i = 0; i < count; i++) {
+    const ISMRMRD_ImageHeader *hd = &heads[i];
+    hid_t ptype = pixel_type(hd->data_type);
+    if (ptype < 0) {
+      char msg[120];
+      snprintf(msg, sizeof msg, "image %u has unknown data_type %u", start + i, hd->data_type);
+      err_add(msg);
+      goto done;
+    }
+    hsize_t tail[4] = {hd->channels, hd->matrix_size[2], hd->matrix_size[1], hd->matrix_size[0]};
+    Rows dr;
+    if (!rows_open(h->ds.fileid, dpath, start + i, 1, 5, tail, &dr, &oor)) {
+      rows_close(&dr);
+      H5Tclose(ptype);
+      goto done;
+    }
+    size_t nbytes = H5Tget_size(ptype) * (size_t)tail[0] * (size_t)tail[1] * (size_t)tail[2] * (size_t)tail[3];
+    napi_value ab, obj, head, attr;
+    void *buf = NULL;
+    bool ok = napi_create_arraybuffer(env, nbytes, &buf, &ab) == napi_ok;
+    if (ok && nbytes > 0 && H5Dread(dr.did, ptype, dr.memspace, dr.filespace, H5P_DEFAULT, buf) < 0) {
+      err_add_hdf5();
+      ok = false;
+    }
+    rows_close(&dr);
+    H5Tclose(ptype);
+    if (!ok) goto done;
+    head = make_bytes(env, hd, IMG_HEAD);
+    if (!head) goto done;
+    if (attrs[i]) {
+      if (napi_create_string_utf8(env, attrs[i], NAPI_AUTO_LENGTH, &attr) != napi_ok) goto done;
+    } else if (napi_get_null(env, &attr) != napi_ok) {
+      goto done;
+    }
+    if (napi_create_object(env, &obj) != napi_ok || napi_set_named_property(env, obj, "head", head) != napi_ok ||
+        napi_set_named_property(env, obj, "attributes", attr) != napi_ok ||
+        napi_set_named_property(env, obj, "data", ab) != napi_ok || napi_set_element(env, arr, i, obj) != napi_ok) {
+      goto done;
+    }
+  }
+  result = arr;
+
+done:
+  if (attrs_read) RECLAIM(stype, ar.memspace, attrs);
+  free(attrs);
+  free(heads);
+  if (stype >= 0) H5Tclose(stype);
+  if (ftype >= 0) H5Tclose(ftype);
+  if (htype >= 0) H5Tclose(htype);
+  rows_close(&ar);
+  rows_close(&hr);
+  free(hpath); free(apath); free(dpath);
+  H5Eclear2(H5E_DEFAULT);
+  if (result) return result;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) { err_reset(); return NULL; }
+  return throw_with(env, code, what);
+}
+
+/* ------------------------------------------------------------------ appends */
+
+/* appendAcquisition(h, head: Uint8Array(340), traj: Float32Array, data: Float32Array) */
+static napi_value js_append_acquisition(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  Handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  View head, traj, data;
+  if (!get_view(env, argv[1], napi_uint8_array, false, "acquisition head", &head) ||
+      !get_view(env, argv[2], napi_float32_array, false, "acquisition traj", &traj) ||
+      !get_view(env, argv[3], napi_float32_array, false, "acquisition data", &data)) {
+    return NULL;
+  }
+  if (head.length != ACQ_HEAD) return throw_plain(env, 1, "Cannot append acquisition: head must be 340 bytes");
+  ISMRMRD_Acquisition acq;
+  memcpy(&acq.head, head.data, ACQ_HEAD);
+  size_t ns = acq.head.number_of_samples;
+  size_t want_traj = ns * acq.head.trajectory_dimensions;
+  size_t want_data = 2 * ns * acq.head.active_channels;
+  char msg[300];
+  if (traj.length != want_traj) {
+    snprintf(msg, sizeof msg, "Cannot append acquisition: traj length %zu does not match %zu samples x %u dimensions",
+             traj.length, ns, acq.head.trajectory_dimensions);
+    return throw_plain(env, 1, msg);
+  }
+  if (data.length != want_data) {
+    snprintf(msg, sizeof msg,
+             "Cannot append acquisition: data length %zu does not match %zu samples x %u channels x 2 floats",
+             data.length, ns, acq.head.active_channels);
+    return throw_plain(env, 1, msg);
+  }
+  char loc[1024], what[1200];
+  where(h, loc, sizeof loc);
+  snprintf(what, sizeof what, "Cannot append acquisition to %s", loc);
+  if (!require_writable(env, h, what)) return NULL;
+  acq.traj = (float *)traj.data;
+  acq.data = (complex_float_t *)data.data;
+  err_reset();
+  if (ismrmrd_append_acquisition(&h->ds, &acq) != ISMRMRD_NOERROR) {
+    err_add_hdf5();
+    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  }
+  drain_ismrmrd_errors();
+  return NULL;
+}
+
+/* appendWaveform(h, head: Uint8Array(40), data: Uint32Array) */
+static napi_value js_append_waveform(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!get_args(env, info, 3, argv)) return NULL;
+  Handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  View head, data;
+  if (!get_view(env, argv[1], napi_uint8_array, false, "waveform head", &head) ||
+      !get_view(env, argv[2], napi_uint32_array, false, "waveform data", &data)) {
+    return NULL;
+  }
+  if (head.length != WAV_HEAD) return throw_plain(env, 1, "Cannot append waveform: head must be 40 bytes");
+  ISMRMRD_Waveform wav;
+  memcpy(&wav.head, head.data, WAV_HEAD);
+  size_t want = (size_t)wav.head.number_of_samples * wav.head.channels;
+  if (data.length != want) {
+    char msg[200];
+    snprintf(msg, sizeof msg, "Cannot append waveform: data length %zu does not match %u samples x %u channels",
+             data.length, wav.head.number_of_samples, wav.head.channels);
+    return throw_plain(env, 1, msg);
+  }
+  char loc[1024], what[1200];
+  where(h, loc, sizeof loc);
+  snprintf(what, sizeof what, "Cannot append waveform to %s", loc);
+  if (!require_writable(env, h, what)) return NULL;
+  wav.data = (uint32_t *)data.data;
+  err_reset();
+  if (ismrmrd_append_waveform(&h->ds, &wav) != ISMRMRD_NOERROR) {
+    err_add_hdf5();
+    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  }
+  drain_ismrmrd_errors();
+  return NULL;
+}
+
+/* Checks that an existing image variable's data set can take an image of this shape and type. */
+static bool image_var_accepts(hid_t fid, const char *dpath, const ISMRMRD_ImageHeader *hd) {
+  if (!path_exists(fid, dpath)) return true;
+  hid_t did = H5Dopen2(fid, dpath, H5P_DEFAULT);
+  if (did < 0) { err_add_hdf5(); return false; }
+  hid_t space = H5Dget_space(did);
+  hid_t ftype = H5Dget_type(did);
+  hid_t ptype = pixel_type(hd->data_type);
+  hsize_t dims[H5S_MAX_RANK];
+  int rank = H5Sget_simple_extent_ndims(space);
+  bool ok = true;
+  char msg[400];
+  if (rank != 5) {
+    snprintf(msg, sizeof msg, "%s has rank %d, expected 5", dpath, rank);
+    err_add(msg);
+    ok = false;
+  } else {
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    if (dims[1] != hd->channels || dims[2] != hd->matrix_size[2] || dims[3] != hd->matrix_size[1] ||
+        dims[4] != hd->matrix_size[0]) {
+      snprintf(msg, sizeof msg,
+               "stored images are %llux%llux%llu with %llu channel(s) but this one is %ux%ux%u with %u channel(s)",
+               (unsigned long long)dims[4], (unsigned long long)dims[3], (unsigned long long)dims[2],
+               (unsigned long long)dims[1], hd->matrix_size[0], hd->matrix_size[1], hd->matrix_size[2], hd->channels);
+      err_add(msg);
+      ok = false;
+    } else if (H5Tequal(ftype, ptype) <= 0) {
+      snprintf(msg, sizeof msg, "stored pixels have a different element type than data_type %u", hd->data_type);
+      err_add(msg);
+      ok = false;
+    }
+  }
+  H5Tclose(ptype);
+  H5Tclose(ftype);
+  H5Sclose(space);
+  H5Dclose(did);
+  H5Eclear2(H5E_DEFAULT);
+  return ok;
+}
+
+/* appendImage(h, varName, head: Uint8Array(198), attributes: string|null, pixels: TypedArray) */
+static napi_value js_append_image(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!get_args(env, info, 5, argv)) return NULL;
+  Handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  View head, pixels;
+  if (!get_view(env, argv[2], napi_uint8_array, false, "image head", &head) ||
+      !get_view(env, argv[4], napi_uint8_array, true, "image pixels", &pixels)) {
+    return NULL;
+  }
+  if (head.length != IMG_HEAD) return throw_plain(env, 1, "Cannot append image: head must be 198 bytes");
+  ISMRMRD_Image im;
+  memcpy(&im.head, head.data, IMG_HEAD);
+  char msg[300];
+  size_t esz = ismrmrd_sizeof_data_type(im.head.data_type);
+  drain_ismrmrd_errors();
+  if (im.head.data_type < ISMRMRD_USHORT || im.head.data_type > ISMRMRD_CXDOUBLE || esz == 0) {
+    snprintf(msg, sizeof msg, "Cannot append image: unknown data_type %u", im.head.data_type);
+    return throw_plain(env, 1, msg);
+  }
+  if (im.head.matrix_size[0] == 0 || im.head.matrix_size[1] == 0 || im.head.matrix_size[2] == 0 ||
+      im.head.channels == 0) {
+    return throw_plain(env, 1, "Cannot append image: matrix_size and channels must be positive");
+  }
+  size_t want = esz * im.head.matrix_size[0] * im.head.matrix_size[1] * im.head.matrix_size[2] * im.head.channels;
+  if (pixels.byte_length != want) {
+    snprintf(msg, sizeof msg, "Cannot append image: %zu pixel bytes do not match %ux%ux%u x %u channel(s) x %zu bytes",
+             pixels.byte_length, im.head.matrix_size[0], im.head.matrix_size[1], im.head.matrix_size[2],
+             im.head.channels, esz);
+    return throw_plain(env, 1, msg);
+  }
+  napi_valuetype at;
+  NAPI_OK(napi_typeof(env, argv[3], &at));
+  char *attrs = NULL;
+  if (at == napi_string) {
+    attrs = get_string(env, argv[3], "image attributes");
+    if (!attrs) return NULL;
+    if (attrs[0] == '\0') { free(attrs); attrs = NULL; }
+  } else if (at != napi_null && at != napi_undefined) {
+    return throw_plain(env, 0, "Cannot append image: attributes must be a string or null");
+  }
+  char *var = get_string(env, argv[1], "image variable name");
+  if (!var) { free(attrs); return NULL; }
+  char loc[1024], what[1500];
+  where(h, loc, sizeof loc);
+  snprintf(what, sizeof what, "Cannot append image to %s/%s in %s", h->ds.groupname, var, loc);
+  if (var[0] == '\0') {
+    free(attrs); free(var);
+    return throw_plain(env, 1, "Cannot append image: the variable name is empty");
+  }
+  if (!require_writable(env, h, what)) { free(attrs); free(var); return NULL; }
+  im.attribute_string = attrs;
+  im.head.attribute_string_len = attrs ? (uint32_t)strlen(attrs) : 0;
+  im.data = pixels.data;
+  err_reset();
+  char *dpath = join_path(h->ds.groupname, var, "data");
+  bool accept = dpath && image_var_accepts(h->ds.fileid, dpath, &im.head);
+  free(dpath);
+  int rc = accept ? ismrmrd_append_image(&h->ds, var, &im) : ISMRMRD_FILEERROR;
+  free(attrs);
+  free(var);
+  if (rc != ISMRMRD_NOERROR) {
+    err_add_hdf5();
+    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  }
+  drain_ismrmrd_errors();
+  return NULL;
+}
+
+/* ------------------------------------------------------------------ listing */
+
+/* listGroup(h, path) → [{name, kind: 'group'|'dataset'|'other'}]; path is relative to the dataset group unless absolute. */
+static napi_value js_list_group(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, 2, argv)) return NULL;
+  Handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  char *rel = get_string(env, argv[1], "group path");
+  if (!rel) return NULL;
+  char *path = rel[0] == '/' ? strdup(rel) : (rel[0] ? join_path(h->ds.groupname, rel, NULL) : strdup(h->ds.groupname));
+  char loc[1024], what[1600];
+  where(h, loc, sizeof loc);
+  snprintf(what, sizeof what, "Cannot list %s in %s", rel, loc);
+  free(rel);
+  err_reset();
+  if (!path) { err_add("out of memory"); return throw_with(env, "ERR_ISMRMRD_HDF5", what); }
+  hid_t gid = (strcmp(path, "/") == 0 || path_exists(h->ds.fileid, path)) ? H5Gopen2(h->ds.fileid, path, H5P_DEFAULT) : -1;
+  free(path);
+  if (gid < 0) {
+    err_add("no such group");
+    err_add_hdf5();
+    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  }
+  H5G_info_t ginfo;
+  napi_value arr = NULL;
+  if (H5Gget_info(gid, &ginfo) < 0 || napi_create_array_with_length(env, (size_t)ginfo.nlinks, &arr) != napi_ok) {
+    err_add_hdf5();
+    H5Gclose(gid);
+    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  }
+  uint32_t out_i = 0;
+  for (hsize_t i = 0; i < ginfo.nlinks; i++) {
+    ssize_t n = H5Lget_name_by_idx(gid, ".", H5_INDEX_NAME, H5_ITER_INC, i, NULL, 0, H5P_DEFAULT);
+    if (n < 0) continue;
+    char *name = (char *)malloc((size_t)n + 1);
+    if (!name) break;
+    H5Lget_name_by_idx(gid, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, (size_t)n + 1, H5P_DEFAULT);
+    const char *kind = "other";
+    hid_t oid = H5Oopen(gid, name, H5P_DEFAULT);
+    if (oid >= 0) {
+      H5I_type_t it = H5Iget_type(oid);
+      kind = it == H5I_GROUP ? "group" : it == H5I_DATASET ? "dataset" : "other";
+      H5Oclose(oid);
+    }
+    napi_value obj, jname, jkind;
+    bool ok = napi_create_object(env, &obj) == napi_ok &&
+              napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &jname) == napi_ok &&
+              napi_create_string_utf8(env, kind, NAPI_AUTO_LENGTH, &jkind) == napi_ok &&
+              napi_set_named_property(env, obj, "name", jname) == napi_ok &&
+              napi_set_named_property(env, obj, "kind", jkind) == napi_ok &&
+              napi_set_element(env, arr, out_i++, obj) == napi_ok;
+    free(name);
+    if (!ok) { H5Gclose(gid); return NULL; }
+  }
+  H5Gclose(gid);
+  H5Eclear2(H5E_DEFAULT);
+  return arr;
+}
+
+/* ------------------------------------------------------------------ module */
+
+static napi_value js_library_version(napi_env env, napi_callback_info info) {
+  (void)info;
+  unsigned maj = 0, min = 0, rel = 0;
+  H5get_libversion(&maj, &min, &rel);
+  char buf[96];
+  snprintf(buf, sizeof buf, "libismrmrd %d.%d.%d, HDF5 %u.%u.%u", ISMRMRD_VERSION_MAJOR, ISMRMRD_VERSION_MINOR,
+           ISMRMRD_VERSION_PATCH, maj, min, rel);
+  napi_value out;
+  NAPI_OK(napi_create_string_utf8(env, buf, NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  ismrmrd_set_error_handler(on_ismrmrd_error);
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  napi_property_descriptor props[] = {
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"isReadOnly", NULL, js_is_read_only, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readHeader", NULL, js_read_header, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"writeHeader", NULL, js_write_header, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"acquisitionCount", NULL, js_acquisition_count, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readAcquisitions", NULL, js_read_acquisitions, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"appendAcquisition", NULL, js_append_acquisition, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"waveformCount", NULL, js_waveform_count, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readWaveforms", NULL, js_read_waveforms, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"appendWaveform", NULL, js_append_waveform, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"imageCount", NULL, js_image_count, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readImages", NULL, js_read_images, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"appendImage", NULL, js_append_image, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"listGroup", NULL, js_list_group, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"libraryVersion", NULL, js_library_version, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,159 @@
+/**
+ * The `gantry` command: `serve` (the reconstruction server), `client` (a
+ * drop-in for gadgetron_ismrmrd_client), `recon` (offline, file to file) and
+ * `configs` (list shipped configurations).
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { readdir } from 'node:fs/promises';
+import { shippedConfigDir } from '../config/index.js';
+import { defaultOutGroup, runClient } from '../client/ismrmrd-client.js';
+import { createLogger, type LogLevel } from '../util/logger.js';
+import { startServer } from './serve.js';
+import { runOfflineRecon } from './recon.js';
+import { buildInfo } from '../server/queries.js';
+
+function integer(name: string, min = 0, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Builds the command tree (exported for tests of --help). */
+export function buildProgram(): Command {
+  const program = new Command('gantry')
+    .description('Gantry: a cloud-native MRI reconstruction server that speaks the Gadgetron protocol')
+    .version(buildInfo().gantryVersion)
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('Run the reconstruction server (Gadgetron TCP protocol) until stopped')
+    .option('-p, --port <port>', 'TCP port', integer('port', 0, 65535), 9002)
+    .option('--host <host>', 'address to bind (use 0.0.0.0 to accept remote clients)', '127.0.0.1')
+    .option('--config-dir <dir>', 'extra folder searched for configs before the shipped ones (repeatable)', collect, [] as string[])
+    .option('--max-sessions <n>', 'sessions allowed at once', integer('max-sessions', 1), 64)
+    .option('--idle-timeout <ms>', 'close a connection after this long without input (0 = never)', integer('idle-timeout'), 300_000)
+    .option('--channel-capacity <n>', 'messages buffered between two pipeline steps', integer('channel-capacity', 1), 64)
+    .option('--drain-timeout <ms>', 'on SIGTERM, how long running sessions may finish', integer('drain-timeout'), 60_000)
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
+    .action(async (opts: {
+      port: number; host: string; configDir: string[]; maxSessions: number; idleTimeout: number;
+      channelCapacity: number; drainTimeout: number; logLevel: LogLevel | 'silent';
+    }) => {
+      const log = createLogger(opts.logLevel);
+      const server = await startServer({
+        host: opts.host,
+        port: opts.port,
+        configDirs: [...opts.configDir, shippedConfigDir()],
+        maxSessions: opts.maxSessions,
+        idleTimeoutMs: opts.idleTimeout,
+        channelCapacity: opts.channelCapacity,
+        log,
+      });
+      const stop = (signal: string): void => {
+        log.info('shutting down', { signal, activeSessions: server.activeSessions });
+        server.close(opts.drainTimeout).then(() => process.exit(0), () => process.exit(1));
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+
+  program
+    .command('client')
+    .description('Send an ISMRMRD file to a server and store the images (flags of gadgetron_ismrmrd_client)')
+    .option('-a, --address <host>', 'server address', 'localhost')
+    .option('-p, --port <port>', 'server port', integer('port', 1, 65535), 9002)
+    .option('-f, --filename <file>', 'input ISMRMRD HDF5 file')
+    .option('-o, --outfile <file>', 'output HDF5 file', 'out.h5')
+    .option('-g, --in-group <group>', 'input group', '/dataset')
+    .option('-G, --out-group <group>', 'output group (default: local start time)')
+    .option('-c, --config <name>', 'config name on the server', 'default.xml')
+    .option('-C, --config-local <file>', 'local config file sent to the server')
+    .option('-Q, --info <key>', 'send a query (e.g. gadgetron::info) and print the answer')
+    .option('-q, --query', 'dependency query mode: no input file', false)
+    .option('-t, --timeout <ms>', 'connect timeout', integer('timeout', 1), 10_000)
+    .option('-l, --loops <n>', 'accepted for compatibility (ignored)', integer('loops', 1), 1)
+    .option('-F, --outformat <format>', 'output format (h5)', 'h5')
+    .option('-v, --verbose', 'print progress', false)
+    .action(async (opts: {
+      address: string; port: number; filename?: string; outfile: string; inGroup: string; outGroup?: string;
+      config: string; configLocal?: string; info?: string; query: boolean; timeout: number; outformat: string; verbose: boolean;
+    }) => {
+      if (opts.outformat !== 'h5') throw new Error(`Cannot write output format '${opts.outformat}': Gantry's client writes h5`);
+      if (opts.info === undefined && !opts.query && !opts.filename) throw new Error('Cannot run: give an input file with -f (or -Q/-q)');
+      const result = await runClient({
+        host: opts.address,
+        port: opts.port,
+        ...(opts.filename === undefined ? {} : { filename: opts.filename }),
+        inGroup: opts.inGroup,
+        outFile: opts.outfile,
+        outGroup: opts.outGroup ?? defaultOutGroup(),
+        config: opts.config,
+        ...(opts.configLocal === undefined ? {} : { configLocal: opts.configLocal }),
+        ...(opts.info === undefined ? {} : { info: opts.info }),
+        query: opts.query,
+        timeoutMs: opts.timeout,
+        verbose: opts.verbose,
+        stdout: (t) => process.stdout.write(t),
+        stderr: (t) => process.stderr.write(t),
+      });
+      if (opts.verbose) process.stderr.write(`received ${result.images} images\n`);
+      if (result.serverErrors.length > 0) {
+        process.stderr.write(`gantry client: the server reported ${result.serverErrors.length} error(s)\n`);
+        process.exitCode = 2;
+      }
+    });
+
+  program
+    .command('recon')
+    .description('Reconstruct an ISMRMRD file offline with a config, writing images like the client does')
+    .requiredOption('-f, --filename <file>', 'input ISMRMRD HDF5 file')
+    .option('-o, --outfile <file>', 'output HDF5 file', 'out.h5')
+    .option('-g, --in-group <group>', 'input group', '/dataset')
+    .option('-G, --out-group <group>', 'output group (default: the config name)')
+    .option('-c, --config <name>', 'config name', 'default.xml')
+    .option('-C, --config-local <file>', 'local config file')
+    .option('--config-dir <dir>', 'extra config folder (repeatable)', collect, [] as string[])
+    .action(async (opts: { filename: string; outfile: string; inGroup: string; outGroup?: string; config: string; configLocal?: string; configDir: string[] }) => {
+      const summary = await runOfflineRecon({
+        filename: opts.filename,
+        inGroup: opts.inGroup,
+        outFile: opts.outfile,
+        outGroup: opts.outGroup ?? opts.config,
+        config: opts.config,
+        ...(opts.configLocal === undefined ? {} : { configLocal: opts.configLocal }),
+        configDirs: [...opts.configDir, shippedConfigDir()],
+      });
+      process.stderr.write(`gantry recon: ${summary.images} images written to ${opts.outfile}\n`);
+    });
+
+  program
+    .command('configs')
+    .description('List the configurations Gantry ships')
+    .action(async () => {
+      const files = (await readdir(shippedConfigDir())).filter((f) => f.endsWith('.xml')).sort();
+      process.stdout.write(`${files.join('\n')}\n`);
+    });
+
+  return program;
+}
+
+/** Entry point used by bin/gantry. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride((err) => {
+    process.exit(err.exitCode);
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.stderr.write(`gantry: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+}

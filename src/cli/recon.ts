@@ -1,0 +1,67 @@
+/**
+ * Offline reconstruction: runs a pipeline in-process over an ISMRMRD file and
+ * stores the images exactly as the client would.
+ */
+import { readFile } from 'node:fs/promises';
+import { loadStreamConfiguration, parseStreamConfiguration } from '../config/index.js';
+import { Channel } from '../engine/channel.js';
+import { planPipeline, runChain } from '../engine/pipeline.js';
+import { IsmrmrdFile } from '../formats/index.js';
+import { defaultRegistry } from '../gadgets/index.js';
+import type { Message } from '../ismrmrd/messages.js';
+import { parseIsmrmrdHeader } from '../ismrmrd/xml-header.js';
+import { createLogger } from '../util/logger.js';
+
+/** Offline reconstruction settings. */
+export interface OfflineReconOptions {
+  filename: string;
+  inGroup: string;
+  outFile: string;
+  outGroup: string;
+  config: string;
+  configLocal?: string;
+  configDirs: string[];
+}
+
+/** Reconstructs `filename` and appends the images to `outFile`. */
+export async function runOfflineRecon(options: OfflineReconOptions): Promise<{ images: number }> {
+  const config = options.configLocal
+    ? parseStreamConfiguration(await readFile(options.configLocal, 'utf8'), { source: options.configLocal })
+    : (await loadStreamConfiguration(options.config, options.configDirs)).config;
+  const plan = planPipeline(config, defaultRegistry());
+  const input = IsmrmrdFile.open(options.filename, options.inGroup);
+  let output: IsmrmrdFile | undefined;
+  let images = 0;
+  try {
+    const xml = input.readHeader();
+    if (xml === undefined) throw new Error(`Cannot reconstruct ${options.filename}: no ISMRMRD header`);
+    const header = parseIsmrmrdHeader(xml);
+    const inChannel = new Channel<Message>(64);
+    const outChannel = new Channel<Message>(64);
+    const log = createLogger('warn');
+    const run = runChain(plan.chain, inChannel, outChannel, { header, log, signal: new AbortController().signal, channelCapacity: 64 })
+      .finally(() => outChannel.close());
+    const feed = (async () => {
+      const count = input.acquisitionCount();
+      for (let start = 0; start < count; start += 64) {
+        for (const acq of input.readAcquisitions(start, Math.min(64, count - start))) await inChannel.push(acq);
+      }
+      const waves = input.waveformCount();
+      if (waves > 0) for (const w of input.readWaveforms(0, waves)) await inChannel.push(w);
+      inChannel.close();
+    })();
+    const drain = (async () => {
+      for await (const message of outChannel) {
+        if (message.kind !== 'image' || !plan.writtenKinds.has('image')) continue;
+        if (!output) output = IsmrmrdFile.open(options.outFile, options.outGroup, { create: true });
+        output.appendImage(message);
+        images += 1;
+      }
+    })();
+    await Promise.all([run, feed, drain]);
+  } finally {
+    input.close();
+    output?.close();
+  }
+  return { images };
+}

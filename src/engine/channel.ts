@@ -1,0 +1,113 @@
+/**
+ * Bounded, async-iterable channels with backpressure: `push` waits while the
+ * channel is full, so a slow consumer slows the producer all the way back to
+ * the socket. A channel closes cleanly (iteration ends) or with an error
+ * (iteration throws it).
+ */
+
+/** Thrown by `push` on a channel that was closed. */
+export class ChannelClosedError extends Error {
+  override readonly name = 'ChannelClosedError';
+  readonly code = 'CHANNEL_CLOSED';
+  constructor(cause?: unknown) {
+    super('Cannot push to a closed channel', cause === undefined ? undefined : { cause });
+  }
+}
+
+/** Anything messages can be pushed into. */
+export interface Output<T> {
+  push(value: T): Promise<void>;
+}
+
+/** A bounded FIFO channel. */
+export class Channel<T> implements AsyncIterable<T>, Output<T> {
+  private readonly items: T[] = [];
+  private head = 0;
+  private closed = false;
+  private discarding = false;
+  private error: unknown = undefined;
+  private readonly waitingPushers: Array<() => void> = [];
+  private waitingReader: (() => void) | undefined;
+
+  constructor(readonly capacity = 16) {
+    if (!(capacity >= 1)) throw new RangeError(`Cannot create a channel of capacity ${capacity}`);
+  }
+
+  /** Number of buffered items. */
+  get size(): number {
+    return this.items.length - this.head;
+  }
+
+  /** True once `close` was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Adds a value, waiting while the channel is full. Rejects once the channel is closed. */
+  async push(value: T): Promise<void> {
+    while (!this.closed && !this.discarding && this.size >= this.capacity) {
+      await new Promise<void>((resolve) => this.waitingPushers.push(resolve));
+    }
+    if (this.discarding) return;
+    if (this.closed) throw new ChannelClosedError(this.error);
+    this.items.push(value);
+    this.wakeReader();
+  }
+
+  /** Closes the channel; with an error, the reader's iteration throws it after buffered items. */
+  close(error?: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.error = error;
+    this.wakeReader();
+    this.wakePushers();
+  }
+
+  /**
+   * Makes every further push succeed without storing anything, and drops what
+   * is buffered: used when the consumer has finished early, so producers never
+   * block forever.
+   */
+  discard(): void {
+    this.discarding = true;
+    this.items.length = 0;
+    this.head = 0;
+    this.wakePushers();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    for (;;) {
+      if (this.size > 0) {
+        const value = this.items[this.head] as T;
+        this.items[this.head] = undefined as T;
+        this.head += 1;
+        if (this.head > 1024 && this.head * 2 > this.items.length) {
+          this.items.splice(0, this.head);
+          this.head = 0;
+        }
+        const wake = this.waitingPushers.shift();
+        if (wake) wake();
+        yield value;
+        continue;
+      }
+      if (this.closed) {
+        if (this.error !== undefined) throw this.error;
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        this.waitingReader = resolve;
+      });
+    }
+  }
+
+  private wakeReader(): void {
+    const wake = this.waitingReader;
+    this.waitingReader = undefined;
+    if (wake) wake();
+  }
+
+  private wakePushers(): void {
+    const all = this.waitingPushers.splice(0);
+    for (const wake of all) wake();
+  }
+}

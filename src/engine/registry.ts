@@ -1,0 +1,76 @@
+/**
+ * Resolves Gadgetron class names (readers, writers, gadgets) to Gantry
+ * implementations. Any `dll` name is accepted: Gantry has one registry.
+ */
+import type { MessageKind } from '../ismrmrd/messages.js';
+import type { AnyGadgetDefinition } from './gadget.js';
+
+/** A reader class: which message id it reads by default. */
+export interface ReaderDefinition {
+  classNames: readonly string[];
+  slot: number;
+}
+
+/** A writer class: which message kinds it sends to the client. */
+export interface WriterDefinition {
+  classNames: readonly string[];
+  kinds: readonly MessageKind[];
+}
+
+/** Gadgetron's reader classes and their default slots. */
+export const readerDefinitions: readonly ReaderDefinition[] = [
+  { classNames: ['GadgetIsmrmrdAcquisitionMessageReader', 'AcquisitionReader'], slot: 1008 },
+  { classNames: ['GadgetIsmrmrdWaveformMessageReader', 'WaveformReader'], slot: 1026 },
+  { classNames: ['MRIImageReader', 'ImageReader'], slot: 1022 },
+  { classNames: ['BufferReader'], slot: 1023 },
+  { classNames: ['IsmrmrdImageArrayReader'], slot: 1024 },
+  { classNames: ['AcquisitionBucketReader'], slot: 1050 },
+  { classNames: ['TextReader'], slot: 5 },
+];
+
+/** Gadgetron's writer classes and the message kinds they write. */
+export const writerDefinitions: readonly WriterDefinition[] = [
+  { classNames: ['MRIImageWriter', 'ImageWriter', 'MRIImageWriterCPLX', 'MRIImageWriterFLOAT', 'MRIImageWriterUSHORT'], kinds: ['image'] },
+  { classNames: ['GadgetIsmrmrdAcquisitionMessageWriter', 'AcquisitionWriter'], kinds: ['acquisition'] },
+  { classNames: ['GadgetIsmrmrdWaveformMessageWriter', 'WaveformWriter'], kinds: ['waveform'] },
+  { classNames: ['TextWriter'], kinds: ['text'] },
+  { classNames: ['DependencyQueryWriter'], kinds: ['dependencyquery'] },
+  { classNames: ['BufferWriter'], kinds: ['recondata'] },
+  { classNames: ['IsmrmrdImageArrayWriter'], kinds: ['imagearray'] },
+  { classNames: ['AcquisitionBucketWriter'], kinds: ['bucket'] },
+];
+
+/** Looks up gadgets, readers and writers by Gadgetron class name. */
+export class Registry {
+  private readonly gadgets = new Map<string, AnyGadgetDefinition>();
+  private readonly readers = new Map<string, ReaderDefinition>();
+  private readonly writers = new Map<string, WriterDefinition>();
+
+  constructor(gadgets: readonly AnyGadgetDefinition[], readers = readerDefinitions, writers = writerDefinitions) {
+    for (const g of gadgets) {
+      for (const name of g.classNames) {
+        if (this.gadgets.has(name)) throw new Error(`Cannot register gadget class ${name} twice`);
+        this.gadgets.set(name, g);
+      }
+    }
+    for (const r of readers) for (const name of r.classNames) this.readers.set(name, r);
+    for (const w of writers) for (const name of w.classNames) this.writers.set(name, w);
+  }
+
+  gadget(className: string): AnyGadgetDefinition | undefined {
+    return this.gadgets.get(className);
+  }
+
+  reader(className: string): ReaderDefinition | undefined {
+    return this.readers.get(className);
+  }
+
+  writer(className: string): WriterDefinition | undefined {
+    return this.writers.get(className);
+  }
+
+  /** All registered gadget class names, sorted. */
+  gadgetClassNames(): string[] {
+    return [...this.gadgets.keys()].sort();
+  }
+}

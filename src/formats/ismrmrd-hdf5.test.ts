@@ -1,0 +1,387 @@
+import test, { after, before, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { decodeAcquisitionHeader, encodeAcquisitionHeader } from '../ismrmrd/header-codec.js';
+import { serializeMeta } from '../ismrmrd/meta.js';
+import {
+  AcqFlag, DataType, emptyImageHeader, emptyWaveformHeader, isFlagSet,
+  type Image, type ImageHeader, type ImagePixels, type MetaContainer, type Waveform,
+} from '../ismrmrd/types.js';
+import { hdf5Available, hdf5UnavailableReason, IsmrmrdFile, normalizeGroup } from './ismrmrd-hdf5.js';
+
+const CLIENT_GROUP = '2024-11-22 10:10:37';
+let dir = '';
+
+function onPath(tool: string): boolean {
+  return (process.env['PATH'] ?? '').split(delimiter).some((d) => d && existsSync(join(d, tool)));
+}
+
+/** Skips the test (returning false) when the addon or one of the Debian tools is missing. */
+function need(t: TestContext, ...tools: string[]): boolean {
+  if (!hdf5Available()) {
+    t.skip(`ISMRMRD HDF5 addon not installed: ${hdf5UnavailableReason()}`);
+    return false;
+  }
+  const missing = tools.filter((tool) => !onPath(tool));
+  if (missing.length > 0) {
+    t.skip(`${missing.join(', ')} not installed (Debian ismrmrd-tools / hdf5-tools)`);
+    return false;
+  }
+  return true;
+}
+
+function run(cmd: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const generated = new Map<string, string>();
+/** Generates (once) a Shepp-Logan phantom dataset with the given generator arguments. */
+function phantom(name: string, args: string[]): string {
+  const cached = generated.get(name);
+  if (cached) return cached;
+  const out = join(dir, name);
+  const r = run('ismrmrd_generate_cartesian_shepp_logan', ['-o', out, ...args]);
+  assert.equal(r.status, 0, `generator failed: ${r.stderr}`);
+  generated.set(name, out);
+  return out;
+}
+
+/** Writes header + all acquisitions of `src` into a new file with IsmrmrdFile. */
+function copyDataset(src: string, dst: string): void {
+  const from = IsmrmrdFile.open(src, 'dataset', { readOnly: true });
+  const to = IsmrmrdFile.open(dst, '/dataset', { create: true });
+  try {
+    const xml = from.readHeader();
+    assert.ok(xml);
+    to.writeHeader(xml);
+    for (const a of from.acquisitions()) to.appendAcquisition(a);
+  } finally {
+    to.close();
+    from.close();
+  }
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gantry-hdf5-'));
+});
+
+after(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('ismrmrd-hdf5 reads every acquisition of the Cartesian phantom bit for bit', (t) => {
+  if (!need(t, 'ismrmrd_generate_cartesian_shepp_logan')) return;
+  const file = IsmrmrdFile.open(phantom('sl.h5', ['-C', '-r', '2']), 'dataset');
+  try {
+    const n = file.acquisitionCount();
+    assert.equal(n, 1 + 2 * 256);
+    const xml = file.readHeader() ?? '';
+    assert.match(xml, /<ismrmrdHeader/);
+    assert.equal(file.waveformCount(), 0);
+
+    const started = performance.now();
+    const raws = file.readRawAcquisitions(0, n);
+    const acqs = [...file.acquisitions()];
+    assert.ok(performance.now() - started < 2000, 'bulk reads are fast');
+    assert.equal(raws.length, n);
+    assert.equal(acqs.length, n);
+
+    for (let i = 0; i < n; i++) {
+      const raw = raws[i]!;
+      const head = decodeAcquisitionHeader(raw.head);
+      assert.equal(raw.head.length, 340);
+      assert.deepEqual(encodeAcquisitionHeader(head), raw.head, `header bytes of acquisition ${i}`);
+      assert.equal(raw.data.length, 2 * head.number_of_samples * head.active_channels, `data length ${i}`);
+      assert.equal(raw.traj.length, head.number_of_samples * head.trajectory_dimensions, `traj length ${i}`);
+      assert.deepEqual(acqs[i]!.head, head);
+      assert.deepEqual(acqs[i]!.data, raw.data);
+    }
+
+    const noise = acqs[0]!;
+    assert.ok(isFlagSet(noise.head.flags, AcqFlag.IS_NOISE_MEASUREMENT));
+    assert.ok(acqs.slice(1).every((a) => !isFlagSet(a.head.flags, AcqFlag.IS_NOISE_MEASUREMENT)));
+    const firsts = acqs.filter((a) => isFlagSet(a.head.flags, AcqFlag.FIRST_IN_SLICE));
+    const lasts = acqs.filter((a) => isFlagSet(a.head.flags, AcqFlag.LAST_IN_SLICE));
+    assert.deepEqual(firsts.map((a) => a.head.idx.repetition), [0, 1]);
+    assert.deepEqual(lasts.map((a) => a.head.idx.kspace_encode_step_1), [255, 255]);
+    const line = acqs[1]!.head;
+    assert.equal(line.number_of_samples, 512);
+    assert.equal(line.active_channels, 8);
+    assert.equal(line.trajectory_dimensions, 0);
+    assert.equal(acqs.at(-1)!.head.idx.repetition, 1);
+
+    const one = file.readAcquisition(100);
+    assert.deepEqual(one.head, acqs[100]!.head);
+    assert.deepEqual(one.data, acqs[100]!.data);
+  } finally {
+    file.close();
+  }
+});
+
+test('ismrmrd-hdf5 reads trajectories of the radial-style -k phantom', (t) => {
+  if (!need(t, 'ismrmrd_generate_cartesian_shepp_logan')) return;
+  const file = IsmrmrdFile.open(phantom('sl_k.h5', ['-m', '64', '-c', '4', '-k']), 'dataset', { readOnly: true });
+  try {
+    assert.equal(file.readOnly, true);
+    const raws = file.readRawAcquisitions(0, file.acquisitionCount());
+    assert.equal(raws.length, 64);
+    for (const [i, raw] of raws.entries()) {
+      const head = decodeAcquisitionHeader(raw.head);
+      assert.deepEqual(encodeAcquisitionHeader(head), raw.head, `header bytes of acquisition ${i}`);
+      assert.equal(head.number_of_samples, 128);
+      assert.equal(head.active_channels, 4);
+      assert.equal(head.trajectory_dimensions, 2);
+      assert.equal(raw.traj.length, 256);
+      assert.equal(raw.data.length, 1024);
+      assert.ok(raw.traj.every((k) => k >= -0.5 && k < 0.5), `trajectory range ${i}`);
+    }
+    assert.ok(isFlagSet(decodeAcquisitionHeader(raws[0]!.head).flags, AcqFlag.FIRST_IN_SLICE));
+  } finally {
+    file.close();
+  }
+});
+
+test('ismrmrd-hdf5 writes a copy identical to the original (h5diff)', (t) => {
+  if (!need(t, 'ismrmrd_generate_cartesian_shepp_logan', 'h5diff')) return;
+  for (const [name, args] of [['sl.h5', ['-C', '-r', '2']], ['sl_k.h5', ['-m', '64', '-c', '4', '-k']]] as const) {
+    const src = phantom(name, [...args]);
+    const dst = join(dir, `copy_${name}`);
+    copyDataset(src, dst);
+    for (const ds of ['/dataset/data', '/dataset/xml']) {
+      const r = run('h5diff', ['-r', src, dst, ds, ds]);
+      assert.equal(r.status, 0, `h5diff ${name} ${ds}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stdout, /0 differences found/);
+    }
+  }
+});
+
+function meta(entries: Record<string, string[]>): MetaContainer {
+  return new Map(Object.entries(entries));
+}
+
+function image(
+  series: number, index: number, dataType: number, size: [number, number, number], channels: number,
+  data: ImagePixels, m: MetaContainer = new Map(),
+): Image {
+  const head: ImageHeader = {
+    ...emptyImageHeader(), data_type: dataType, matrix_size: [...size], channels, image_series_index: series,
+    image_index: index, image_type: 1, field_of_view: [220, 220, 5], read_dir: [1, 0, 0], phase_dir: [0, 1, 0],
+    slice_dir: [0, 0, 1], position: [1.5, -2.25, 3], flags: 1n << 56n, measurement_uid: 77, user_int: [1, -2, 3, 0, 0, 0, 0, 9],
+    user_float: [0.5, 0, 0, 0, 0, 0, 0, -1.25], physiology_time_stamp: [1, 2, 3], acquisition_time_stamp: 123456,
+  };
+  return { kind: 'image', head, meta: m, data };
+}
+
+function fill<T extends ImagePixels>(arr: T, f: (i: number) => number): T {
+  for (let i = 0; i < arr.length; i++) arr[i] = f(i);
+  return arr;
+}
+
+function sortedMeta(m: MetaContainer): [string, string[]][] {
+  return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+test('ismrmrd-hdf5 stores images like gadgetron_ismrmrd_client and reads them back', (t) => {
+  if (!need(t, 'h5dump')) return;
+  const path = join(dir, 'out_client_like.h5');
+  const roleMeta = meta({ GADGETRON_DataRole: ['Image'], GADGETRON_ImageNumber: ['1'], b: ['128.5', '0.001'] });
+  const images: Image[] = [
+    image(1, 1, DataType.FLOAT, [64, 48, 1], 1, fill(new Float32Array(64 * 48), (i) => i * 0.5), roleMeta),
+    image(1, 2, DataType.FLOAT, [64, 48, 1], 1, fill(new Float32Array(64 * 48), (i) => -i), meta({ c: ['x<&>'] })),
+    image(2, 1, DataType.USHORT, [32, 32, 1], 1, fill(new Uint16Array(32 * 32), (i) => i % 4096)),
+    image(3, 1, DataType.CXFLOAT, [16, 16, 2], 4, fill(new Float32Array(2 * 16 * 16 * 2 * 4), (i) => i / 7), roleMeta),
+    image(4, 1, DataType.SHORT, [8, 4, 1], 1, fill(new Int16Array(32), (i) => i - 16)),
+    image(5, 1, DataType.UINT, [8, 4, 1], 2, fill(new Uint32Array(64), (i) => 4e9 - i)),
+    image(6, 1, DataType.INT, [8, 4, 1], 1, fill(new Int32Array(32), (i) => -2e9 + i)),
+    image(7, 1, DataType.DOUBLE, [8, 4, 3], 1, fill(new Float64Array(96), (i) => Math.PI * i)),
+    image(1000, 1, DataType.CXDOUBLE, [4, 4, 1], 2, fill(new Float64Array(64), (i) => 1 / (i + 1))),
+  ];
+  const out = IsmrmrdFile.open(path, CLIENT_GROUP, { create: true });
+  try {
+    for (const im of images) out.appendImage(im);
+  } finally {
+    out.close();
+  }
+
+  const dataset = (series: string, leaf: string): string => {
+    const r = run('h5dump', ['-H', '-d', `/${CLIENT_GROUP}/${series}/${leaf}`, path]);
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const expectData = (series: string, type: RegExp, dims: string): void => {
+    const dump = dataset(series, 'data');
+    assert.match(dump, type, `${series} element type`);
+    assert.ok(dump.includes(`DATASPACE  SIMPLE { ( ${dims} ) / ( H5S_UNLIMITED, ${dims.split(', ').slice(1).join(', ')} ) }`),
+      `${series} dims ${dims}:\n${dump}`);
+  };
+  expectData('image_1', /DATATYPE {2}H5T_IEEE_F32LE/, '2, 1, 1, 48, 64');
+  expectData('image_2', /DATATYPE {2}H5T_STD_U16LE/, '1, 1, 1, 32, 32');
+  expectData('image_3', /H5T_IEEE_F32LE "real";\s+H5T_IEEE_F32LE "imag";/, '1, 4, 2, 16, 16');
+  expectData('image_4', /DATATYPE {2}H5T_STD_I16LE/, '1, 1, 1, 4, 8');
+  expectData('image_5', /DATATYPE {2}H5T_STD_U32LE/, '1, 2, 1, 4, 8');
+  expectData('image_6', /DATATYPE {2}H5T_STD_I32LE/, '1, 1, 1, 4, 8');
+  expectData('image_7', /DATATYPE {2}H5T_IEEE_F64LE/, '1, 1, 3, 4, 8');
+  expectData('image_1000', /H5T_IEEE_F64LE "real";\s+H5T_IEEE_F64LE "imag";/, '1, 2, 1, 4, 4');
+  assert.match(dataset('image_1', 'header'), /H5T_STD_U32LE "attribute_string_len";[\s\S]*SIMPLE \{ \( 2 \) \/ \( H5S_UNLIMITED \) \}/);
+  assert.match(dataset('image_1', 'attributes'), /STRSIZE H5T_VARIABLE;[\s\S]*SIMPLE \{ \( 2 \) \/ \( H5S_UNLIMITED \) \}/);
+  const noMeta = run('h5dump', ['-d', `/${CLIENT_GROUP}/image_2/attributes`, path]).stdout;
+  assert.match(noMeta, /\(0\): NULL/);
+
+  const back = IsmrmrdFile.open(path, CLIENT_GROUP);
+  try {
+    assert.deepEqual(back.imageSeriesNames(), ['image_1', 'image_2', 'image_3', 'image_4', 'image_5', 'image_6', 'image_7', 'image_1000']);
+    const read = back.imageSeriesNames().flatMap((name) => back.readImages(name));
+    assert.equal(read.length, images.length);
+    for (const [i, got] of read.entries()) {
+      const want = images[i]!;
+      const attrLen = want.meta.size ? Buffer.byteLength(serializeMeta(want.meta)) : 0;
+      assert.deepEqual(got.head, { ...want.head, attribute_string_len: attrLen }, `header of image ${i}`);
+      assert.deepEqual(sortedMeta(got.meta), sortedMeta(want.meta), `meta of image ${i}`);
+      assert.equal(got.data.constructor, want.data.constructor);
+      assert.deepEqual(got.data, want.data, `pixels of image ${i}`);
+    }
+    assert.equal(back.imageCount('image_1'), 2);
+    assert.equal(back.readImages('image_1', 1).length, 1);
+  } finally {
+    back.close();
+  }
+
+  // The client appends to an existing file and group.
+  const again = IsmrmrdFile.open(path, CLIENT_GROUP, { create: true });
+  try {
+    again.appendImage(images[2]!);
+    assert.equal(again.imageCount('image_2'), 2);
+    assert.throws(
+      () => again.appendImage(image(2, 9, DataType.USHORT, [16, 16, 1], 1, new Uint16Array(256))),
+      /Cannot append image to \/2024-11-22 10:10:37\/image_2 .*stored images are 32x32x1 with 1 channel\(s\) but this one is 16x16x1/,
+    );
+    assert.throws(
+      () => again.appendImage(image(2, 9, DataType.FLOAT, [32, 32, 1], 1, new Float32Array(1024))),
+      /different element type/,
+    );
+    assert.throws(() => again.appendImage(image(9, 1, DataType.FLOAT, [4, 4, 1], 1, new Float64Array(16))), TypeError);
+    assert.throws(() => again.appendImage(image(9, 1, DataType.FLOAT, [4, 4, 1], 1, new Float32Array(15))), RangeError);
+    assert.throws(() => again.appendImage(image(9, 1, 11, [4, 4, 1], 1, new Float32Array(16))), RangeError);
+    assert.equal(again.imageCount('image_2'), 2, 'failed appends leave the file unchanged');
+  } finally {
+    again.close();
+  }
+});
+
+test('ismrmrd-hdf5 writes and reads waveforms in <group>/waveforms', (t) => {
+  if (!need(t, 'h5dump')) return;
+  const path = join(dir, 'waves.h5');
+  const waves: Waveform[] = [0, 1, 2].map((k) => ({
+    kind: 'waveform',
+    head: {
+      ...emptyWaveformHeader(), flags: 3n, measurement_uid: 5, scan_counter: 10 + k, time_stamp: 1000 * k,
+      number_of_samples: 20 + k, channels: 1 + k, sample_time_us: 2.5, waveform_id: k === 2 ? 1024 : k,
+    },
+    data: fill(new Uint32Array((20 + k) * (1 + k)), (i) => (i * 2654435761) >>> 0),
+  }));
+  const file = IsmrmrdFile.open(path, 'dataset', { create: true });
+  try {
+    assert.equal(file.waveformCount(), 0);
+    for (const w of waves) file.appendWaveform(w);
+    assert.equal(file.waveformCount(), 3);
+    assert.deepEqual([...file.waveforms()], waves);
+    assert.deepEqual(file.readWaveform(1), waves[1]);
+    assert.throws(
+      () => file.appendWaveform({ ...waves[0]!, data: new Uint32Array(3) }),
+      /data length 3 does not match 20 samples x 1 channels/,
+    );
+  } finally {
+    file.close();
+  }
+  const dump = run('h5dump', ['-H', '-d', '/dataset/waveforms', path]).stdout;
+  assert.match(dump, /H5T_STD_U16LE "waveform_id";[\s\S]*H5T_VLEN \{ H5T_STD_U32LE\} "data";/);
+  assert.match(dump, /SIMPLE \{ \( 3 \) \/ \( H5S_UNLIMITED \) \}/);
+});
+
+test('ismrmrd-hdf5 files reconstruct with ismrmrd_recon_cartesian_2d', (t) => {
+  if (!need(t, 'ismrmrd_generate_cartesian_shepp_logan', 'ismrmrd_recon_cartesian_2d')) return;
+  const src = phantom('sl.h5', ['-C', '-r', '2']);
+  const written = join(dir, 'recon_written.h5');
+  const original = join(dir, 'recon_original.h5');
+  copyDataset(src, written);
+  copyFileSync(src, original);
+  const pixels: Float32Array[] = [];
+  for (const path of [written, original]) {
+    const r = run('ismrmrd_recon_cartesian_2d', [path]);
+    assert.equal(r.status, 0, `recon of ${path}: ${r.stdout}${r.stderr}`);
+    const file = IsmrmrdFile.open(path, 'dataset', { readOnly: true });
+    try {
+      assert.ok(file.imageSeriesNames().includes('cpp'));
+      const images = file.readImages('cpp');
+      assert.equal(images.length, 1);
+      const im = images[0]!;
+      assert.equal(im.head.data_type, DataType.FLOAT);
+      assert.deepEqual(im.head.matrix_size, [256, 256, 1]);
+      assert.equal(im.meta.size, 0);
+      assert.ok(im.data instanceof Float32Array && im.data.length === 256 * 256);
+      assert.ok(im.data.every(Number.isFinite) && im.data.some((v) => v > 0));
+      pixels.push(im.data);
+    } finally {
+      file.close();
+    }
+  }
+  assert.deepEqual(pixels[0], pixels[1], 'the copy reconstructs to the same image as the original');
+});
+
+test('ismrmrd-hdf5 reports errors as exceptions naming the file and group', (t) => {
+  if (!need(t)) return;
+  const missing = join(dir, 'missing.h5');
+  assert.throws(() => IsmrmrdFile.open(missing), /Cannot open ISMRMRD dataset .*missing\.h5 group \/dataset: no such file/);
+  assert.equal(existsSync(missing), false);
+
+  const text = join(dir, 'not-hdf5.h5');
+  writeFileSync(text, 'plain text, not HDF5\n');
+  assert.throws(() => IsmrmrdFile.open(text, 'dataset', { create: true }), /Cannot open ISMRMRD dataset .*not-hdf5\.h5 group \/dataset: .*signature/);
+  assert.equal(readFileSync(text, 'utf8'), 'plain text, not HDF5\n', 'create never truncates an existing file');
+
+  const path = join(dir, 'errors.h5');
+  const file = IsmrmrdFile.open(path, 'dataset', { create: true });
+  assert.equal(file.readHeader(), undefined);
+  assert.equal(file.acquisitionCount(), 0);
+  assert.deepEqual(file.imageSeriesNames(), []);
+  assert.throws(() => file.readAcquisition(0), /Cannot read acquisitions 0\.\.1 from .*errors\.h5 group \/dataset: \/dataset\/data does not exist/);
+  assert.throws(() => file.readImages('image_0', 0, 1), /Cannot read images 0\.\.1 of image_0/);
+  const xml = '<?xml version="1.0"?>\n<ismrmrdHeader xmlns="http://www.ismrm.org/ISMRMRD"></ismrmrdHeader>\n';
+  file.writeHeader(xml);
+  file.writeHeader(xml);
+  assert.equal(file.readHeader(), xml);
+
+  const head = { ...decodeAcquisitionHeader(new Uint8Array(340)), number_of_samples: 4, active_channels: 2, available_channels: 2 };
+  file.appendAcquisition({ kind: 'acquisition', head, traj: new Float32Array(0), data: new Float32Array(16).fill(1) });
+  assert.throws(
+    () => file.appendAcquisition({ kind: 'acquisition', head, traj: new Float32Array(0), data: new Float32Array(15) }),
+    /data length 15 does not match 4 samples x 2 channels x 2 floats/,
+  );
+  assert.throws(
+    () => file.appendAcquisition({ kind: 'acquisition', head, traj: new Float32Array(3), data: new Float32Array(16) }),
+    /traj length 3 does not match 4 samples x 0 dimensions/,
+  );
+  assert.equal(file.acquisitionCount(), 1);
+  assert.throws(() => file.readAcquisition(1), (err: Error & { code?: string }) => err.code === 'ERR_OUT_OF_RANGE' && /holds 1/.test(err.message));
+  assert.throws(() => file.readAcquisitions(-1, 1), RangeError);
+  file.close();
+  file.close();
+  assert.throws(() => file.acquisitionCount(), /it is closed/);
+
+  const ro = IsmrmrdFile.open(path, '/dataset/', { readOnly: true });
+  try {
+    assert.equal(ro.acquisitionCount(), 1);
+    assert.throws(() => ro.writeHeader(xml), /Cannot write the XML header of .*errors\.h5 group \/dataset: the file is open read-only/);
+  } finally {
+    ro.close();
+  }
+  assert.throws(() => IsmrmrdFile.open(path, 'other'), /group \/other: no such group/);
+  assert.ok(statSync(path).size > 0);
+  assert.throws(() => normalizeGroup('/'), RangeError);
+  assert.equal(normalizeGroup('dataset'), '/dataset');
+});

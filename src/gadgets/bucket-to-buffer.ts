@@ -1,0 +1,303 @@
+/**
+ * BucketToBufferGadget: turns a bucket of readouts into recon buffers
+ * (`IsmrmrdReconData`), one per distinct key of the loop counters, with data
+ * laid out [E0, E1, E2, CHA, N, S, LOC]. Cartesian lines are centred so that
+ * the k-space centre of the encoding limits lands at ⌊matrix/2⌋.
+ */
+import type { AcquisitionBucket, BucketStats, DataBuffered, ReconBit, ReconData, SamplingDescription, SamplingLimit } from '../ismrmrd/buffers.js';
+import type { Acquisition, AcquisitionHeader } from '../ismrmrd/types.js';
+import type { Encoding, IsmrmrdHeader, Limit } from '../ismrmrd/xml-header.js';
+import { defineGadget } from '../engine/gadget.js';
+import { isBucket } from '../ismrmrd/messages.js';
+
+const dimensionValues = ['average', 'contrast', 'phase', 'repetition', 'set', 'segment', 'slice', 'none', ''] as const;
+
+/** Options of the buffering (the gadget's properties). */
+export interface BufferingOptions {
+  N_dimension: string;
+  S_dimension: string;
+  split_slices: boolean;
+  ignore_segment: boolean;
+}
+
+type KeyCounters = [number, number, number, number, number, number, number];
+const keyNames = ['average', 'slice', 'contrast', 'phase', 'repetition', 'set', 'segment'] as const;
+
+function dimensionIndex(head: AcquisitionHeader, dim: string): number {
+  switch (dim) {
+    case 'average':
+    case 'contrast':
+    case 'phase':
+    case 'repetition':
+    case 'set':
+    case 'segment':
+    case 'slice':
+      return head.idx[dim];
+    default:
+      return 0;
+  }
+}
+
+function statsRange(stats: BucketStats | undefined, dim: string): number {
+  if (!stats) return 1;
+  let set: Set<number> | undefined;
+  switch (dim) {
+    case 'average':
+    case 'contrast':
+    case 'phase':
+    case 'repetition':
+    case 'set':
+    case 'slice':
+      set = stats[dim];
+      break;
+    case 'segment':
+      set = stats.average; // Gadgetron quirk: the segment range is taken from the average statistics.
+      break;
+    default:
+      return 1;
+  }
+  if (set.size === 0) return 1;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of set) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return max - min + 1;
+}
+
+function keyOf(head: AcquisitionHeader, opts: BufferingOptions): KeyCounters {
+  const key = keyNames.map((name) => head.idx[name]) as KeyCounters;
+  const zero = (dim: string): void => {
+    const i = (keyNames as readonly string[]).indexOf(dim);
+    if (i >= 0) key[i] = 0;
+  };
+  zero(opts.N_dimension);
+  zero(opts.S_dimension);
+  if (!opts.split_slices) key[1] = 0;
+  if (opts.ignore_segment) key[6] = 0;
+  return key;
+}
+
+function limitRange(limit: Limit | undefined): number | undefined {
+  return limit ? limit.maximum - limit.minimum + 1 : undefined;
+}
+
+function minOf(values: Set<number>): number {
+  let min = Infinity;
+  for (const v of values) if (v < min) min = v;
+  return Number.isFinite(min) ? min : 0;
+}
+
+function maxOf(values: Set<number>): number {
+  let max = -Infinity;
+  for (const v of values) if (v > max) max = v;
+  return Number.isFinite(max) ? max : 0;
+}
+
+function calibrationMode(enc: Encoding): string | undefined {
+  return enc.parallelImaging?.calibrationMode;
+}
+
+/** Allocates and fills one buffer from the readouts of one key and encoding space. */
+export function makeDataBuffered(
+  acqs: readonly Acquisition[],
+  stats: BucketStats | undefined,
+  enc: Encoding,
+  opts: BufferingOptions,
+  isRef: boolean,
+): DataBuffered {
+  const first = (acqs[0] as Acquisition).head;
+  const cartesian = enc.trajectory === 'cartesian' || enc.trajectory === 'epi';
+  const hasPI = enc.parallelImaging !== undefined;
+  const mode = calibrationMode(enc);
+  const separateRef = isRef && (mode === 'separate' || mode === 'external');
+  const embeddedRef = isRef && mode === 'embedded';
+  const interleavedRef = isRef && !separateRef && !embeddedRef;
+  const limits = enc.encodingLimits;
+  const matrix = enc.encodedSpace.matrixSize;
+
+  let NE0: number;
+  if (!cartesian || hasPI) NE0 = first.number_of_samples;
+  else NE0 = first.number_of_samples - first.discard_pre - first.discard_post;
+
+  let NE1: number;
+  let NE2: number;
+  if (separateRef && stats) {
+    NE1 = maxOf(stats.kspace_encode_step_1) - minOf(stats.kspace_encode_step_1) + 1;
+    NE2 = maxOf(stats.kspace_encode_step_2) - minOf(stats.kspace_encode_step_2) + 1;
+  } else if (cartesian && hasPI) {
+    NE1 = matrix.y;
+    NE2 = matrix.z;
+  } else {
+    NE1 = limitRange(limits.kspace_encoding_step_1) ?? matrix.y;
+    NE2 = limitRange(limits.kspace_encoding_step_2) ?? matrix.z;
+  }
+  NE1 = Math.max(1, NE1);
+  NE2 = Math.max(1, NE2);
+  const CHA = first.active_channels;
+  const NN = statsRange(stats, opts.N_dimension);
+  const NS = statsRange(stats, opts.S_dimension);
+  let NLOC = 1;
+  if (!opts.split_slices) {
+    NLOC = limitRange(limits.slice) ?? 1;
+    if (stats) NLOC = Math.max(NLOC, maxOf(stats.slice) + 1);
+  }
+
+  const e1Centre = limits.kspace_encoding_step_1?.center ?? Math.floor(matrix.y / 2);
+  const e2Centre = limits.kspace_encoding_step_2?.center ?? Math.floor(matrix.z / 2);
+  const e1Offset = Math.floor(matrix.y / 2) - e1Centre;
+  const e2Offset = matrix.z > 1 ? Math.floor(matrix.z / 2) - e2Centre : 0;
+  const refE1Min = separateRef && stats ? minOf(stats.kspace_encode_step_1) : 0;
+  const refE2Min = separateRef && stats ? minOf(stats.kspace_encode_step_2) : 0;
+
+  const dims = [NE0, NE1, NE2, CHA, NN, NS, NLOC];
+  const data = new Float32Array(2 * NE0 * NE1 * NE2 * CHA * NN * NS * NLOC);
+  const headerDims = [NE1, NE2, NN, NS, NLOC];
+  const headers: (AcquisitionHeader | undefined)[] = new Array(NE1 * NE2 * NN * NS * NLOC).fill(undefined);
+  const D = first.trajectory_dimensions;
+  const traj = D > 0 ? new Float32Array(D * NE0 * NE1 * NE2 * NN * NS * NLOC) : undefined;
+
+  for (const acq of acqs) {
+    const h = acq.head;
+    if (h.active_channels !== CHA) {
+      throw new RangeError(`Cannot buffer readout ${h.scan_counter}: ${h.active_channels} channels where the buffer has ${CHA}`);
+    }
+    let e1: number;
+    let e2: number;
+    if (separateRef) {
+      e1 = h.idx.kspace_encode_step_1 - (refE1Min > 0 ? refE1Min : 0);
+      e2 = h.idx.kspace_encode_step_2 - (refE2Min > 0 ? refE2Min : 0);
+    } else if (interleavedRef) {
+      e1 = h.idx.kspace_encode_step_1;
+      e2 = h.idx.kspace_encode_step_2;
+    } else {
+      e1 = h.idx.kspace_encode_step_1 + e1Offset;
+      e2 = h.idx.kspace_encode_step_2 + e2Offset;
+    }
+    if (e1 < 0 || e1 >= NE1 || e2 < 0 || e2 >= NE2) continue;
+    const n = Math.min(dimensionIndex(h, opts.N_dimension), NN - 1);
+    const s = Math.min(dimensionIndex(h, opts.S_dimension), NS - 1);
+    const loc = NLOC > 1 ? Math.min(h.idx.slice, NLOC - 1) : 0;
+    const ns = h.number_of_samples;
+    const standard = ns === NE0 && (h.center_sample === Math.floor(ns / 2) || h.center_sample >= ns);
+    const offset = standard ? 0 : Math.floor(NE0 / 2) - h.center_sample;
+    const from = h.discard_pre;
+    const to = ns - h.discard_post;
+    if (offset + from < 0 || offset + to > NE0) {
+      throw new RangeError(`Cannot buffer readout ${h.scan_counter}: ${ns} samples centred at ${h.center_sample} do not fit a readout of ${NE0}`);
+    }
+    const lineBase = NE0 * (e1 + NE1 * (e2 + NE2 * (CHA * (n + NN * (s + NS * loc)))));
+    const chaStride = NE0 * NE1 * NE2;
+    for (let c = 0; c < CHA; c++) {
+      const dst = 2 * (lineBase + c * chaStride + offset);
+      data.set(acq.data.subarray(2 * (c * ns + from), 2 * (c * ns + to)), dst + 2 * from);
+    }
+    if (traj && acq.traj.length === D * ns) {
+      const tBase = D * NE0 * (e1 + NE1 * (e2 + NE2 * (n + NN * (s + NS * loc))));
+      traj.set(acq.traj.subarray(D * from, D * to), tBase + D * (offset + from));
+    }
+    headers[e1 + NE1 * (e2 + NE2 * (n + NN * (s + NS * loc)))] = h;
+  }
+
+  const roLimit: SamplingLimit = {
+    min: first.discard_pre,
+    max: first.number_of_samples - first.discard_post - 1,
+    center: Math.floor(first.number_of_samples / 2),
+  };
+  const limitFor = (limit: Limit | undefined, size: number, centred: boolean, off: number): SamplingLimit => {
+    if (!limit) return { min: 0, max: size - 1, center: Math.floor(size / 2) };
+    if (centred) return { min: limit.minimum + off, max: limit.maximum + off, center: Math.floor(size / 2) };
+    return { min: limit.minimum, max: limit.maximum, center: limit.center };
+  };
+  const centred = !isRef || embeddedRef;
+  const sampling: SamplingDescription = {
+    encoded_FOV: [enc.reconSpace.fieldOfView_mm.x, enc.encodedSpace.fieldOfView_mm.y, enc.encodedSpace.fieldOfView_mm.z],
+    recon_FOV: [enc.reconSpace.fieldOfView_mm.x, enc.reconSpace.fieldOfView_mm.y, enc.reconSpace.fieldOfView_mm.z],
+    encoded_matrix: [cartesian ? enc.reconSpace.matrixSize.x : matrix.x, matrix.y, matrix.z],
+    recon_matrix: [enc.reconSpace.matrixSize.x, enc.reconSpace.matrixSize.y, enc.reconSpace.matrixSize.z],
+    sampling_limits: [
+      roLimit,
+      limitFor(limits.kspace_encoding_step_1, matrix.y, centred, e1Offset),
+      limitFor(limits.kspace_encoding_step_2, matrix.z, centred, e2Offset),
+    ],
+  };
+  if (!cartesian) sampling.encoded_FOV[0] = enc.encodedSpace.fieldOfView_mm.x;
+  const buffer: DataBuffered = { data: { data, dims }, headers, headerDims, sampling };
+  if (traj) buffer.trajectory = { data: traj, dims: [D, NE0, NE1, NE2, NN, NS, NLOC] };
+  return buffer;
+}
+
+function compareKeys(a: KeyCounters, b: KeyCounters): number {
+  for (let i = 0; i < a.length; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Converts one bucket into recon buffers, in ascending key order. */
+export function bucketToBuffers(bucket: AcquisitionBucket, header: IsmrmrdHeader, opts: BufferingOptions): ReconData[] {
+  const groups = new Map<string, { key: KeyCounters; data: Acquisition[][]; ref: Acquisition[][] }>();
+  const add = (acq: Acquisition, which: 'data' | 'ref'): void => {
+    const key = keyOf(acq.head, opts);
+    const id = key.join(',');
+    let g = groups.get(id);
+    if (!g) {
+      g = { key, data: [], ref: [] };
+      groups.set(id, g);
+    }
+    const e = acq.head.encoding_space_ref;
+    const list = g[which];
+    while (list.length <= e) list.push([]);
+    (list[e] as Acquisition[]).push(acq);
+  };
+  for (const acq of bucket.data) add(acq, 'data');
+  for (const acq of bucket.ref) add(acq, 'ref');
+  const ordered = [...groups.values()].sort((a, b) => compareKeys(a.key, b.key));
+  const out: ReconData[] = [];
+  for (const g of ordered) {
+    const rbit: ReconBit[] = [];
+    const spaces = Math.max(g.data.length, g.ref.length);
+    for (let e = 0; e < spaces; e++) {
+      const enc = header.encoding[e];
+      if (!enc) throw new RangeError(`Cannot buffer readouts of encoding space ${e}: the header has ${header.encoding.length} encodings`);
+      const dataAcqs = g.data[e] ?? [];
+      const refAcqs = g.ref[e] ?? [];
+      if (dataAcqs.length === 0) continue;
+      const bit: ReconBit = { data: makeDataBuffered(dataAcqs, bucket.datastats[e], enc, opts, false) };
+      if (refAcqs.length > 0) bit.ref = makeDataBuffered(refAcqs, bucket.refstats[e], enc, opts, true);
+      rbit.push(bit);
+    }
+    if (rbit.length > 0) out.push({ kind: 'recondata', rbit });
+  }
+  return out;
+}
+
+export const bucketToBufferGadget = defineGadget({
+  name: 'BucketToBufferGadget',
+  classNames: ['BucketToBufferGadget'],
+  properties: {
+    N_dimension: { type: 'enum', values: dimensionValues, default: '', caseInsensitive: true },
+    S_dimension: { type: 'enum', values: dimensionValues, default: '', caseInsensitive: true },
+    split_slices: { type: 'boolean', default: false },
+    ignore_segment: { type: 'boolean', default: false },
+    verbose: { type: 'boolean', default: false },
+  },
+  strict: false,
+  description: 'Sorts bucketed readouts into recon buffers [E0, E1, E2, CHA, N, S, LOC]',
+  accepts: isBucket,
+  async run(input, output, props, context) {
+    const header = context.header;
+    const opts: BufferingOptions = {
+      N_dimension: props.N_dimension === 'none' ? '' : props.N_dimension,
+      S_dimension: props.S_dimension === 'none' ? '' : props.S_dimension,
+      split_slices: props.split_slices,
+      ignore_segment: props.ignore_segment,
+    };
+    for await (const bucket of input) {
+      if (!header) throw new Error('Cannot buffer readouts without an ISMRMRD header');
+      for (const buffer of bucketToBuffers(bucket, header, opts)) await output.push(buffer);
+    }
+  },
+});

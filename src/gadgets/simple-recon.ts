@@ -1,0 +1,105 @@
+/**
+ * SimpleReconGadget: centred unitary inverse FFT over E0/E1/E2 of every
+ * (N, S, LOC) block of a recon buffer, then root sum of squares over coils.
+ * The reference (calibration) data is ignored. Output: an image array
+ * [E0, E1, E2, 1, N, S, LOC] with headers filled from the centre readout.
+ */
+import type { DataBuffered, ImageArray, ReconData } from '../ismrmrd/buffers.js';
+import { DataType, emptyImageHeader, ImageType, type AcquisitionHeader, type ImageHeader, type MetaContainer } from '../ismrmrd/types.js';
+import { defineGadget } from '../engine/gadget.js';
+import { isReconData } from '../ismrmrd/messages.js';
+import { fftc, rootSumOfSquares } from '../kernels/index.js';
+
+/** Picks the header of the centre line of block (n, s, loc), or the first sampled one. */
+export function centreHeader(buffer: DataBuffered, n: number, s: number, loc: number): AcquisitionHeader | undefined {
+  const [NE1, NE2, NN, NS] = buffer.headerDims as [number, number, number, number, number];
+  const at = (e1: number, e2: number): AcquisitionHeader | undefined =>
+    buffer.headers[e1 + NE1 * (e2 + NE2 * (n + NN * (s + NS * loc)))];
+  const e1c = buffer.sampling.sampling_limits[1].center;
+  const e2c = buffer.sampling.sampling_limits[2].center;
+  const centre = e1c < NE1 && e2c < NE2 ? at(e1c, e2c) : undefined;
+  if (centre) return centre;
+  for (let e2 = 0; e2 < NE2; e2++) for (let e1 = 0; e1 < NE1; e1++) {
+    const h = at(e1, e2);
+    if (h) return h;
+  }
+  return undefined;
+}
+
+/** Image header for one reconstructed block, as Gadgetron fills it from the acquisition. */
+export function imageHeaderFromAcquisition(acq: AcquisitionHeader | undefined, matrix: number[], fov: [number, number, number]): ImageHeader {
+  const h = emptyImageHeader();
+  h.data_type = DataType.CXFLOAT;
+  h.image_type = ImageType.MAGNITUDE;
+  h.matrix_size = [...matrix];
+  h.field_of_view = [...fov];
+  h.channels = 1;
+  if (acq) {
+    h.flags = 0n;
+    h.measurement_uid = acq.measurement_uid;
+    h.position = [...acq.position];
+    h.read_dir = [...acq.read_dir];
+    h.phase_dir = [...acq.phase_dir];
+    h.slice_dir = [...acq.slice_dir];
+    h.patient_table_position = [...acq.patient_table_position];
+    h.average = acq.idx.average;
+    h.slice = acq.idx.slice;
+    h.contrast = acq.idx.contrast;
+    h.phase = acq.idx.phase;
+    h.repetition = acq.idx.repetition;
+    h.set = acq.idx.set;
+    h.acquisition_time_stamp = acq.acquisition_time_stamp;
+    h.physiology_time_stamp = [...acq.physiology_time_stamp];
+    h.user_int = [...acq.user_int];
+    h.user_float = [...acq.user_float];
+  }
+  return h;
+}
+
+/** Reconstructs every block of one buffer; `nextIndex` numbers the images. */
+export function simpleRecon(buffer: DataBuffered, nextIndex: () => number, series: number): ImageArray {
+  const [E0, E1, E2, CHA, N, S, LOC] = buffer.data.dims as [number, number, number, number, number, number, number];
+  const block = E0 * E1 * E2 * CHA;
+  const image = E0 * E1 * E2;
+  const out = new Float32Array(2 * image * N * S * LOC);
+  const rss = new Float32Array(image);
+  const work = new Float32Array(2 * block);
+  const headers: ImageHeader[] = [];
+  const meta: MetaContainer[] = [];
+  for (let loc = 0; loc < LOC; loc++) {
+    for (let s = 0; s < S; s++) {
+      for (let n = 0; n < N; n++) {
+        const b = n + N * (s + S * loc);
+        work.set(buffer.data.data.subarray(2 * b * block, 2 * (b + 1) * block));
+        fftc(work, [E0, E1, E2, CHA], [0, 1, 2], true);
+        rootSumOfSquares(work, [E0, E1, E2, CHA], 3, rss);
+        const base = 2 * b * image;
+        for (let i = 0; i < image; i++) out[base + 2 * i] = rss[i] as number;
+        const h = imageHeaderFromAcquisition(centreHeader(buffer, n, s, loc), [E0, E1, E2], buffer.sampling.recon_FOV);
+        h.image_index = nextIndex();
+        h.image_series_index = series;
+        headers.push(h);
+        meta.push(new Map());
+      }
+    }
+  }
+  return { kind: 'imagearray', data: { data: out, dims: [E0, E1, E2, 1, N, S, LOC] }, headers, meta };
+}
+
+export const simpleReconGadget = defineGadget({
+  name: 'SimpleReconGadget',
+  classNames: ['SimpleReconGadget'],
+  properties: {
+    image_series: { type: 'integer', default: 0, min: 0 },
+  },
+  strict: false,
+  description: 'Centred inverse FFT and root-sum-of-squares coil combination',
+  accepts: isReconData,
+  async run(input, output, props) {
+    let counter = 0;
+    const nextIndex = (): number => ++counter;
+    for await (const recon of input as AsyncIterable<ReconData>) {
+      for (const bit of recon.rbit) await output.push(simpleRecon(bit.data, nextIndex, props.image_series));
+    }
+  },
+});

@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyComplexCrop, nrmse, padCentre, rootSumOfSquares, scaleComplex } from './complex-ops.js';
+
+function ramp(n: number): Float32Array {
+  const x = new Float32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    x[2 * i] = i;
+    x[2 * i + 1] = -0.5 * i;
+  }
+  return x;
+}
+
+test('rootSumOfSquares combines along the chosen axis', () => {
+  const dims = [3, 4, 2];
+  const src = ramp(24);
+  for (let axis = 0; axis < 3; axis++) {
+    const outDims = dims.filter((_, d) => d !== axis);
+    const dst = new Float32Array(outDims[0] * outDims[1]);
+    rootSumOfSquares(src, dims, axis, dst);
+    const strides = [1, 3, 12];
+    const otherAxes = [0, 1, 2].filter((d) => d !== axis);
+    for (let a = 0; a < outDims[0]; a++) {
+      for (let b = 0; b < outDims[1]; b++) {
+        let sum = 0;
+        for (let c = 0; c < dims[axis]; c++) {
+          const e = a * strides[otherAxes[0]] + b * strides[otherAxes[1]] + c * strides[axis];
+          sum += src[2 * e] ** 2 + src[2 * e + 1] ** 2;
+        }
+        const got = dst[a + outDims[0] * b];
+        assert.ok(Math.abs(got - Math.sqrt(sum)) <= 1e-6 * Math.sqrt(sum) + 1e-7, `axis ${axis} [${a},${b}]`);
+      }
+    }
+  }
+  assert.throws(() => rootSumOfSquares(src, dims, 3, new Float32Array(24)), RangeError);
+  assert.throws(() => rootSumOfSquares(src, dims, 2, new Float32Array(11)), RangeError);
+});
+
+test('scaleComplex multiplies by a real or complex factor', () => {
+  const x = new Float32Array([1, 2, -3, 0.5]);
+  assert.deepEqual(scaleComplex(x, 2, new Float32Array(4)), new Float32Array([2, 4, -6, 1]));
+  // (1 + 2i)·i = −2 + i; (−3 + 0.5i)·i = −0.5 − 3i
+  assert.deepEqual(scaleComplex(x, 0, new Float32Array(4), 1), new Float32Array([-2, 1, -0.5, -3]));
+  scaleComplex(x, 0.5, x);
+  assert.deepEqual(x, new Float32Array([0.5, 1, -1.5, 0.25]));
+});
+
+test('copyComplexCrop takes ⌊(in − out)/2⌋ as offset', () => {
+  const src = ramp(7);
+  const dst = copyComplexCrop(src, [7], 0, 4, new Float32Array(8));
+  assert.deepEqual(Array.from(dst).filter((_, i) => i % 2 === 0), [1, 2, 3, 4]);
+  const dst2 = copyComplexCrop(ramp(8), [8], 0, 5, new Float32Array(10));
+  assert.deepEqual(Array.from(dst2).filter((_, i) => i % 2 === 0), [1, 2, 3, 4, 5]);
+  // Along axis 1 of [2, 5, 2]: keeps rows 1..3 of each slab.
+  const cube = ramp(20);
+  const c = copyComplexCrop(cube, [2, 5, 2], 1, 3, new Float32Array(24));
+  assert.deepEqual(Array.from(c).filter((_, i) => i % 2 === 0), [2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 16, 17]);
+  assert.throws(() => copyComplexCrop(src, [7], 0, 8, new Float32Array(16)), RangeError);
+});
+
+test('padCentre maps the centre ⌊in/2⌋ to ⌊out/2⌋ with zeros around', () => {
+  const p = padCentre(ramp(3), [3], 0, 6, new Float32Array(12).fill(9));
+  // offset ⌊6/2⌋ − ⌊3/2⌋ = 2
+  assert.deepEqual(Array.from(p).filter((_, i) => i % 2 === 0), [0, 0, 0, 1, 2, 0]);
+  const q = padCentre(ramp(4), [4], 0, 7, new Float32Array(14));
+  // offset 3 − 2 = 1
+  assert.deepEqual(Array.from(q).filter((_, i) => i % 2 === 0), [0, 0, 1, 2, 3, 0, 0]);
+  const r = padCentre(ramp(4), [2, 2], 1, 4, new Float32Array(16));
+  assert.deepEqual(Array.from(r).filter((_, i) => i % 2 === 0), [0, 0, 0, 1, 2, 3, 0, 0]);
+  assert.deepEqual(Array.from(r).filter((_, i) => i % 2 === 1), [0, 0, -0, -0.5, -1, -1.5, 0, 0]);
+  assert.throws(() => padCentre(ramp(4), [4], 0, 3, new Float32Array(6)), RangeError);
+});
+
+test('nrmse is ‖a − b‖/‖b‖ in float64 for real and complex arrays', () => {
+  assert.equal(nrmse(new Float32Array([1, 2]), new Float32Array([1, 2])), 0);
+  assert.ok(Math.abs(nrmse(new Float64Array([3, 4]), new Float64Array([0, 4])) - 3 / 4) < 1e-15);
+  assert.ok(Math.abs(nrmse(new Float32Array([1, 1, 1, 1]), new Float32Array([1, 0, 1, 0])) - 1) < 1e-15);
+  assert.equal(nrmse(new Float32Array(2), new Float32Array(2)), 0);
+  assert.equal(nrmse(new Float32Array([1]), new Float32Array(1)), Infinity);
+  assert.throws(() => nrmse(new Float32Array(2), new Float32Array(3)), RangeError);
+});

@@ -1,0 +1,166 @@
+/**
+ * Small element-wise and reshaping helpers on interleaved complex float32
+ * arrays (re, im, re, im …), column-major with explicit dimensions.
+ */
+
+function checkComplex(data: Float32Array, dims: readonly number[], what: string): number {
+  let total = 1;
+  for (const d of dims) {
+    if (!Number.isInteger(d) || d < 0) throw new RangeError(`Cannot ${what}: dimension ${d} in [${dims.join(', ')}] is not a non-negative integer`);
+    total *= d;
+  }
+  if (data.length !== 2 * total) {
+    throw new RangeError(`Cannot ${what}: data length ${data.length} does not match 2 × ${total} complex elements of [${dims.join(', ')}]`);
+  }
+  return total;
+}
+
+function checkAxis(dims: readonly number[], axis: number, what: string): void {
+  if (!Number.isInteger(axis) || axis < 0 || axis >= dims.length) {
+    throw new RangeError(`Cannot ${what}: axis ${axis} is outside a ${dims.length}-dimensional array`);
+  }
+}
+
+/** Product of dims before `axis` and after it. */
+function split(dims: readonly number[], axis: number): { inner: number; outer: number } {
+  let inner = 1;
+  let outer = 1;
+  for (let d = 0; d < dims.length; d++) {
+    if (d < axis) inner *= dims[d];
+    else if (d > axis) outer *= dims[d];
+  }
+  return { inner, outer };
+}
+
+/**
+ * Root sum of squares of a complex array along `axis` (e.g. coil combination
+ * along CHA): dst[i + inner·o] = √(Σ_c |src[i, c, o]|²), accumulated in
+ * float64. `dst` is real with the dims of `src` less `axis`. Returns `dst`.
+ */
+export function rootSumOfSquares(src: Float32Array, dims: readonly number[], axis: number, dst: Float32Array): Float32Array {
+  checkComplex(src, dims, 'compute root sum of squares');
+  checkAxis(dims, axis, 'compute root sum of squares');
+  const n = dims[axis];
+  const { inner, outer } = split(dims, axis);
+  if (dst.length !== inner * outer) {
+    throw new RangeError(`Cannot compute root sum of squares: destination length ${dst.length} does not match ${inner * outer}`);
+  }
+  const block = Math.min(inner, 4096);
+  const acc = new Float64Array(block);
+  for (let o = 0; o < outer; o++) {
+    for (let i0 = 0; i0 < inner; i0 += block) {
+      const len = Math.min(block, inner - i0);
+      acc.fill(0, 0, len);
+      for (let c = 0; c < n; c++) {
+        let si = 2 * (i0 + inner * (c + n * o));
+        for (let i = 0; i < len; i++) {
+          const re = src[si];
+          const im = src[si + 1];
+          acc[i] += re * re + im * im;
+          si += 2;
+        }
+      }
+      const di = i0 + inner * o;
+      for (let i = 0; i < len; i++) dst[di + i] = Math.sqrt(acc[i]);
+    }
+  }
+  return dst;
+}
+
+/**
+ * dst = src · (scale + i·scaleIm), element-wise on complex arrays of equal
+ * length (dst may be src). Returns `dst`.
+ */
+export function scaleComplex(src: Float32Array, scale: number, dst: Float32Array, scaleIm = 0): Float32Array {
+  if (src.length !== dst.length || src.length % 2 !== 0) {
+    throw new RangeError(`Cannot scale complex array: lengths ${src.length} and ${dst.length} differ or are odd`);
+  }
+  if (scaleIm === 0) {
+    for (let i = 0; i < src.length; i++) dst[i] = src[i] * scale;
+  } else {
+    for (let i = 0; i < src.length; i += 2) {
+      const re = src[i];
+      const im = src[i + 1];
+      dst[i] = re * scale - im * scaleIm;
+      dst[i + 1] = re * scaleIm + im * scale;
+    }
+  }
+  return dst;
+}
+
+function copyAlongAxis(
+  src: Float32Array,
+  dims: readonly number[],
+  axis: number,
+  outSize: number,
+  dst: Float32Array,
+  srcStart: number,
+  dstStart: number,
+  count: number,
+): void {
+  const n = dims[axis];
+  const { inner, outer } = split(dims, axis);
+  for (let o = 0; o < outer; o++) {
+    const s = 2 * inner * (srcStart + n * o);
+    const d = 2 * inner * (dstStart + outSize * o);
+    dst.set(src.subarray(s, s + 2 * inner * count), d);
+  }
+}
+
+function checkResize(src: Float32Array, dims: readonly number[], axis: number, outSize: number, dst: Float32Array, what: string): void {
+  checkComplex(src, dims, what);
+  checkAxis(dims, axis, what);
+  if (!Number.isInteger(outSize) || outSize < 0) throw new RangeError(`Cannot ${what}: size ${outSize} is not a non-negative integer`);
+  const outDims = dims.slice();
+  outDims[axis] = outSize;
+  checkComplex(dst, outDims, what);
+}
+
+/**
+ * Centre crop of a complex array along `axis` to `outSize` ≤ dims[axis]
+ * (Gadgetron `crop`: offset ⌊(in − out)/2⌋). `dst` has the dims of `src`
+ * with dims[axis] = outSize. Returns `dst`.
+ */
+export function copyComplexCrop(src: Float32Array, dims: readonly number[], axis: number, outSize: number, dst: Float32Array): Float32Array {
+  const what = 'crop complex array';
+  checkResize(src, dims, axis, outSize, dst, what);
+  const n = dims[axis];
+  if (outSize > n) throw new RangeError(`Cannot ${what}: size ${outSize} exceeds ${n} along axis ${axis}`);
+  copyAlongAxis(src, dims, axis, outSize, dst, (n - outSize) >> 1, 0, outSize);
+  return dst;
+}
+
+/**
+ * Centred zero padding of a complex array along `axis` to `outSize` ≥
+ * dims[axis] (Gadgetron `pad`: offset ⌊out/2⌋ − ⌊in/2⌋, so the centre index
+ * ⌊in/2⌋ lands on ⌊out/2⌋). `dst` has the dims of `src` with
+ * dims[axis] = outSize and must not overlap `src`. Returns `dst`.
+ */
+export function padCentre(src: Float32Array, dims: readonly number[], axis: number, outSize: number, dst: Float32Array): Float32Array {
+  const what = 'pad complex array';
+  checkResize(src, dims, axis, outSize, dst, what);
+  const n = dims[axis];
+  if (outSize < n) throw new RangeError(`Cannot ${what}: size ${outSize} is below ${n} along axis ${axis}`);
+  dst.fill(0);
+  copyAlongAxis(src, dims, axis, outSize, dst, 0, (outSize >> 1) - (n >> 1), n);
+  return dst;
+}
+
+/**
+ * Normalised root-mean-square error ‖a − b‖₂ / ‖b‖₂ with `b` the reference,
+ * in float64. Works for real arrays and for interleaved complex ones (the
+ * complex 2-norm equals the norm over the interleaved values). Returns 0 when
+ * both are zero and Infinity when only `b` is.
+ */
+export function nrmse(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new RangeError(`Cannot compute nrmse: lengths ${a.length} and ${b.length} differ`);
+  let diff = 0;
+  let ref = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i] - b[i];
+    diff += d * d;
+    ref += b[i] * b[i];
+  }
+  if (ref === 0) return diff === 0 ? 0 : Infinity;
+  return Math.sqrt(diff / ref);
+}

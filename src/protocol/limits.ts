@@ -1,0 +1,54 @@
+/**
+ * Size limits the frame decoder enforces before it allocates anything.
+ */
+
+/** Upper bounds, in bytes, on each variable part of a message. */
+export interface ProtocolLimits {
+  /** Configuration script text (id 2). */
+  readonly maxConfigBytes: number;
+  /** ISMRMRD XML header (id 3). */
+  readonly maxHeaderBytes: number;
+  /** Text, response and error bodies, DICOM file names (ids 5, 7, 8, 1018). */
+  readonly maxTextBytes: number;
+  /** Query keys (id 6). */
+  readonly maxQueryBytes: number;
+  /** Meta XML: image attributes, dependency-query replies, DICOM meta (ids 1022, 1019, 1018). */
+  readonly maxMetaBytes: number;
+  /** Acquisition trajectory plus data (samples × channels × 8 + trajectory). */
+  readonly maxAcquisitionBytes: number;
+  /** Image pixels and DICOM file bytes. */
+  readonly maxImageBytes: number;
+  /** Waveform samples. */
+  readonly maxWaveformBytes: number;
+  /** Any whole message, id and fixed headers included. */
+  readonly maxMessageBytes: number;
+}
+
+const MiB = 1024 * 1024;
+
+/** The limits used when none are given. */
+export const defaultProtocolLimits: ProtocolLimits = Object.freeze({
+  maxConfigBytes: 4 * MiB,
+  maxHeaderBytes: 4 * MiB,
+  maxTextBytes: 1 * MiB,
+  maxQueryBytes: 64 * 1024,
+  maxMetaBytes: 4 * MiB,
+  maxAcquisitionBytes: 64 * MiB,
+  maxImageBytes: 512 * MiB,
+  maxWaveformBytes: 16 * MiB,
+  maxMessageBytes: 1024 * MiB,
+});
+
+/** `defaultProtocolLimits` overridden by `overrides`; every value must be a non-negative safe integer. */
+export function mergeProtocolLimits(overrides: Partial<ProtocolLimits> = {}): ProtocolLimits {
+  const merged: Record<string, number> = { ...defaultProtocolLimits };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    if (!(key in defaultProtocolLimits)) throw new RangeError(`Cannot set unknown protocol limit ${key}`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`Cannot set protocol limit ${key} to ${String(value)}: expected a non-negative integer`);
+    }
+    merged[key] = value;
+  }
+  return Object.freeze(merged as unknown as ProtocolLimits);
+}

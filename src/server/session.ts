@@ -1,0 +1,369 @@
+/**
+ * One client connection speaking the Gadgetron protocol: config, header,
+ * data, close. The pipeline runs while data arrives; its output is written
+ * as it is produced; errors are reported as `[location] ERROR: …` texts
+ * followed by CLOSE. A session never throws into the server.
+ */
+import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { ConfigError, loadStreamConfiguration, parseStreamConfiguration, type StreamConfiguration } from '../config/index.js';
+import { Channel } from '../engine/channel.js';
+import { GadgetError, PipelineBuildError } from '../engine/errors.js';
+import { planPipeline, runChain, type PipelinePlan } from '../engine/pipeline.js';
+import type { Registry } from '../engine/registry.js';
+import type { Message } from '../ismrmrd/messages.js';
+import { parseIsmrmrdHeader, type IsmrmrdHeader } from '../ismrmrd/xml-header.js';
+import {
+  encodeAcquisition, encodeClose, encodeDependencyQuery, encodeImage, encodeResponse, encodeText, encodeWaveform,
+  FrameDecoder, MessageId, ProtocolError, messageIdName, type Frame, type ProtocolLimits,
+} from '../protocol/index.js';
+import type { Logger } from '../util/logger.js';
+import { answerQuery } from './queries.js';
+import { SocketReader } from './socket-reader.js';
+
+const INPUT_LOCATION = 'Connection Main Thread/Connection Input Thread';
+const OUTPUT_LOCATION = 'Connection Main Thread/Connection Output Thread';
+const MAIN_LOCATION = 'Connection Main Thread';
+
+/** What a session needs from the server. */
+export interface SessionOptions {
+  registry: Registry;
+  /** Folders searched for configs by name, in order. */
+  configDirs: readonly string[];
+  limits: ProtocolLimits;
+  /** Capacity of each channel in the pipeline (messages). */
+  channelCapacity: number;
+  /** Close the connection after this long without input (ms, 0 = never). */
+  idleTimeoutMs: number;
+  /** After the final CLOSE, how long to keep draining unread client input before hanging up (ms). */
+  lingerMs: number;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** How a session ended. */
+export interface SessionSummary {
+  outcome: 'ok' | 'error';
+  config?: string;
+  images: number;
+  errors: string[];
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** An error already carrying its Gadgetron-style location. */
+class LocatedError extends Error {
+  constructor(readonly location: string, message: string) {
+    super(message);
+  }
+}
+
+type State = 'config' | 'header' | 'stream' | 'done';
+
+/** Runs one session to completion over `socket`. */
+export async function runSession(socket: Duplex, options: SessionOptions): Promise<SessionSummary> {
+  const session = new Session(socket, options);
+  return session.run();
+}
+
+class Session {
+  private state: State = 'config';
+  private readonly decoder: FrameDecoder;
+  private readonly errors: LocatedError[] = [];
+  private configName: string | undefined;
+  private plan: PipelinePlan | undefined;
+  private input: Channel<Message> | undefined;
+  private pipelineDone: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+  private writeChain: Promise<void> = Promise.resolve();
+  private images = 0;
+  private bytesIn = 0;
+  private bytesOut = 0;
+  private socketBroken = false;
+
+  constructor(private readonly socket: Duplex, private readonly options: SessionOptions) {
+    this.decoder = new FrameDecoder(options.limits);
+    socket.on('error', (err: Error) => {
+      this.socketBroken = true;
+      options.log.debug('socket error', { error: err.message });
+    });
+  }
+
+  async run(): Promise<SessionSummary> {
+    try {
+      await this.readLoop();
+    } catch (err) {
+      this.record(INPUT_LOCATION, err);
+    }
+    if (this.input && !this.input.isClosed) this.input.close(this.errors.length > 0 ? this.errors[0] : undefined);
+    if (this.pipelineDone) await this.pipelineDone;
+    await this.finish();
+    return {
+      outcome: this.errors.length === 0 ? 'ok' : 'error',
+      ...(this.configName === undefined ? {} : { config: this.configName }),
+      images: this.images,
+      errors: this.errors.map((e) => e.message),
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+    };
+  }
+
+  private async readLoop(): Promise<void> {
+    const idle = this.options.idleTimeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
+    const arm = (): void => {
+      if (idle <= 0) return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timedOut = true;
+        this.socket.destroy();
+      }, idle);
+    };
+    arm();
+    const reader = new SocketReader(this.socket);
+    try {
+      for (;;) {
+        const chunk = await reader.next();
+        if (chunk === null) break;
+        arm();
+        this.bytesIn += chunk.byteLength;
+        const frames = this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        for (const frame of frames) {
+          await this.handle(frame);
+          if (this.state === 'done') return;
+        }
+      }
+    } catch (err) {
+      if (timedOut) throw new Error(`Connection idle for more than ${idle} ms; closing it`);
+      if (err instanceof ProtocolError || this.state === 'done') throw err;
+      if (this.socketBroken) throw new Error('Connection lost');
+      throw err;
+    } finally {
+      if (timer) clearTimeout(timer);
+      reader.detach();
+    }
+    if (timedOut) throw new Error(`Connection idle for more than ${idle} ms; closing it`);
+    this.decoder.end();
+    if (this.state !== 'done') throw new Error('Connection closed by the client without a CLOSE message');
+  }
+
+  private async handle(frame: Frame): Promise<void> {
+    if (frame.kind === 'query') return this.answer(frame.reserved, frame.correlationId, frame.key);
+    if (frame.kind === 'text') {
+      this.options.log.info('text from client', { length: frame.text.length });
+      return;
+    }
+    switch (this.state) {
+      case 'config':
+        return this.handleConfigState(frame);
+      case 'header':
+        return this.handleHeaderState(frame);
+      case 'stream':
+        return this.handleStreamState(frame);
+      default:
+        return;
+    }
+  }
+
+  private async handleConfigState(frame: Frame): Promise<void> {
+    switch (frame.kind) {
+      case 'config-file': {
+        this.configName = frame.name;
+        const { config } = await loadStreamConfiguration(frame.name, this.options.configDirs, this.options.env ?? process.env);
+        this.usePlan(config);
+        return;
+      }
+      case 'config-script':
+        this.configName = '<script>';
+        this.usePlan(parseStreamConfiguration(frame.xml, { source: 'config script' }));
+        return;
+      case 'close':
+        this.state = 'done';
+        return;
+      case 'header':
+        throw new Error('Received ISMRMRD header before config file.');
+      default:
+        throw new Error(`Received ${describeFrame(frame)} before a config; expected a config (message id 1 or 2)`);
+    }
+  }
+
+  private usePlan(config: StreamConfiguration): void {
+    this.plan = planPipeline(config, this.options.registry);
+    for (const warning of this.plan.warnings) this.options.log.warn(warning);
+    this.state = 'header';
+  }
+
+  private async handleHeaderState(frame: Frame): Promise<void> {
+    switch (frame.kind) {
+      case 'header': {
+        const header = parseIsmrmrdHeader(frame.xml);
+        this.startPipeline(header);
+        this.state = 'stream';
+        return;
+      }
+      case 'close':
+        this.startPipeline(undefined);
+        this.input?.close();
+        this.state = 'done';
+        return;
+      case 'config-file':
+      case 'config-script':
+        throw new Error('Received second config file. Only one allowed.');
+      default:
+        throw new Error(`Received ${describeFrame(frame)} before the ISMRMRD header (message id 3)`);
+    }
+  }
+
+  private async handleStreamState(frame: Frame): Promise<void> {
+    const plan = this.plan as PipelinePlan;
+    const input = this.input as Channel<Message>;
+    switch (frame.kind) {
+      case 'acquisition':
+      case 'waveform':
+      case 'image': {
+        const id = frame.kind === 'acquisition' ? MessageId.ACQUISITION : frame.kind === 'waveform' ? MessageId.WAVEFORM : MessageId.IMAGE;
+        if (!plan.readerSlots.has(id)) {
+          throw new Error(`Received ${describeFrame(frame)}, but the config has no reader for message id ${id}`);
+        }
+        const message = frame.kind === 'acquisition' ? frame.acquisition : frame.kind === 'waveform' ? frame.waveform : frame.image;
+        await input.push(message);
+        return;
+      }
+      case 'close':
+        input.close();
+        this.state = 'done';
+        return;
+      case 'config-file':
+      case 'config-script':
+        throw new Error('Received second config file. Only one allowed.');
+      case 'header':
+        throw new Error('Received second ISMRMRD header. Only one allowed.');
+      default:
+        throw new Error(`Received ${describeFrame(frame)}, which a reconstruction stream does not accept`);
+    }
+  }
+
+  private startPipeline(header: IsmrmrdHeader | undefined): void {
+    const plan = this.plan as PipelinePlan;
+    const input = new Channel<Message>(this.options.channelCapacity);
+    const output = new Channel<Message>(this.options.channelCapacity);
+    this.input = input;
+    const log = this.options.log;
+    const run = runChain(plan.chain, input, output, {
+      header,
+      log,
+      signal: this.abort.signal,
+      channelCapacity: this.options.channelCapacity,
+    }).then(
+      () => output.close(),
+      (err: unknown) => {
+        output.close();
+        const location = err instanceof GadgetError ? `${MAIN_LOCATION}/${err.path}` : MAIN_LOCATION;
+        this.record(location, err);
+        this.abort.abort();
+      },
+    );
+    const write = (async () => {
+      try {
+        for await (const message of output) {
+          if (!plan.writtenKinds.has(message.kind)) continue;
+          await this.sendMessage(message);
+        }
+      } catch (err) {
+        this.record(OUTPUT_LOCATION, err);
+        output.discard();
+      }
+    })();
+    this.pipelineDone = Promise.all([run, write]).then(() => undefined);
+  }
+
+  private async sendMessage(message: Message): Promise<void> {
+    switch (message.kind) {
+      case 'image':
+        this.images += 1;
+        return this.send(encodeImage(message));
+      case 'acquisition':
+        return this.send(encodeAcquisition(message));
+      case 'waveform':
+        return this.send(encodeWaveform(message));
+      case 'text':
+        return this.send(encodeText(message.text));
+      case 'dependencyquery':
+        return this.send(encodeDependencyQuery(message.xml));
+      default:
+        this.options.log.debug('dropping message without a wire writer', { kind: message.kind });
+    }
+  }
+
+  private async answer(reserved: bigint, correlationId: bigint, key: string): Promise<void> {
+    if (reserved !== 0n) throw new Error('Unsupported value in reserved bytes.');
+    await this.send(encodeResponse(correlationId, answerQuery(key)));
+  }
+
+  /** Queues chunks for the socket, in order, waiting for drain under backpressure. */
+  private send(chunks: Uint8Array[]): Promise<void> {
+    const next = this.writeChain.then(async () => {
+      if (this.socketBroken || this.socket.destroyed) throw new Error('Cannot send: the connection is closed');
+      for (const chunk of chunks) {
+        this.bytesOut += chunk.byteLength;
+        if (!this.socket.write(chunk)) {
+          await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
+        }
+      }
+    });
+    this.writeChain = next.catch(() => undefined);
+    return next;
+  }
+
+  private record(location: string, err: unknown): void {
+    if (err instanceof LocatedError) {
+      this.errors.push(err);
+      return;
+    }
+    let message = err instanceof Error ? err.message : String(err);
+    if (err instanceof ConfigError || err instanceof PipelineBuildError || err instanceof ProtocolError) message = err.message;
+    if (this.errors.some((e) => e.message === message)) return;
+    this.errors.push(new LocatedError(location, message));
+    this.options.log.warn('session error', { location, error: message });
+  }
+
+  private async finish(): Promise<void> {
+    try {
+      for (const err of this.errors) await this.send(encodeText(`[${err.location}] ERROR: ${err.message}`));
+      await this.send(encodeClose());
+    } catch {
+      // the client is gone; nothing more to tell it
+    }
+    await this.hangUp();
+  }
+
+  /** Ends our side; keeps reading (and discarding) what the client still sends for a while so it sees our last messages. */
+  private async hangUp(): Promise<void> {
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    socket.end();
+    const linger = this.options.lingerMs;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve();
+      }, linger);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.on('data', () => undefined);
+      socket.resume();
+    });
+  }
+}
+
+function describeFrame(frame: Frame): string {
+  const ids: Record<Frame['kind'], number> = {
+    'config-file': 1, 'config-script': 2, header: 3, close: 4, text: 5, query: 6, response: 7, error: 8,
+    acquisition: 1008, 'dicom': 1018, 'dependency-query': 1019, image: 1022, waveform: 1026,
+  };
+  const id = ids[frame.kind];
+  return `message id ${id} (${messageIdName(id) ?? frame.kind})`;
+}

@@ -1,0 +1,70 @@
+/**
+ * Pull-style reading of a socket with backpressure that, unlike `for await`
+ * over the stream, does not destroy the socket when the reader stops early
+ * (the session still has to write its final messages).
+ */
+import type { Duplex } from 'node:stream';
+
+/** Reads chunks on demand; the socket is paused while `highWaterBytes` are buffered. */
+export class SocketReader {
+  private readonly queue: Buffer[] = [];
+  private queued = 0;
+  private ended = false;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly socket: Duplex, private readonly highWaterBytes = 1 << 20) {
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onEnd);
+    socket.on('error', this.onError);
+  }
+
+  /** The next chunk, or null at end of stream. Rejects if the socket failed. */
+  async next(): Promise<Buffer | null> {
+    for (;;) {
+      const chunk = this.queue.shift();
+      if (chunk) {
+        this.queued -= chunk.byteLength;
+        if (this.queued < this.highWaterBytes && this.socket.isPaused()) this.socket.resume();
+        return chunk;
+      }
+      if (this.failure) throw this.failure;
+      if (this.ended) return null;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  /** Stops listening; the socket stays open. */
+  detach(): void {
+    this.socket.off('data', this.onData);
+    this.socket.off('end', this.onEnd);
+    this.socket.off('close', this.onEnd);
+    this.socket.off('error', this.onError);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.queue.push(chunk);
+    this.queued += chunk.byteLength;
+    if (this.queued >= this.highWaterBytes) this.socket.pause();
+    this.notify();
+  };
+
+  private readonly onEnd = (): void => {
+    this.ended = true;
+    this.notify();
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.failure = err;
+    this.notify();
+  };
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    if (wake) wake();
+  }
+}
