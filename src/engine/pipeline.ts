@@ -3,7 +3,7 @@
  * and property checked before any data flows) and runs it over bounded
  * channels with backpressure.
  */
-import type { GadgetSpec, NodeSpec, StreamConfiguration, StreamSpec } from '../config/index.js';
+import type { ComponentSpec, GadgetSpec, NodeSpec, StreamConfiguration, StreamSpec } from '../config/index.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import type { Message, MessageKind } from '../ismrmrd/messages.js';
 import type { Logger } from '../util/logger.js';
@@ -11,6 +11,7 @@ import { Channel, ChannelClosedError, type Output } from './channel.js';
 import { GadgetError, PipelineBuildError } from './errors.js';
 import { commonProperties, type AnyGadgetDefinition, type GadgetContext } from './gadget.js';
 import { parsePropertyValue, PropertyValueError, defaultProperties } from './properties.js';
+import type { BranchDefinition, MergeDefinition } from './parallel.js';
 import type { Registry } from './registry.js';
 
 /** One gadget with validated properties. */
@@ -30,7 +31,16 @@ export interface ChainPlan {
   readonly steps: readonly StepPlan[];
 }
 
-export type StepPlan = GadgetStep;
+/** A `<parallel>` node: a branch fans out to keyed streams, a merge combines them. */
+export interface ParallelStep {
+  readonly type: 'parallel';
+  readonly branch: BranchDefinition;
+  readonly merge: MergeDefinition;
+  readonly streams: readonly ChainPlan[];
+  readonly path: string;
+}
+
+export type StepPlan = GadgetStep | ParallelStep;
 
 /** A validated, runnable pipeline. */
 export interface PipelinePlan {
@@ -74,15 +84,38 @@ export function planPipeline(config: StreamConfiguration, registry: Registry): P
 
 function planStream(stream: StreamSpec, registry: Registry, path: string, warnings: string[]): ChainPlan {
   const steps: StepPlan[] = [];
-  for (const node of stream.nodes) steps.push(planNode(node, registry, path, warnings));
+  for (const node of stream.nodes) {
+    const planned = planNode(node, registry, path, warnings);
+    if (Array.isArray(planned)) steps.push(...planned);
+    else steps.push(planned);
+  }
   return { type: 'chain', key: stream.key ?? 'main', steps };
 }
 
-function planNode(node: NodeSpec, registry: Registry, path: string, warnings: string[]): StepPlan {
+function planNode(node: NodeSpec, registry: Registry, path: string, warnings: string[]): StepPlan | StepPlan[] {
   if (node.type === 'gadget') return planGadget(node, registry, path, warnings);
+  if (node.type === 'parallelprocess') {
+    // In one process the pure stream runs in order on the session's thread: same output, same order.
+    return planStream(node.stream, registry, path, warnings).steps as StepPlan[];
+  }
+  if (node.type === 'parallel') {
+    const branch = registry.branch(node.branch.classname);
+    if (!branch) throw unknownComponent('branch', node.branch);
+    const merge = registry.merge(node.merge.classname);
+    if (!merge) throw unknownComponent('merge', node.merge);
+    const streams = node.streams.map((s) => planStream(s, registry, `${path}/${s.key ?? ''}`, warnings));
+    return { type: 'parallel', branch, merge, streams, path: `${path}/${node.branch.name}` };
+  }
   throw new PipelineBuildError(
     `Cannot load config: <${node.type}> at line ${node.line} is not supported by this Gantry version`,
     'UNSUPPORTED_NODE', node.line, node.column,
+  );
+}
+
+function unknownComponent(role: 'branch' | 'merge', spec: ComponentSpec): PipelineBuildError {
+  return new PipelineBuildError(
+    `Cannot load config: unknown ${role} class '${spec.classname}' at line ${spec.line}`,
+    'UNKNOWN_CLASS', spec.line, spec.column,
   );
 }
 
@@ -166,6 +199,71 @@ export async function runChain(plan: ChainPlan, input: AsyncIterable<Message>, o
 
 async function runStep(
   step: StepPlan,
+  input: AsyncIterable<Message>,
+  output: Output<Message>,
+  env: RunEnvironment,
+  registryOfChannels: Channel<Message>[],
+  fail: (err: unknown) => void,
+): Promise<void> {
+  if (step.type === 'parallel') return runParallel(step, input, output, env, registryOfChannels, fail);
+  return runGadget(step, input, output, env, registryOfChannels, fail);
+}
+
+async function runParallel(
+  step: ParallelStep,
+  input: AsyncIterable<Message>,
+  output: Output<Message>,
+  env: RunEnvironment,
+  registryOfChannels: Channel<Message>[],
+  fail: (err: unknown) => void,
+): Promise<void> {
+  const keys = step.streams.map((s) => s.key);
+  const inputs = new Map<string, Channel<Message>>();
+  const outputs = new Map<string, Channel<Message>>();
+  for (const key of keys) {
+    const i = new Channel<Message>(env.channelCapacity);
+    const o = new Channel<Message>(env.channelCapacity);
+    registryOfChannels.push(i, o);
+    inputs.set(key, i);
+    outputs.set(key, o);
+  }
+  const branch = (async () => {
+    try {
+      for await (const message of input) {
+        const targets = step.branch.route(message, keys);
+        if (targets.length === 0) await output.push(message);
+        for (const key of targets) await (inputs.get(key) as Channel<Message>).push(message);
+      }
+      for (const ch of inputs.values()) ch.close();
+    } catch (err) {
+      for (const ch of inputs.values()) ch.close(err);
+      throw err;
+    }
+  })();
+  const streams = step.streams.map((chain) => {
+    const out = outputs.get(chain.key) as Channel<Message>;
+    return runChain(chain, inputs.get(chain.key) as Channel<Message>, out, env).then(
+      () => out.close(),
+      (err: unknown) => {
+        out.close(err);
+        fail(err);
+        throw err;
+      },
+    );
+  });
+  const merge = step.merge.run(outputs, output).catch((err: unknown) => {
+    const wrapped = err instanceof GadgetError || err instanceof ChannelClosedError ? err : new GadgetError(`${step.path}/merge`, err);
+    fail(wrapped);
+    throw wrapped;
+  });
+  const results = await Promise.allSettled([branch, ...streams, merge]);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof ChannelClosedError))
+    ?? results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+async function runGadget(
+  step: GadgetStep,
   input: AsyncIterable<Message>,
   output: Output<Message>,
   env: RunEnvironment,

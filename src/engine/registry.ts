@@ -4,6 +4,7 @@
  */
 import type { MessageKind } from '../ismrmrd/messages.js';
 import type { AnyGadgetDefinition } from './gadget.js';
+import { branchDefinitions, mergeDefinitions, type BranchDefinition, type MergeDefinition } from './parallel.js';
 
 /** A reader class: which message id it reads by default. */
 export interface ReaderDefinition {
@@ -45,8 +46,18 @@ export class Registry {
   private readonly gadgets = new Map<string, AnyGadgetDefinition>();
   private readonly readers = new Map<string, ReaderDefinition>();
   private readonly writers = new Map<string, WriterDefinition>();
+  private readonly branches = new Map<string, BranchDefinition>();
+  private readonly merges = new Map<string, MergeDefinition>();
 
-  constructor(gadgets: readonly AnyGadgetDefinition[], readers = readerDefinitions, writers = writerDefinitions) {
+  constructor(
+    gadgets: readonly AnyGadgetDefinition[],
+    readers = readerDefinitions,
+    writers = writerDefinitions,
+    branches = branchDefinitions,
+    merges = mergeDefinitions,
+  ) {
+    for (const b of branches) for (const name of b.classNames) this.branches.set(name, b);
+    for (const m of merges) for (const name of m.classNames) this.merges.set(name, m);
     for (const g of gadgets) {
       for (const name of g.classNames) {
         if (this.gadgets.has(name)) throw new Error(`Cannot register gadget class ${name} twice`);
@@ -67,6 +78,14 @@ export class Registry {
 
   writer(className: string): WriterDefinition | undefined {
     return this.writers.get(className);
+  }
+
+  branch(className: string): BranchDefinition | undefined {
+    return this.branches.get(className);
+  }
+
+  merge(className: string): MergeDefinition | undefined {
+    return this.merges.get(className);
   }
 
   /** All registered gadget class names, sorted. */

@@ -49,7 +49,6 @@ export function parseMeta(xml: string): MetaContainer {
 
 /** Escapes character data the way pugixml writes it (`&`, `<`, `>`, control characters as `&#NN;`). */
 export function escapePcdata(value: string): string {
-  // eslint-disable-next-line no-control-regex
   return value.replace(/[&<>\x00-\x08\x0b\x0c\x0e-\x1f]/g, (c) => {
     if (c === '&') return '&amp;';
     if (c === '<') return '&lt;';

@@ -877,8 +877,11 @@ function writeBody(w: Writer, h: IsmrmrdHeader): void {
 /**
  * Serializes a header as ISMRMRD 1.8 does (declaration, the four root
  * attributes, schema order, tab indent, floats `%f`); the header written by
- * `ismrmrd_generate_cartesian_shepp_logan` comes back byte for byte. Kept
- * `extra` elements are written at the end of their parent.
+ * `ismrmrd_generate_cartesian_shepp_logan` comes back byte for byte. A number
+ * that 6 decimals cannot hold is written in its shortest exact form instead, so
+ * `parseIsmrmrdHeader(serializeIsmrmrdHeader(h))` always equals `h`. Kept
+ * `extra` elements are written at the end of their parent. Throws `RangeError`
+ * for a non-integer in an integer field or a header without encoding.
  */
 export function serializeIsmrmrdHeader(h: IsmrmrdHeader): string {
   if (!h.encoding || h.encoding.length === 0) {

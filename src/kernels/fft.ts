@@ -500,6 +500,57 @@ function scatterLines(
   }
 }
 
+/** `gatherLines` for a single line: work[t] = src[offset + ((t + shift) mod n)·stride]. */
+function gatherLine(src: Float32Array, offset: number, stride: number, n: number, shift: number, conjugate: boolean, work: Float64Array): void {
+  const imSign = conjugate ? -1 : 1;
+  const step = 2 * stride;
+  let di = 0;
+  let si = 2 * (offset + shift * stride);
+  for (let t = shift; t < n; t++) {
+    work[di] = src[si];
+    work[di + 1] = imSign * src[si + 1];
+    di += 2;
+    si += step;
+  }
+  si = 2 * offset;
+  for (let t = 0; t < shift; t++) {
+    work[di] = src[si];
+    work[di + 1] = imSign * src[si + 1];
+    di += 2;
+    si += step;
+  }
+}
+
+/** `scatterLines` for a single line. */
+function scatterLine(
+  work: Float64Array,
+  dst: Float32Array,
+  offset: number,
+  stride: number,
+  n: number,
+  shift: number,
+  conjugate: boolean,
+  scale: number,
+): void {
+  const imScale = conjugate ? -scale : scale;
+  const step = 2 * stride;
+  let si = 0;
+  let di = 2 * (offset + shift * stride);
+  for (let k = shift; k < n; k++) {
+    dst[di] = scale * work[si];
+    dst[di + 1] = imScale * work[si + 1];
+    si += 2;
+    di += step;
+  }
+  di = 2 * offset;
+  for (let k = 0; k < shift; k++) {
+    dst[di] = scale * work[si];
+    dst[di + 1] = imScale * work[si + 1];
+    si += 2;
+    di += step;
+  }
+}
+
 /** Bluestein tables: chirp c[t] = e^{−iπt²/n} and the transformed filter ĥ/m. */
 interface Chirp {
   readonly m: number;
@@ -651,9 +702,11 @@ export class FftPlan {
     for (let first = 0; first < count; first += batch) {
       const lines = Math.min(batch, count - first);
       const start = offset + first * distance;
-      gatherLines(data, start, stride, distance, lines, n, shift, inverse, a);
+      if (lines === 1) gatherLine(data, start, stride, n, shift, inverse, a);
+      else gatherLines(data, start, stride, distance, lines, n, shift, inverse, a);
       const result = bluestein === null ? this.core.run(a, b, lines) : runBluestein(n, bluestein, this.core, a, b, lines);
-      scatterLines(result, data, start, stride, distance, lines, n, shift, inverse, scale);
+      if (lines === 1) scatterLine(result, data, start, stride, n, shift, inverse, scale);
+      else scatterLines(result, data, start, stride, distance, lines, n, shift, inverse, scale);
     }
     return data;
   }

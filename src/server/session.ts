@@ -133,6 +133,7 @@ class Session {
           await this.handle(frame);
           if (this.state === 'done') return;
         }
+        if (this.decoder.errored) throw this.decoder.errored;
       }
     } catch (err) {
       if (timedOut) throw new Error(`Connection idle for more than ${idle} ms; closing it`);
