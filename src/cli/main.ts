@@ -10,7 +10,9 @@ import { defaultOutGroup, runClient } from '../client/ismrmrd-client.js';
 import { createLogger, type LogLevel } from '../util/logger.js';
 import { startServer } from './serve.js';
 import { runOfflineRecon } from './recon.js';
+import { registerPhantomCommand } from './phantom.js';
 import { buildInfo } from '../server/queries.js';
+import { addStorageOptions, collectParameter, parameterMap, registerStorageCommand, storeFromFlags, type StorageFlags } from './storage.js';
 
 function integer(name: string, min = 0, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value: string): number => {
@@ -31,7 +33,7 @@ export function buildProgram(): Command {
     .version(buildInfo().gantryVersion)
     .showHelpAfterError();
 
-  program
+  const serve = program
     .command('serve')
     .description('Run the reconstruction server (Gadgetron TCP protocol) until stopped')
     .option('-p, --port <port>', 'TCP port', integer('port', 0, 65535), 9002)
@@ -42,12 +44,17 @@ export function buildProgram(): Command {
     .option('--channel-capacity <n>', 'messages buffered between two pipeline steps', integer('channel-capacity', 1), 64)
     .option('--drain-timeout <ms>', 'on SIGTERM, how long running sessions may finish', integer('drain-timeout'), 60_000)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
+    .option('--parameter <name=value>', 'stream parameter for every session, e.g. noisecovariancein=FILE (repeatable; a Gantry extension: Gadgetron takes it only with --from_stream)', collectParameter, [] as string[]);
+  addStorageOptions(serve)
     .action(async (opts: {
       port: number; host: string; configDir: string[]; maxSessions: number; idleTimeout: number;
-      channelCapacity: number; drainTimeout: number; logLevel: LogLevel | 'silent';
-    }) => {
+      channelCapacity: number; drainTimeout: number; logLevel: LogLevel | 'silent'; parameter: string[];
+    } & StorageFlags) => {
       const log = createLogger(opts.logLevel);
+      const storage = await storeFromFlags(opts, log);
       const server = await startServer({
+        ...(storage ? { storage } : {}),
+        parameters: parameterMap(opts.parameter),
         host: opts.host,
         port: opts.port,
         configDirs: [...opts.configDir, shippedConfigDir()],
@@ -58,7 +65,7 @@ export function buildProgram(): Command {
       });
       const stop = (signal: string): void => {
         log.info('shutting down', { signal, activeSessions: server.activeSessions });
-        server.close(opts.drainTimeout).then(() => process.exit(0), () => process.exit(1));
+        server.close(opts.drainTimeout).then(() => storage?.close()).then(() => process.exit(0), () => process.exit(1));
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
@@ -110,7 +117,7 @@ export function buildProgram(): Command {
       }
     });
 
-  program
+  const recon = program
     .command('recon')
     .description('Reconstruct an ISMRMRD file offline with a config, writing images like the client does')
     .requiredOption('-f, --filename <file>', 'input ISMRMRD HDF5 file')
@@ -120,8 +127,16 @@ export function buildProgram(): Command {
     .option('-c, --config <name>', 'config name', 'default.xml')
     .option('-C, --config-local <file>', 'local config file')
     .option('--config-dir <dir>', 'extra config folder (repeatable)', collect, [] as string[])
-    .action(async (opts: { filename: string; outfile: string; inGroup: string; outGroup?: string; config: string; configLocal?: string; configDir: string[] }) => {
+    .option('--parameter <name=value>', 'stream parameter, e.g. noisecovariancein=FILE or noisecovarianceout=FILE (repeatable)', collectParameter, [] as string[]);
+  addStorageOptions(recon)
+    .action(async (opts: {
+      filename: string; outfile: string; inGroup: string; outGroup?: string; config: string; configLocal?: string; configDir: string[];
+      parameter: string[];
+    } & StorageFlags) => {
+      const storage = await storeFromFlags(opts, createLogger('warn'));
       const summary = await runOfflineRecon({
+        ...(storage ? { storage } : {}),
+        parameters: parameterMap(opts.parameter),
         filename: opts.filename,
         inGroup: opts.inGroup,
         outFile: opts.outfile,
@@ -130,8 +145,11 @@ export function buildProgram(): Command {
         ...(opts.configLocal === undefined ? {} : { configLocal: opts.configLocal }),
         configDirs: [...opts.configDir, shippedConfigDir()],
       });
+      await storage?.close();
       process.stderr.write(`gantry recon: ${summary.images} images written to ${opts.outfile}\n`);
     });
+
+  registerStorageCommand(program);
 
   program
     .command('configs')
@@ -141,6 +159,7 @@ export function buildProgram(): Command {
       process.stdout.write(`${files.join('\n')}\n`);
     });
 
+  registerPhantomCommand(program);
   return program;
 }
 

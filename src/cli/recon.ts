@@ -10,6 +10,7 @@ import { IsmrmrdFile } from '../formats/index.js';
 import { defaultRegistry } from '../gadgets/index.js';
 import type { Message } from '../ismrmrd/messages.js';
 import { parseIsmrmrdHeader } from '../ismrmrd/xml-header.js';
+import type { DependencyStore } from '../storage/types.js';
 import { createLogger } from '../util/logger.js';
 
 /** Offline reconstruction settings. */
@@ -21,6 +22,10 @@ export interface OfflineReconOptions {
   config: string;
   configLocal?: string;
   configDirs: string[];
+  /** Where NoiseAdjust saves and loads noise covariances. */
+  storage?: DependencyStore;
+  /** Stream parameters (`noisecovariancein`, `noisecovarianceout`, …). */
+  parameters?: ReadonlyMap<string, string>;
 }
 
 /** Reconstructs `filename` and appends the images to `outFile`. */
@@ -39,7 +44,15 @@ export async function runOfflineRecon(options: OfflineReconOptions): Promise<{ i
     const inChannel = new Channel<Message>(64);
     const outChannel = new Channel<Message>(64);
     const log = createLogger('warn');
-    const run = runChain(plan.chain, inChannel, outChannel, { header, log, signal: new AbortController().signal, channelCapacity: 64 })
+    const run = runChain(plan.chain, inChannel, outChannel, {
+      header,
+      log,
+      signal: new AbortController().signal,
+      channelCapacity: 64,
+      storage: options.storage,
+      parameters: options.parameters,
+      notify: (path, text) => process.stderr.write(`gantry recon: [${path}] WARNING: ${text}\n`),
+    })
       .finally(() => outChannel.close());
     const feed = (async () => {
       const count = input.acquisitionCount();

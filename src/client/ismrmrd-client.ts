@@ -9,7 +9,8 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { IsmrmrdFile } from '../formats/index.js';
 import type { Image } from '../ismrmrd/types.js';
-import { serializeMeta } from '../ismrmrd/meta.js';
+import { formatMetaNumber, metaGet, metaGetNumber, parseMeta, serializeMeta } from '../ismrmrd/meta.js';
+import { parseIsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import {
   encodeAcquisition, encodeClose, encodeConfigFile, encodeConfigScript, encodeHeader, encodeQuery, encodeWaveform,
 } from '../protocol/index.js';
@@ -69,6 +70,7 @@ export async function runClient(options: ClientOptions): Promise<ClientResult> {
     if (headerXml === undefined) throw new Error(`Cannot send ${options.filename}: ${options.inGroup}/xml holds no ISMRMRD header`);
   }
   const configScript = options.configLocal ? await readFile(options.configLocal, 'utf8') : undefined;
+  if (headerXml !== undefined) await reportDependencies(headerXml, options);
 
   const connection = await GadgetronConnection.open({ host: options.host, port: options.port, timeoutMs: options.timeoutMs });
   const result: ClientResult = { images: 0, acquisitionsSent: 0, serverErrors: [], closedByServer: false };
@@ -178,4 +180,117 @@ async function sendData(connection: GadgetronConnection, input: IsmrmrdFile, opt
     wi += 1;
   }
   return acqCount;
+}
+
+/** The inline config the reference client sends to ask for the statistics of a stored noise measurement. */
+export function noiseDependencyQueryConfig(noiseFile: string): string {
+  const value = noiseFile.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<gadgetronStreamConfiguration xmlns="http://gadgetron.sf.net/gadgetron"',
+    '                              xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">',
+    '  <writer>',
+    '    <slot>1019</slot>',
+    '    <dll>gadgetron_mricore</dll>',
+    '    <classname>DependencyQueryWriter</classname>',
+    '  </writer>',
+    '  <gadget>',
+    '    <name>NoiseSummary</name>',
+    '    <dll>gadgetron_mricore</dll>',
+    '    <classname>NoiseSummaryGadget</classname>',
+    `    <property><name>noise_file</name><value>${value}</value></property>`,
+    '  </gadget>',
+    '</gadgetronStreamConfiguration>',
+    '',
+  ].join('\n');
+}
+
+/** Statistics of a stored noise measurement, as a dependency query answers them. */
+export interface NoiseStatistics {
+  status: boolean;
+  channels?: number;
+  minSigma?: number;
+  maxSigma?: number;
+  meanSigma?: number;
+  noiseDwellTimeUs?: number;
+}
+
+/**
+ * Asks the server about a stored noise measurement the way the reference
+ * client does: a separate connection with an inline NoiseSummaryGadget
+ * config and CLOSE, answered by one message 1019. Any failure gives
+ * `status: false`.
+ */
+export async function queryNoiseStatistics(
+  measurementId: string,
+  options: Pick<ClientOptions, 'host' | 'port' | 'timeoutMs' | 'stderr'>,
+): Promise<NoiseStatistics> {
+  let xml: string | undefined;
+  let connection: GadgetronConnection | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    connection = await GadgetronConnection.open({ host: options.host, port: options.port, timeoutMs: options.timeoutMs });
+    const open = connection;
+    timer = setTimeout(() => open.socket.destroy(), Math.max(options.timeoutMs, 10_000) + 20_000);
+    await open.send([...encodeConfigScript(noiseDependencyQueryConfig(`GadgetronNoiseCovarianceMatrix_${measurementId}`)), ...encodeClose()]);
+    for await (const frame of open.frames()) {
+      if (frame.kind === 'dependency-query') xml = frame.xml;
+      if (frame.kind === 'close') break;
+    }
+  } catch {
+    options.stderr('Unable to retrieve noise statistics from server\n');
+    return { status: false };
+  } finally {
+    if (timer) clearTimeout(timer);
+    connection?.close();
+  }
+  if (xml === undefined) return { status: false };
+  try {
+    const meta = parseMeta(xml);
+    if (metaGet(meta, 'status') !== 'success') return { status: false };
+    const stats: NoiseStatistics = { status: true };
+    const set = (key: keyof Omit<NoiseStatistics, 'status'>, name: string): void => {
+      const v = metaGetNumber(meta, name);
+      if (v !== undefined) stats[key] = v;
+    };
+    set('channels', 'channels');
+    set('minSigma', 'min_sigma');
+    set('maxSigma', 'max_sigma');
+    set('meanSigma', 'mean_sigma');
+    set('noiseDwellTimeUs', 'noise_dwell_time_us');
+    return stats;
+  } catch {
+    return { status: false };
+  }
+}
+
+/**
+ * Prints the measurement's dependencies and, when one has dependencyType
+ * "Noise", queries the server for it first, exactly as the reference client
+ * does; a missing noise measurement only prints a warning.
+ */
+async function reportDependencies(headerXml: string, options: ClientOptions): Promise<NoiseStatistics | undefined> {
+  let dependencies: { dependencyType: string; measurementID: string }[];
+  try {
+    dependencies = parseIsmrmrdHeader(headerXml).measurementInformation?.measurementDependency ?? [];
+  } catch {
+    return undefined;
+  }
+  if (dependencies.length === 0) return undefined;
+  options.stdout('This measurement has dependent measurements\n');
+  let noiseId = '';
+  for (const d of dependencies) {
+    options.stdout(`  ${d.dependencyType} : ${d.measurementID}\n`);
+    if (d.dependencyType === 'Noise') noiseId = d.measurementID;
+  }
+  if (noiseId === '') return undefined;
+  options.stdout(`Querying the Gadgetron instance for the dependent measurement: ${noiseId}\n`);
+  const stats = await queryNoiseStatistics(noiseId, options);
+  if (!stats.status) {
+    options.stdout('WARNING: Dependent noise measurement not found on Gadgetron server. Was the noise data processed?\n');
+  } else {
+    const f = (v: number | undefined): string => (v === undefined ? 'unknown' : formatMetaNumber(v, false));
+    options.stdout(`Noise level: Min sigma = ${f(stats.minSigma)}, Mean sigma = ${f(stats.meanSigma)}, Max sigma = ${f(stats.maxSigma)}\n`);
+  }
+  return stats;
 }

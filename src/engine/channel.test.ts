@@ -33,7 +33,7 @@ test('Channel delivers items in push order and ends after a clean close', async 
 
 test('Channel keeps order across many items with a small capacity (buffer compaction)', async () => {
   const ch = new Channel<number>(3);
-  const n = 5000;
+  const n = 3000;
   const producer = (async () => {
     for (let i = 0; i < n; i++) await ch.push(i);
     ch.close();
@@ -201,6 +201,6 @@ test('Channel loses, duplicates and reorders nothing under random producer/consu
         });
       },
     ),
-    { seed: 0x5eed, numRuns: 150 },
+    { seed: 0x5eed, numRuns: 100 },
   );
 });

@@ -4,6 +4,7 @@
  */
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import type { Message } from '../ismrmrd/messages.js';
+import type { DependencyStore } from '../storage/types.js';
 import type { Logger } from '../util/logger.js';
 import type { Output } from './channel.js';
 import type { PropertiesOf, PropertySchema } from './properties.js';
@@ -17,6 +18,12 @@ export interface GadgetContext {
   readonly log: Logger;
   /** Aborted when the session ends early. */
   readonly signal: AbortSignal;
+  /** Where measurement dependencies (noise covariances) are saved and loaded; undefined when the server runs without storage. */
+  readonly storage?: DependencyStore;
+  /** Stream parameters (`--parameter name=value`), e.g. `noisecovariancein`. */
+  readonly parameters?: ReadonlyMap<string, string>;
+  /** Sends a warning to the client at once as a TEXT message (`[location] WARNING: text`); the session goes on. */
+  readonly notify?: (text: string) => void;
 }
 
 /** Properties every Gadgetron legacy gadget accepts and ignores. */

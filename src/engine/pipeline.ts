@@ -6,6 +6,7 @@
 import type { ComponentSpec, GadgetSpec, NodeSpec, StreamConfiguration, StreamSpec } from '../config/index.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import type { Message, MessageKind } from '../ismrmrd/messages.js';
+import type { DependencyStore } from '../storage/types.js';
 import type { Logger } from '../util/logger.js';
 import { Channel, ChannelClosedError, type Output } from './channel.js';
 import { GadgetError, PipelineBuildError } from './errors.js';
@@ -159,6 +160,12 @@ export interface RunEnvironment {
   signal: AbortSignal;
   /** Capacity of the channels between steps. */
   channelCapacity: number;
+  /** The dependency store gadgets may use. */
+  storage?: DependencyStore;
+  /** Stream parameters (`--parameter name=value`). */
+  parameters?: ReadonlyMap<string, string>;
+  /** Delivers a warning from the gadget at `path` to the client. */
+  notify?: (path: string, text: string) => void;
 }
 
 /**
@@ -229,7 +236,9 @@ async function runParallel(
   }
   const branch = (async () => {
     try {
+      const anyInput = inputs.values().next().value as Channel<Message> | undefined;
       for await (const message of input) {
+        if (anyInput?.isClosed) break;
         const targets = step.branch.route(message, keys);
         if (targets.length === 0) await output.push(message);
         for (const key of targets) await (inputs.get(key) as Channel<Message>).push(message);
@@ -273,10 +282,20 @@ async function runGadget(
   const def = step.definition;
   const inner = new Channel<Message>(env.channelCapacity);
   registryOfChannels.push(inner);
-  const context: GadgetContext = { header: env.header, path: step.path, log: env.log.child({ gadget: step.path }), signal: env.signal };
+  const notify = env.notify;
+  const context: GadgetContext = {
+    header: env.header,
+    path: step.path,
+    log: env.log.child({ gadget: step.path }),
+    signal: env.signal,
+    storage: env.storage,
+    parameters: env.parameters,
+    notify: notify ? (text: string) => notify(step.path, text) : undefined,
+  };
   const pump = (async () => {
     try {
       for await (const message of input) {
+        if (inner.isClosed) break; // the chain failed: stop pulling input that is not a closable Channel
         if (def.accepts(message)) await inner.push(message);
         else await output.push(message);
       }

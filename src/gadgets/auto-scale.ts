@@ -23,16 +23,12 @@ export function autoScaleFactor(pixels: Float32Array, maxValue: number, bins: nu
     const b = Math.min(bins - 1, Math.floor((v / max) * bins));
     histogram[b] = (histogram[b] as number) + 1;
   }
+  // As Gadgetron counts: add bins until 99 % of the pixels are reached; `counter` ends one past that
+  // bin and the level is (counter + 1)·max/bins, i.e. the upper edge of the bin after it.
   let cumulative = 0;
-  let bin = bins - 1;
-  for (let b = 0; b < bins; b++) {
-    cumulative += histogram[b] as number;
-    if (cumulative / pixels.length > 0.99) {
-      bin = b;
-      break;
-    }
-  }
-  const level = ((bin + 1) / bins) * max;
+  let counter = 0;
+  while (cumulative < 0.99 * pixels.length && counter < bins) cumulative += histogram[counter++] as number;
+  const level = (counter + 1) * (max / bins);
   return level > 0 ? maxValue / level : 1;
 }
 

@@ -140,8 +140,9 @@ export function makeDataBuffered(
   const NS = statsRange(stats, opts.S_dimension);
   let NLOC = 1;
   if (!opts.split_slices) {
-    NLOC = limitRange(limits.slice) ?? 1;
-    if (stats) NLOC = Math.max(NLOC, maxOf(stats.slice) + 1);
+    NLOC = limitRange(limits.slice) ?? (stats ? maxOf(stats.slice) + 1 : 1);
+    // Capped by the range received, as in Gadgetron: a bucket sorted by slice holds one location.
+    if (stats && stats.slice.size > 0) NLOC = Math.min(NLOC, maxOf(stats.slice) - minOf(stats.slice) + 1);
   }
 
   const e1Centre = limits.kspace_encoding_step_1?.center ?? Math.floor(matrix.y / 2);

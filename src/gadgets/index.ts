@@ -16,6 +16,9 @@ import { imageIndexGadget } from './image-index.js';
 import { imageSortGadget } from './image-sort.js';
 import { removeROOversamplingGadget } from './remove-ro-oversampling.js';
 import { simpleReconGadget } from './simple-recon.js';
+import { noiseGadgets } from './noise-gadgets.js';
+import { grappaGadgets } from './grappa-gadgets.js';
+import { genericPostGadgets } from './generic-post-gadgets.js';
 
 /** Every gadget definition, in catalogue order. */
 export const allGadgets: readonly AnyGadgetDefinition[] = [
@@ -34,6 +37,9 @@ export const allGadgets: readonly AnyGadgetDefinition[] = [
   autoScaleGadget,
   imageSortGadget,
   imageIndexGadget,
+  ...noiseGadgets,
+  ...grappaGadgets,
+  ...genericPostGadgets,
 ];
 
 /** A registry of all shipped gadgets and Gadgetron's readers and writers. */

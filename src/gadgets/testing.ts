@@ -69,7 +69,7 @@ export function planSingleGadget(definition: AnyGadgetDefinition, properties: Re
 /** The validated step of a one-gadget plan (its typed properties and path). */
 export function planGadgetStep(definition: AnyGadgetDefinition, properties: Record<string, string> = {}): GadgetStep {
   const step = planSingleGadget(definition, properties).chain.steps[0];
-  if (!step) throw new Error('Cannot plan gadget: the plan has no step');
+  if (step?.type !== 'gadget') throw new Error('Cannot plan gadget: the plan has no gadget step');
   return step;
 }
 
@@ -295,4 +295,78 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
   return m;
+}
+
+/** What {@link measureChainInFlight} observed. */
+export interface InFlightReport {
+  delivered: number;
+  /** Most messages pushed by the producer and not yet received by the consumer. */
+  maxInFlight: number;
+  inOrder: boolean;
+  steps: number;
+}
+
+/**
+ * Pushes `total` text messages as fast as backpressure allows through
+ * `fastSteps` pass-through gadgets and one slow gadget (which yields to the
+ * event loop every `slowEvery` messages), and records the most messages in
+ * flight. Runs in plain code so that it can be started in a worker thread,
+ * away from the test runner's per-promise bookkeeping.
+ */
+export async function measureChainInFlight(options: { total: number; capacity: number; fastSteps: number; slowEvery: number }): Promise<InFlightReport> {
+  const isText = (m: Message): m is Extract<Message, { kind: 'text' }> => m.kind === 'text';
+  const passThrough: AnyGadgetDefinition = {
+    name: 'PassThroughTestGadget',
+    classNames: ['PassThroughTestGadget'],
+    properties: {},
+    strict: false,
+    description: 'test: forwards text messages',
+    accepts: isText,
+    async run(input, output) {
+      for await (const m of input) await output.push(m);
+    },
+  };
+  const slow: AnyGadgetDefinition = {
+    ...passThrough,
+    name: 'SlowTestGadget',
+    classNames: ['SlowTestGadget'],
+    description: 'test: forwards text messages, yielding to the event loop now and then',
+    async run(input, output) {
+      let n = 0;
+      for await (const m of input) {
+        if (++n % options.slowEvery === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        await output.push(m);
+      }
+    },
+  };
+  const gadgets = [
+    ...Array.from({ length: options.fastSteps }, (_, i) => `<gadget><name>P${i}</name><dll>t</dll><classname>PassThroughTestGadget</classname></gadget>`),
+    '<gadget><name>Slow</name><dll>t</dll><classname>SlowTestGadget</classname></gadget>',
+  ];
+  const xml = `<configuration><version>2</version><stream key="m">${gadgets.join('')}</stream></configuration>`;
+  const plan = planPipeline(parseStreamConfiguration(xml), new Registry([passThrough, slow]));
+  let produced = 0;
+  let consumed = 0;
+  let maxInFlight = 0;
+  let inOrder = true;
+  const input = new Channel<Message>(options.capacity);
+  const output = new Channel<Message>(options.capacity);
+  const producer = (async () => {
+    for (let i = 0; i < options.total; i++) {
+      await input.push({ kind: 'text', text: String(i) });
+      produced += 1;
+      maxInFlight = Math.max(maxInFlight, produced - consumed);
+    }
+    input.close();
+  })();
+  const consumer = (async () => {
+    for await (const m of output) {
+      if (!isText(m) || m.text !== String(consumed)) inOrder = false;
+      consumed += 1;
+    }
+  })();
+  const env = { header: undefined, log: silentLogger, signal: new AbortController().signal, channelCapacity: options.capacity };
+  const run = runChain(plan.chain, input, output, env).then(() => output.close(), (err: unknown) => output.close(err));
+  await Promise.all([producer, consumer, run]);
+  return { delivered: consumed, maxInFlight, inOrder, steps: plan.chain.steps.length };
 }

@@ -82,4 +82,18 @@ export interface ImageArray {
   meta: MetaContainer[];
   waveforms?: Waveform[];
   acqHeaders?: AcquisitionHeader[];
+  /**
+   * Sampling of the k-space these images were reconstructed from: the
+   * `SamplingDescription` of the encoding space's data buffer (sampling
+   * limits in the array's [X, Y, Z] after readout-oversampling removal,
+   * encoded FOV with x = recon FOV x for Cartesian data, recon FOV and matrix).
+   * Recon gadgets (GenericReconCartesianGrappa/FFT …) must set it on the
+   * arrays they emit; the partial-Fourier, k-space filter and FOV adjustment
+   * gadgets read it. When absent they fall back to Gadgetron's meta[0]
+   * attributes `sampling_limits_RO/E1/E2` ([min, center, max]),
+   * `encoding_FOV`, `recon_FOV`, `recon_matrix` (recon gadgets should set
+   * those too, with `encoding` = the encoding space index, as Gadgetron
+   * does), then to full sampling. Not sent on the wire.
+   */
+  sampling?: SamplingDescription;
 }

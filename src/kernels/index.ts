@@ -1,3 +1,14 @@
-/** Numeric kernels: FFT and complex-array helpers (no I/O, synchronous). */
-export { FftPlan, getFftPlan, fftc, fft1c, ifft1c, fft2c, ifft2c, fft3c, ifft3c } from './fft.js';
+/** Numeric kernels: FFT, complex BLAS and complex-array helpers (no I/O, synchronous). */
+export { FftPlan, getFftPlan, fftc, fftcPortable, fft1c, ifft1c, fft2c, ifft2c, fft3c, ifft3c } from './fft.js';
+export { cgemm, cherk, cposv, type ComplexScalar, type GemmOptions, type HerkOptions, type MatrixOp, type PosvOptions } from './blas.js';
+export { kernelBackend, nativeKernels, nativeKernelsUnavailableReason, type NativeKernelsInfo } from './native.js';
 export { rootSumOfSquares, scaleComplex, copyComplexCrop, padCentre, nrmse } from './complex-ops.js';
+export {
+  KSPACE_FILTER_TYPES, applySeparableFilter, asymmetricFilter, kspaceFilter1D, kspaceFilterOperator, normaliseFilterEnergy,
+  padFilterCentre, symmetricFilter, symmetricFilterRef, taperValue, type AsymmetricFilterOptions, type KSpaceFilterType,
+} from './filters.js';
+export {
+  isFullRange, partialFourierFilter1D, partialFourierFilterKSpace, partialFourierPocs, pocsTransitionFilter1D,
+  type PocsOptions, type PocsReport, type SampledRange,
+} from './partial-fourier.js';
+export { cropAxis, cropImageCentre, cropOffset, fourierPadOperator, fourierResizeAxis, padAxis, padOffset, withAxisSize } from './resize.js';

@@ -17,6 +17,7 @@ import {
   encodeAcquisition, encodeClose, encodeDependencyQuery, encodeImage, encodeResponse, encodeText, encodeWaveform,
   FrameDecoder, MessageId, ProtocolError, messageIdName, type Frame, type ProtocolLimits,
 } from '../protocol/index.js';
+import type { DependencyStore } from '../storage/types.js';
 import type { Logger } from '../util/logger.js';
 import { answerQuery } from './queries.js';
 import { SocketReader } from './socket-reader.js';
@@ -39,6 +40,10 @@ export interface SessionOptions {
   lingerMs: number;
   log: Logger;
   env?: NodeJS.ProcessEnv;
+  /** Where gadgets save and load measurement dependencies (none: dependencies are unavailable). */
+  storage?: DependencyStore;
+  /** Stream parameters given to every session (`--parameter name=value`). */
+  parameters?: ReadonlyMap<string, string>;
 }
 
 /** How a session ended. */
@@ -256,6 +261,12 @@ class Session {
       log,
       signal: this.abort.signal,
       channelCapacity: this.options.channelCapacity,
+      storage: this.options.storage,
+      parameters: this.options.parameters,
+      notify: (path, text) => {
+        log.info('warning sent to the client', { gadget: path });
+        this.send(encodeText(`[${MAIN_LOCATION}/${path}] WARNING: ${text}\n`)).catch(() => undefined);
+      },
     }).then(
       () => output.close(),
       (err: unknown) => {

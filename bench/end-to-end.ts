@@ -1,0 +1,209 @@
+/**
+ * End-to-end benchmarks on files from `ismrmrd_generate_cartesian_shepp_logan`:
+ * `ismrmrd_recon_cartesian_2d` against `gantry recon` (offline, file to file)
+ * and `gantry client` → `gantry serve` (TCP), process start included; and
+ * the server's ingest rate through a pass-through chain on loopback.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { emptyAcquisitionHeader, type Acquisition } from '../src/ismrmrd/types.js';
+import { GENERATOR_HEADER } from '../src/ismrmrd/xml-header.fixtures.js';
+import { encodeAcquisition, encodeClose, encodeConfigScript, encodeHeader, concatChunks } from '../src/protocol/index.js';
+import type { Figure } from './figures.js';
+import { haveCommand, timeCommand } from './timing.js';
+
+/** Settings shared by the end-to-end benchmarks. */
+export interface EndToEndOptions {
+  root: string;
+  tmp: string;
+  quick: boolean;
+  hyperfine: boolean;
+  log: (line: string) => void;
+}
+
+/** A config whose stream is empty: acquisitions are decoded, queued through the engine and dropped (no writer takes them). */
+const PASS_THROUGH_CONFIG = `<?xml version="1.0" encoding="UTF-8"?>
+<configuration>
+  <version>2</version>
+  <readers>
+    <reader><dll>gadgetron_mricore</dll><classname>GadgetIsmrmrdAcquisitionMessageReader</classname><slot>1008</slot></reader>
+  </readers>
+  <writers>
+    <writer><dll>gadgetron_mricore</dll><classname>MRIImageWriter</classname></writer>
+  </writers>
+  <stream key="ingest"/>
+</configuration>
+`;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`Cannot start gantry serve: it exited with ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() - start > timeoutMs) throw new Error(`Cannot start gantry serve: port ${port} not open after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts `gantry serve` on a free port; returns it and a stop function. */
+async function startServer(o: EndToEndOptions): Promise<{ port: number; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(o.root, 'bin/gantry'), 'serve', '--port', String(port), '--log-level', 'error'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    await waitForPort(port, child, 20_000);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    port,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await once(child, 'exit');
+      clearTimeout(timer);
+    },
+  };
+}
+
+function generate(args: string[], out: string): void {
+  const r = spawnSync('ismrmrd_generate_cartesian_shepp_logan', [...args, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`Cannot generate ${out}: ${r.stderr?.toString().trim()}`);
+}
+
+interface E2eCase {
+  id: string;
+  label: string;
+  args: string[];
+  reconTarget: number;
+  clientTarget?: number;
+  quick: boolean;
+}
+
+const E2E_CASES: E2eCase[] = [
+  { id: 'e2e-256-8coil', label: '256², 8 coils', args: [], reconTarget: 1.3, quick: true },
+  { id: 'e2e-256-32coil-16rep', label: '256², 32 coils, 16 repetitions', args: ['-r', '16', '-c', '32'], reconTarget: 1.0, clientTarget: 1.3, quick: false },
+];
+
+/** End-to-end figures; skipped (with a line in the log) when the ISMRMRD tools or the HDF5 addon are missing. */
+export async function benchEndToEnd(o: EndToEndOptions): Promise<Figure[]> {
+  if (!haveCommand('ismrmrd_generate_cartesian_shepp_logan') || !haveCommand('ismrmrd_recon_cartesian_2d')) {
+    o.log('  skipped: ismrmrd-tools is not installed');
+    return [];
+  }
+  const { hdf5Available, hdf5UnavailableReason } = await import('../src/formats/ismrmrd-hdf5.js');
+  if (!hdf5Available()) {
+    o.log(`  skipped: ${hdf5UnavailableReason()}`);
+    return [];
+  }
+  const figures: Figure[] = [];
+  const gantry = join(o.root, 'bin/gantry');
+  const server = await startServer(o);
+  try {
+    for (const c of E2E_CASES) {
+      if (o.quick && !c.quick) continue;
+      const file = join(o.tmp, `${c.id}.h5`);
+      generate(c.args, file);
+      const scratch = join(o.tmp, `${c.id}-ref.h5`);
+      const out = join(o.tmp, `${c.id}-out.h5`);
+      const runs = o.quick ? 3 : c.args.length > 0 ? 3 : 5;
+      const reference = timeCommand(
+        { argv: ['ismrmrd_recon_cartesian_2d', scratch], prepare: ['cp', file, scratch] },
+        runs, o.tmp, o.hyperfine, 'ismrmrd_recon_cartesian_2d',
+      );
+      const recon = timeCommand(
+        { argv: [process.execPath, gantry, 'recon', '-f', file, '-o', out], prepare: ['rm', '-f', out] },
+        runs, o.tmp, o.hyperfine, 'gantry recon',
+      );
+      const client = timeCommand(
+        { argv: [process.execPath, gantry, 'client', '-p', String(server.port), '-f', file, '-o', out], prepare: ['rm', '-f', out] },
+        runs, o.tmp, o.hyperfine, 'gantry client',
+      );
+      const ref = reference.best / 1e6;
+      figures.push({
+        id: `${c.id}-recon`, group: 'e2e', label: `gantry recon, ${c.label}`, unit: 's',
+        gantry: recon.best / 1e6, reference: ref, referenceName: 'ismrmrd_recon_cartesian_2d',
+        ratio: recon.best / reference.best, target: { max: c.reconTarget },
+      });
+      figures.push({
+        id: `${c.id}-client`, group: 'e2e', label: `gantry client → serve, ${c.label}`, unit: 's',
+        gantry: client.best / 1e6, reference: ref, referenceName: 'ismrmrd_recon_cartesian_2d',
+        ratio: client.best / reference.best, ...(c.clientTarget ? { target: { max: c.clientTarget } } : {}),
+      });
+      o.log(`  ${c.label}: reference ${ref.toFixed(2)} s, gantry recon ${(recon.best / 1e6).toFixed(2)} s, client → serve ${(client.best / 1e6).toFixed(2)} s`);
+    }
+    figures.push(await benchIngest(server.port, o));
+  } finally {
+    await server.stop();
+  }
+  return figures;
+}
+
+/** Sends `bytes` of 32-channel, 512-sample acquisitions through a pass-through chain; GB/s from first byte to the server's CLOSE. */
+async function benchIngest(port: number, o: EndToEndOptions): Promise<Figure> {
+  const head = emptyAcquisitionHeader();
+  head.number_of_samples = 512;
+  head.active_channels = 32;
+  head.available_channels = 32;
+  const acq: Acquisition = { kind: 'acquisition', head, traj: new Float32Array(0), data: new Float32Array(2 * 512 * 32).fill(0.5) };
+  const frame = concatChunks(encodeAcquisition(acq));
+  const target = o.quick ? 256 << 20 : 2048 << 20;
+  const count = Math.ceil(target / frame.byteLength);
+  // Batches of frames per write: fewer syscalls, as a streaming client would do.
+  const perBatch = 16;
+  const batch = new Uint8Array(frame.byteLength * perBatch);
+  for (let i = 0; i < perBatch; i++) batch.set(frame, i * frame.byteLength);
+  let best = 0;
+  for (let round = 0; round < (o.quick ? 1 : 2); round++) {
+    const socket: Socket = connect({ host: '127.0.0.1', port, noDelay: true });
+    await once(socket, 'connect');
+    const closed = new Promise<void>((resolve, reject) => {
+      socket.on('data', () => undefined);
+      socket.once('end', () => resolve());
+      socket.once('error', reject);
+    });
+    const write = async (chunk: Uint8Array): Promise<void> => {
+      if (!socket.write(chunk)) await once(socket, 'drain');
+    };
+    const start = process.hrtime.bigint();
+    await write(concatChunks(encodeConfigScript(PASS_THROUGH_CONFIG)));
+    await write(concatChunks(encodeHeader(GENERATOR_HEADER)));
+    let sent = 0;
+    while (sent < count) {
+      const n = Math.min(perBatch, count - sent);
+      await write(n === perBatch ? batch : batch.subarray(0, n * frame.byteLength));
+      sent += n;
+    }
+    await write(concatChunks(encodeClose()));
+    await closed;
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    socket.destroy();
+    best = Math.max(best, (count * frame.byteLength) / seconds / 1e9);
+  }
+  o.log(`  ingest: ${best.toFixed(2)} GB/s (${((count * frame.byteLength) / 2 ** 20).toFixed(0)} MiB of 32 × 512 acquisitions)`);
+  return { id: 'ingest-pass-through', group: 'ingest', label: 'ingest, pass-through chain, loopback', unit: 'GB/s', gantry: best, target: { min: 1 } };
+}

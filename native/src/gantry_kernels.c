@@ -1,0 +1,802 @@
+/*
+ * Gantry's native numeric kernels: an N-API addon in plain C over Debian's
+ * FFTW 3 (single precision) and OpenBLAS.
+ *
+ *   fftc(data, dims, axesMask, inverse)   centred unitary FFT in place
+ *   cgemm(...), cherk(...), cposv(...)    OpenBLAS / its LAPACK, one thread
+ *   setWisdomFile(path | null)            where FFT plans are kept (see below)
+ *   info()                                library versions and the BLAS core
+ *
+ * Arrays are column-major, interleaved complex float32 (re, im), as in
+ * src/kernels. The JavaScript side (src/kernels/native.ts) checks shapes and
+ * extents before calling; the checks here only guard memory safety.
+ *
+ * Centring without extra passes. With h = ⌊n/2⌋, S_h the cyclic shift
+ * (S_h x)[t] = x[(t + h) mod n] and D the diagonal of φ[t] = e^{±2πi·h·t/n}
+ * (+ forward, − inverse), Gadgetron's centred transform
+ * fftshift ∘ F ∘ ifftshift = S_{−h} F S_h equals F D S_h: one gather that
+ * shifts, multiplies by φ (±1 for even n) and by the unitary scale, then a
+ * plain DFT, and nothing after. Per axis of a multi-axis transform the
+ * factors multiply, because each acts on its own index.
+ *
+ * Layout. The gather writes into an aligned scratch buffer whose strides
+ * are padded to an odd number of cache lines (power-of-two strides thrash
+ * the cache sets, and FFTW's planner then picks slow plans for columns). The
+ * DFT is a sequence of rank-1 FFTW plans, one per axis, in decreasing axis
+ * order, all in place on the scratch except the axis-0 pass, which goes out
+ * of place to the caller's array (or, when that is not 16-byte aligned, to
+ * a second aligned scratch that is then copied); without an axis-0 pass the
+ * lines are copied back. Blocks (the sub-arrays spanned by the transformed
+ * axes) go through in chunks of a fixed count per geometry, the last chunk
+ * padded, so every block is transformed by the same plan whatever the batch
+ * size or the caller's alignment.
+ *
+ * Determinism. FFTW_MEASURE times candidate plans, so two processes can pick
+ * different algorithms and round differently. Here a plan is rebuilt from a
+ * wisdom file: the first process that needs a geometry locks the file,
+ * measures, writes the wisdom back, and rebuilds its own plans from that
+ * wisdom, as every later process does (FFTW_WISDOM_ONLY). The planner always
+ * starts from exactly the file's wisdom (fftwf_forget_wisdom, then import),
+ * so a plan depends on the problem and the file, not on what this process
+ * planned before. Small chunks, or no usable file, get FFTW_ESTIMATE plans
+ * from empty wisdom, which involve no timing at all. OpenBLAS runs with one
+ * thread, so its sums are in a fixed order.
+ */
+#define _DEFAULT_SOURCE
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <fftw3.h>
+#include <math.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* OpenBLAS entry points, declared here so the build does not depend on which cblas.h is on the include path. */
+typedef int blasint;
+enum { CBLAS_COL_MAJOR = 102, CBLAS_NO_TRANS = 111, CBLAS_TRANS = 112, CBLAS_CONJ_TRANS = 113, CBLAS_UPPER = 121, CBLAS_LOWER = 122 };
+extern void cblas_cgemm(int order, int transa, int transb, blasint m, blasint n, blasint k, const void *alpha, const void *a,
+                        blasint lda, const void *b, blasint ldb, const void *beta, void *c, blasint ldc);
+extern void cblas_cherk(int order, int uplo, int trans, blasint n, blasint k, float alpha, const void *a, blasint lda, float beta,
+                        void *c, blasint ldc);
+extern void openblas_set_num_threads(int n);
+extern int openblas_get_num_threads(void);
+extern char *openblas_get_config(void);
+extern char *openblas_get_corename(void);
+extern void cpotrf_(const char *uplo, const blasint *n, float *a, const blasint *lda, blasint *info, size_t uplo_len);
+extern void cpotrs_(const char *uplo, const blasint *n, const blasint *nrhs, const float *a, const blasint *lda, float *b,
+                    const blasint *ldb, blasint *info, size_t uplo_len);
+
+#define PI 3.14159265358979323846
+#define MAX_RANK 16
+#ifndef CHUNK_BYTES
+#define CHUNK_BYTES (128 * 1024)
+#endif
+#define PLAN_CACHE 48
+
+/* FFTW's planner (and plan destruction) is not thread-safe; execution is. */
+static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The wisdom file (NULL: none) and the wisdom last read from or written to it; guarded by planner_lock. */
+static char *wisdom_path = NULL;
+static char *wisdom_text = NULL;
+/* Chunks smaller than this (complex elements) are planned with FFTW_ESTIMATE, never measured. */
+#define TUNE_MIN_ELEMENTS 8192
+
+typedef struct {
+  int rank;              /* dims[0..rank-1] span one block; rank - 1 is the last transformed axis */
+  size_t dims[MAX_RANK];
+  unsigned axes;         /* bitmask of transformed axes (each of length > 1) */
+  int inverse;
+  size_t block;          /* complex elements per block in the caller's (dense) layout */
+  size_t stride[MAX_RANK];/* the scratch layout: padded strides of dims 0..rank-1 */
+  size_t block_stride;   /* scratch elements between blocks */
+  size_t count;          /* blocks per chunk */
+  int real_phase;        /* every transformed length is even: φ = ±1 */
+  double *phase[MAX_RANK];/* complex φ per transformed axis (odd lengths present), else NULL */
+  float *sign0;          /* real case, axis 0 transformed: (−1)^t interleaved, 2·dims[0] floats */
+  double scale;          /* Π 1/√n */
+  int npasses;
+  int last_out_of_place; /* axis 0 is transformed: the last pass writes the dense result */
+  fftwf_plan passes[MAX_RANK];
+  unsigned long long used;
+} FftGeometry;
+
+typedef struct {
+  float *scratch;
+  float *scratch2;
+  size_t capacity;       /* complex elements in each scratch */
+  FftGeometry *plans[PLAN_CACHE];
+  int nplans;
+  unsigned long long clock;
+} KernelState;
+
+static void destroy_geometry(FftGeometry *g) {
+  if (!g) return;
+  pthread_mutex_lock(&planner_lock);
+  for (int i = 0; i < g->npasses; i++)
+    if (g->passes[i]) fftwf_destroy_plan(g->passes[i]);
+  pthread_mutex_unlock(&planner_lock);
+  for (int i = 0; i < MAX_RANK; i++) free(g->phase[i]);
+  free(g->sign0);
+  free(g);
+}
+
+static void state_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  KernelState *s = data;
+  for (int i = 0; i < s->nplans; i++) destroy_geometry(s->plans[i]);
+  fftwf_free(s->scratch);
+  fftwf_free(s->scratch2);
+  free(s);
+}
+
+static int ensure_scratch(KernelState *s, size_t elements) {
+  if (s->capacity >= elements) return 1;
+  fftwf_free(s->scratch);
+  fftwf_free(s->scratch2);
+  s->scratch = fftwf_malloc(elements * 2 * sizeof(float));
+  s->scratch2 = fftwf_malloc(elements * 2 * sizeof(float));
+  if (!s->scratch || !s->scratch2) {
+    fftwf_free(s->scratch);
+    fftwf_free(s->scratch2);
+    s->scratch = s->scratch2 = NULL;
+    s->capacity = 0;
+    return 0;
+  }
+  s->capacity = elements;
+  return 1;
+}
+
+/*
+ * A scratch stride of at least x complex elements that is an odd number of
+ * 64-byte cache lines (x ≡ 8 mod 16), so that the elements of a column fall
+ * in every cache set: power-of-two strides thrash the L1 sets, and they are
+ * what sends FFTW_ESTIMATE plans of strided columns 7–10× over MEASURE.
+ */
+static size_t padded(size_t x) {
+  if (x < 16) return x;
+  return x + ((24 - x % 16) % 16);
+}
+
+typedef struct {
+  fftwf_iodim64 dim;
+  fftwf_iodim64 loops[MAX_RANK + 1];
+  int nl;
+  int oop;
+} PassSpec;
+
+/* Starts the planner from exactly the wisdom of the file (or none), so a plan never depends on what was planned before. */
+static void reset_wisdom(int with_file) {
+  fftwf_forget_wisdom();
+  if (with_file && wisdom_text) fftwf_import_wisdom_from_string(wisdom_text);
+}
+
+/* Reads the whole wisdom file under a shared (or the caller's exclusive) lock; NULL when empty or unreadable. */
+static char *read_wisdom_fd(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > (64 << 20)) return NULL;
+  char *text = malloc((size_t)st.st_size + 1);
+  if (!text) return NULL;
+  size_t got = 0;
+  while (got < (size_t)st.st_size) {
+    ssize_t r = pread(fd, text + got, (size_t)st.st_size - got, (off_t)got);
+    if (r <= 0) break;
+    got += (size_t)r;
+  }
+  text[got] = 0;
+  return text;
+}
+
+static void destroy_passes(FftGeometry *g) {
+  for (int i = 0; i < g->npasses; i++) {
+    if (g->passes[i]) fftwf_destroy_plan(g->passes[i]);
+    g->passes[i] = NULL;
+  }
+}
+
+static int make_passes(KernelState *s, FftGeometry *g, const PassSpec *specs, int k, int inverse, unsigned flags) {
+  for (int p = 0; p < k; p++) {
+    fftwf_complex *in = (fftwf_complex *)s->scratch;
+    fftwf_complex *out = specs[p].oop ? (fftwf_complex *)s->scratch2 : in;
+    g->passes[p] = fftwf_plan_guru64_dft(1, &specs[p].dim, specs[p].nl, specs[p].loops, in, out,
+                                         inverse ? FFTW_BACKWARD : FFTW_FORWARD, flags);
+    if (!g->passes[p]) {
+      destroy_passes(g);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/*
+ * Plans the passes (planner_lock held). With a wisdom file: a plan the file
+ * knows is rebuilt from it; otherwise, for chunks worth it, the file is
+ * locked, re-read, and the passes are measured (FFTW_MEASURE), the wisdom is
+ * written back, and the plans are rebuilt from that wisdom — so this process
+ * runs exactly the plans every later process will rebuild. Without a file,
+ * or for small chunks, FFTW_ESTIMATE from empty wisdom. Either way a plan is
+ * a function of the problem and the file, never of timing in this process.
+ */
+static int plan_passes(KernelState *s, FftGeometry *g, const PassSpec *specs, int k, int inverse, int worth_tuning) {
+  if (wisdom_path && worth_tuning) {
+    reset_wisdom(1);
+    if (make_passes(s, g, specs, k, inverse, FFTW_MEASURE | FFTW_WISDOM_ONLY)) return 1;
+    /* Measure only where the result can be written for the next process: otherwise plans would differ between processes. */
+    int fd = open(wisdom_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0 && flock(fd, LOCK_EX) == 0) {
+      char *text = read_wisdom_fd(fd);
+      if (text) {
+        free(wisdom_text);
+        wisdom_text = text;
+      }
+      reset_wisdom(1);
+      int found = make_passes(s, g, specs, k, inverse, FFTW_MEASURE | FFTW_WISDOM_ONLY);
+      if (!found && make_passes(s, g, specs, k, inverse, FFTW_MEASURE)) {
+        destroy_passes(g);
+        char *fresh = fftwf_export_wisdom_to_string();
+        size_t len = fresh ? strlen(fresh) : 0;
+        if (fresh && ftruncate(fd, 0) == 0 && pwrite(fd, fresh, len, 0) == (ssize_t)len && fsync(fd) == 0) {
+          free(wisdom_text);
+          wisdom_text = fresh;
+          reset_wisdom(1);
+          found = make_passes(s, g, specs, k, inverse, FFTW_MEASURE | FFTW_WISDOM_ONLY);
+        } else {
+          /* Not written: put back what the file held, so no plan depends on this process's measurements. */
+          free(fresh);
+          if (wisdom_text) {
+            size_t old = strlen(wisdom_text);
+            if (ftruncate(fd, 0) != 0 || pwrite(fd, wisdom_text, old, 0) != (ssize_t)old) {
+              /* the file is now empty or partial; a later reader re-measures */
+            }
+          }
+        }
+      }
+      flock(fd, LOCK_UN);
+      close(fd);
+      if (found) return 1;
+    } else if (fd >= 0) {
+      close(fd);
+    }
+  }
+  reset_wisdom(0);
+  return make_passes(s, g, specs, k, inverse, FFTW_ESTIMATE);
+}
+
+/* Sets the wisdom file (NULL or "": none) and reads it; returns 1 when it can be read or created. */
+static int set_wisdom_file(const char *path) {
+  pthread_mutex_lock(&planner_lock);
+  free(wisdom_path);
+  free(wisdom_text);
+  wisdom_path = NULL;
+  wisdom_text = NULL;
+  int ok = 1;
+  if (path && *path) {
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      if (flock(fd, LOCK_SH) == 0) {
+        wisdom_text = read_wisdom_fd(fd);
+        flock(fd, LOCK_UN);
+      }
+      close(fd);
+      wisdom_path = strdup(path);
+    } else {
+      ok = 0;
+    }
+  }
+  pthread_mutex_unlock(&planner_lock);
+  return ok;
+}
+
+/*
+ * Plans for one geometry: one rank-1 pass per transformed axis over a chunk
+ * of `count` blocks in the padded scratch layout, in decreasing axis order.
+ * When axis 0 is transformed its pass comes last and goes out of place
+ * from the scratch to a dense array (the caller's, or scratch2); otherwise
+ * every pass runs in place and the lines are copied back.
+ */
+static FftGeometry *make_geometry(KernelState *s, int rank, const size_t *dims, unsigned axes, int inverse) {
+  PassSpec specs[MAX_RANK];
+  FftGeometry *g = calloc(1, sizeof *g);
+  if (!g) return NULL;
+  g->rank = rank;
+  g->axes = axes;
+  g->inverse = inverse;
+  size_t block = 1;
+  size_t dense[MAX_RANK];
+  g->real_phase = 1;
+  double scale = 1.0;
+  size_t st = 1;
+  for (int i = 0; i < rank; i++) {
+    g->dims[i] = dims[i];
+    dense[i] = block;
+    block *= dims[i];
+    g->stride[i] = st;
+    st = padded(st * dims[i]);
+    if (axes & (1u << i)) {
+      scale /= sqrt((double)dims[i]);
+      if (dims[i] % 2) g->real_phase = 0;
+    }
+  }
+  g->block = block;
+  g->block_stride = rank == 1 ? dims[0] : st;
+  g->scale = scale;
+  size_t count = CHUNK_BYTES / (block * 2 * sizeof(float));
+  if (count < 1) count = 1;
+  size_t p2 = 1;
+  while (p2 * 2 <= count) p2 *= 2;
+  g->count = p2;
+  g->last_out_of_place = (axes & 1u) != 0;
+  if (!ensure_scratch(s, g->block_stride * g->count > block * g->count ? g->block_stride * g->count : block * g->count)) {
+    free(g);
+    return NULL;
+  }
+  if (g->real_phase) {
+    if (axes & 1u) {
+      g->sign0 = malloc(2 * dims[0] * sizeof(float));
+      if (!g->sign0) goto fail;
+      for (size_t t = 0; t < dims[0]; t++) g->sign0[2 * t] = g->sign0[2 * t + 1] = (t & 1) ? -1.0f : 1.0f;
+    }
+  } else {
+    for (int i = 0; i < rank; i++) {
+      if (!(axes & (1u << i))) continue;
+      size_t n = dims[i], h = n / 2;
+      g->phase[i] = malloc(2 * n * sizeof(double));
+      if (!g->phase[i]) goto fail;
+      for (size_t t = 0; t < n; t++) {
+        size_t r = (h * t) % n;
+        double angle = (inverse ? -2.0 : 2.0) * PI * (double)r / (double)n;
+        g->phase[i][2 * t] = r == 0 ? 1.0 : 2 * r == n ? -1.0 : cos(angle);
+        g->phase[i][2 * t + 1] = r == 0 || 2 * r == n ? 0.0 : sin(angle);
+      }
+    }
+  }
+  int order[MAX_RANK], k = 0;
+  for (int i = rank - 1; i >= 0; i--)
+    if (axes & (1u << i)) order[k++] = i;
+  for (int p = 0; p < k; p++) {
+    int a = order[p];
+    int oop = p == k - 1 && g->last_out_of_place;
+    PassSpec *ps = &specs[p];
+    ps->dim.n = (ptrdiff_t)dims[a];
+    ps->dim.is = (ptrdiff_t)g->stride[a];
+    ps->dim.os = (ptrdiff_t)(oop ? dense[a] : g->stride[a]);
+    ps->nl = 0;
+    for (int i = 0; i < rank; i++) {
+      if (i == a) continue;
+      ps->loops[ps->nl].n = (ptrdiff_t)dims[i];
+      ps->loops[ps->nl].is = (ptrdiff_t)g->stride[i];
+      ps->loops[ps->nl].os = (ptrdiff_t)(oop ? dense[i] : g->stride[i]);
+      ps->nl++;
+    }
+    if (g->count > 1) {
+      ps->loops[ps->nl].n = (ptrdiff_t)g->count;
+      ps->loops[ps->nl].is = (ptrdiff_t)g->block_stride;
+      ps->loops[ps->nl].os = (ptrdiff_t)(oop ? block : g->block_stride);
+      ps->nl++;
+    }
+    ps->oop = oop;
+  }
+  g->npasses = k;
+  pthread_mutex_lock(&planner_lock);
+  int ok = plan_passes(s, g, specs, k, inverse, block * g->count >= TUNE_MIN_ELEMENTS);
+  pthread_mutex_unlock(&planner_lock);
+  if (!ok) goto fail;
+  return g;
+fail:
+  destroy_geometry(g);
+  return NULL;
+}
+
+static FftGeometry *find_geometry(KernelState *s, int rank, const size_t *dims, unsigned axes, int inverse) {
+  for (int i = 0; i < s->nplans; i++) {
+    FftGeometry *g = s->plans[i];
+    if (g->rank != rank || g->axes != axes || g->inverse != inverse) continue;
+    if (memcmp(g->dims, dims, (size_t)rank * sizeof(size_t)) != 0) continue;
+    g->used = ++s->clock;
+    return g;
+  }
+  FftGeometry *g = make_geometry(s, rank, dims, axes, inverse);
+  if (!g) return NULL;
+  g->used = ++s->clock;
+  if (s->nplans == PLAN_CACHE) {
+    int oldest = 0;
+    for (int i = 1; i < s->nplans; i++)
+      if (s->plans[i]->used < s->plans[oldest]->used) oldest = i;
+    destroy_geometry(s->plans[oldest]);
+    s->plans[oldest] = s->plans[--s->nplans];
+  }
+  s->plans[s->nplans++] = g;
+  return g;
+}
+
+/*
+ * y = scale·Π φ_a[t_a]·x[shifted] for `blocks` consecutive dense blocks of x,
+ * written in the padded scratch layout of y. Walks lines along axis 0.
+ */
+static void gather(const FftGeometry *g, const float *restrict x, float *restrict y, size_t blocks) {
+  const int rank = g->rank;
+  const size_t n0 = g->dims[0];
+  const int t0 = (g->axes & 1u) != 0;
+  const size_t h0 = t0 ? n0 / 2 : 0;
+  const size_t lines_per_block = g->block / n0;
+  size_t idx[MAX_RANK] = {0};
+  size_t src_stride[MAX_RANK];
+  size_t st = n0;
+  for (int i = 1; i < rank; i++) {
+    src_stride[i] = st;
+    st *= g->dims[i];
+  }
+  for (size_t b = 0; b < blocks; b++) {
+    const float *xb = x + 2 * b * g->block;
+    float *yb = y + 2 * b * g->block_stride;
+    for (int i = 0; i < rank; i++) idx[i] = 0;
+    for (size_t line = 0; line < lines_per_block; line++) {
+      size_t src = 0, dst = 0;
+      double cre = g->scale, cim = 0.0;
+      int parity = 0;
+      for (int i = 1; i < rank; i++) {
+        size_t t = idx[i];
+        dst += t * g->stride[i];
+        if (g->axes & (1u << i)) {
+          size_t n = g->dims[i];
+          size_t u = t + n / 2;
+          if (u >= n) u -= n;
+          src += u * src_stride[i];
+          if (g->real_phase) {
+            parity ^= (int)(t & 1);
+          } else {
+            double pr = g->phase[i][2 * t], pi = g->phase[i][2 * t + 1];
+            double r = cre * pr - cim * pi;
+            cim = cre * pi + cim * pr;
+            cre = r;
+          }
+        } else {
+          src += t * src_stride[i];
+        }
+      }
+      const float *restrict xs = xb + 2 * src;
+      float *restrict yd = yb + 2 * dst;
+      if (g->real_phase) {
+        const float c = (float)(parity ? -cre : cre);
+        if (t0) {
+          const float *sg = g->sign0;
+          const size_t first = n0 - h0;
+          for (size_t j = 0; j < 2 * first; j++) yd[j] = c * sg[j] * xs[2 * h0 + j];
+          for (size_t j = 0; j < 2 * h0; j++) yd[2 * first + j] = c * sg[2 * first + j] * xs[j];
+        } else {
+          for (size_t j = 0; j < 2 * n0; j++) yd[j] = c * xs[j];
+        }
+      } else if (t0) {
+        const double *ph = g->phase[0];
+        for (size_t t = 0; t < n0; t++) {
+          size_t u = t + h0;
+          if (u >= n0) u -= n0;
+          double fr = cre * ph[2 * t] - cim * ph[2 * t + 1];
+          double fi = cre * ph[2 * t + 1] + cim * ph[2 * t];
+          double xr = xs[2 * u], xi = xs[2 * u + 1];
+          yd[2 * t] = (float)(fr * xr - fi * xi);
+          yd[2 * t + 1] = (float)(fr * xi + fi * xr);
+        }
+      } else {
+        for (size_t t = 0; t < n0; t++) {
+          double xr = xs[2 * t], xi = xs[2 * t + 1];
+          yd[2 * t] = (float)(cre * xr - cim * xi);
+          yd[2 * t + 1] = (float)(cre * xi + cim * xr);
+        }
+      }
+      for (int i = 1; i < rank; i++) {
+        if (++idx[i] < g->dims[i]) break;
+        idx[i] = 0;
+      }
+    }
+  }
+}
+
+/* Copies `blocks` blocks from the padded scratch layout back to dense x. */
+static void scatter(const FftGeometry *g, const float *restrict y, float *restrict x, size_t blocks) {
+  const int rank = g->rank;
+  const size_t n0 = g->dims[0];
+  const size_t lines_per_block = g->block / n0;
+  size_t idx[MAX_RANK] = {0};
+  for (size_t b = 0; b < blocks; b++) {
+    const float *yb = y + 2 * b * g->block_stride;
+    float *xb = x + 2 * b * g->block;
+    for (int i = 0; i < rank; i++) idx[i] = 0;
+    for (size_t line = 0; line < lines_per_block; line++) {
+      size_t src = 0;
+      for (int i = 1; i < rank; i++) src += idx[i] * g->stride[i];
+      memcpy(xb + 2 * line * n0, yb + 2 * src, 2 * n0 * sizeof(float));
+      for (int i = 1; i < rank; i++) {
+        if (++idx[i] < g->dims[i]) break;
+        idx[i] = 0;
+      }
+    }
+  }
+}
+
+/* Transforms `outer` consecutive blocks of `data` in place. */
+static void run_fft(KernelState *s, const FftGeometry *g, float *data, size_t outer) {
+  for (size_t first = 0; first < outer; first += g->count) {
+    size_t blocks = outer - first < g->count ? outer - first : g->count;
+    float *x = data + 2 * first * g->block;
+    gather(g, x, s->scratch, blocks);
+    if (blocks < g->count) {
+      size_t used = blocks * g->block_stride, all = g->count * g->block_stride;
+      memset(s->scratch + 2 * used, 0, 2 * (all - used) * sizeof(float));
+    }
+    fftwf_complex *in = (fftwf_complex *)s->scratch;
+    int inplace = g->npasses - (g->last_out_of_place ? 1 : 0);
+    for (int p = 0; p < inplace; p++) fftwf_execute_dft(g->passes[p], in, in);
+    if (!g->last_out_of_place) {
+      scatter(g, s->scratch, x, blocks);
+      continue;
+    }
+    int direct = blocks == g->count && ((uintptr_t)x & 15u) == 0;
+    fftwf_complex *out = direct ? (fftwf_complex *)x : (fftwf_complex *)s->scratch2;
+    fftwf_execute_dft(g->passes[g->npasses - 1], in, out);
+    if (!direct) memcpy(x, s->scratch2, 2 * blocks * g->block * sizeof(float));
+  }
+}
+
+/* The N-API surface (a C-only build of the FFT core for experiments defines GANTRY_KERNELS_CORE_ONLY). */
+#ifndef GANTRY_KERNELS_CORE_ONLY
+static napi_value throw_range(napi_env env, const char *msg) {
+  napi_throw_range_error(env, "ERR_GANTRY_KERNELS", msg);
+  return NULL;
+}
+static napi_value throw_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_GANTRY_KERNELS", msg);
+  return NULL;
+}
+
+static KernelState *get_state(napi_env env) {
+  void *data = NULL;
+  if (napi_get_instance_data(env, &data) != napi_ok) return NULL;
+  return data;
+}
+
+static int get_f32(napi_env env, napi_value v, float **ptr, size_t *len) {
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  napi_typedarray_type type;
+  void *p;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, &ab, &off) != napi_ok || type != napi_float32_array) return 0;
+  *ptr = p;
+  return 1;
+}
+
+static int get_i64(napi_env env, napi_value v, int64_t *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) return 0;
+  return napi_get_value_int64(env, v, out) == napi_ok;
+}
+
+static int get_f64(napi_env env, napi_value v, double *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) return 0;
+  return napi_get_value_double(env, v, out) == napi_ok;
+}
+
+/* fftc(data: Float32Array, dims: number[], axesMask: number, inverse: boolean): undefined */
+static napi_value js_fftc(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 4) return throw_type(env, "Cannot apply fftc: expected (data, dims, axesMask, inverse)");
+  float *data;
+  size_t len;
+  if (!get_f32(env, argv[0], &data, &len)) return throw_type(env, "Cannot apply fftc: data is not a Float32Array");
+  bool is_array;
+  uint32_t rank;
+  if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &rank) != napi_ok)
+    return throw_type(env, "Cannot apply fftc: dims is not an array");
+  if (rank > MAX_RANK) return throw_range(env, "Cannot apply fftc: more than 16 dimensions");
+  size_t dims[MAX_RANK];
+  size_t total = 1;
+  for (uint32_t i = 0; i < rank; i++) {
+    napi_value e;
+    int64_t d;
+    if (napi_get_element(env, argv[1], i, &e) != napi_ok || !get_i64(env, e, &d) || d < 1 || d > INT32_MAX)
+      return throw_range(env, "Cannot apply fftc: a dimension is not a positive 32-bit integer");
+    dims[i] = (size_t)d;
+    total *= (size_t)d;
+  }
+  int64_t mask64;
+  if (!get_i64(env, argv[2], &mask64) || mask64 < 0 || mask64 >= (1ll << rank))
+    return throw_range(env, "Cannot apply fftc: the axes mask names an axis the array does not have");
+  bool inverse;
+  if (napi_get_value_bool(env, argv[3], &inverse) != napi_ok) return throw_type(env, "Cannot apply fftc: inverse is not a boolean");
+  if (len != 2 * total) return throw_range(env, "Cannot apply fftc: data length does not match the dimensions");
+  unsigned axes = 0;
+  int last = -1;
+  for (uint32_t i = 0; i < rank; i++) {
+    if ((mask64 >> i) & 1 && dims[i] > 1) {
+      axes |= 1u << i;
+      last = (int)i;
+    }
+  }
+  if (last < 0) return NULL;
+  KernelState *s = get_state(env);
+  if (!s) return throw_type(env, "Cannot apply fftc: the kernels addon has no state");
+  int brank = last + 1;
+  size_t block = 1;
+  for (int i = 0; i < brank; i++) block *= dims[i];
+  FftGeometry *g = find_geometry(s, brank, dims, axes, inverse ? 1 : 0);
+  if (!g) {
+    napi_throw_error(env, "ERR_GANTRY_KERNELS", "Cannot apply fftc: FFTW could not plan the transform or memory ran out");
+    return NULL;
+  }
+  run_fft(s, g, data, total / block);
+  return NULL;
+}
+
+static int get_trans(napi_env env, napi_value v, int *out) {
+  int64_t t;
+  if (!get_i64(env, v, &t) || t < 0 || t > 2) return 0;
+  *out = t == 0 ? CBLAS_NO_TRANS : t == 1 ? CBLAS_TRANS : CBLAS_CONJ_TRANS;
+  return 1;
+}
+
+/* Does a column-major rows × cols matrix with leading dimension ld fit in len floats? */
+static int fits(int64_t rows, int64_t cols, int64_t ld, size_t len) {
+  if (rows < 0 || cols < 0 || ld < 1 || ld < rows || ld > INT32_MAX) return 0;
+  if (rows == 0 || cols == 0) return 1;
+  uint64_t need = 2 * ((uint64_t)ld * (uint64_t)(cols - 1) + (uint64_t)rows);
+  return need <= len;
+}
+
+/* cgemm(opA, opB, m, n, k, alphaRe, alphaIm, a, lda, b, ldb, betaRe, betaIm, c, ldc), op: 0 N, 1 T, 2 C */
+static napi_value js_cgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value argv[15];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 15) return throw_type(env, "Cannot apply cgemm: expected 15 arguments");
+  int ta, tb;
+  int64_t m, n, k, lda, ldb, ldc;
+  double ar, ai, br, bi;
+  float *a, *b, *c;
+  size_t la, lb, lc;
+  if (!get_trans(env, argv[0], &ta) || !get_trans(env, argv[1], &tb)) return throw_range(env, "Cannot apply cgemm: bad op");
+  if (!get_i64(env, argv[2], &m) || !get_i64(env, argv[3], &n) || !get_i64(env, argv[4], &k) || m < 0 || n < 0 || k < 0 ||
+      m > INT32_MAX || n > INT32_MAX || k > INT32_MAX)
+    return throw_range(env, "Cannot apply cgemm: bad sizes");
+  if (!get_f64(env, argv[5], &ar) || !get_f64(env, argv[6], &ai) || !get_f64(env, argv[11], &br) || !get_f64(env, argv[12], &bi))
+    return throw_type(env, "Cannot apply cgemm: alpha and beta must be numbers");
+  if (!get_f32(env, argv[7], &a, &la) || !get_f32(env, argv[9], &b, &lb) || !get_f32(env, argv[13], &c, &lc))
+    return throw_type(env, "Cannot apply cgemm: matrices must be Float32Arrays");
+  if (!get_i64(env, argv[8], &lda) || !get_i64(env, argv[10], &ldb) || !get_i64(env, argv[14], &ldc))
+    return throw_type(env, "Cannot apply cgemm: leading dimensions must be integers");
+  int64_t arows = ta == CBLAS_NO_TRANS ? m : k, acols = ta == CBLAS_NO_TRANS ? k : m;
+  int64_t brows = tb == CBLAS_NO_TRANS ? k : n, bcols = tb == CBLAS_NO_TRANS ? n : k;
+  if (!fits(arows, acols, lda, la) || !fits(brows, bcols, ldb, lb) || !fits(m, n, ldc, lc))
+    return throw_range(env, "Cannot apply cgemm: a matrix does not fit its array");
+  if (m == 0 || n == 0) return NULL;
+  float alpha[2] = {(float)ar, (float)ai}, beta[2] = {(float)br, (float)bi};
+  cblas_cgemm(CBLAS_COL_MAJOR, ta, tb, (blasint)m, (blasint)n, (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c,
+              (blasint)ldc);
+  return NULL;
+}
+
+/* cherk(upper, trans, n, k, alpha, a, lda, beta, c, ldc), trans: 0 N (C = αAAᴴ + βC), 2 C (C = αAᴴA + βC) */
+static napi_value js_cherk(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 10) return throw_type(env, "Cannot apply cherk: expected 10 arguments");
+  bool upper;
+  int64_t trans, n, k, lda, ldc;
+  double alpha, beta;
+  float *a, *c;
+  size_t la, lc;
+  if (napi_get_value_bool(env, argv[0], &upper) != napi_ok) return throw_type(env, "Cannot apply cherk: upper must be a boolean");
+  if (!get_i64(env, argv[1], &trans) || (trans != 0 && trans != 2)) return throw_range(env, "Cannot apply cherk: bad trans");
+  if (!get_i64(env, argv[2], &n) || !get_i64(env, argv[3], &k) || n < 0 || k < 0 || n > INT32_MAX || k > INT32_MAX)
+    return throw_range(env, "Cannot apply cherk: bad sizes");
+  if (!get_f64(env, argv[4], &alpha) || !get_f64(env, argv[7], &beta)) return throw_type(env, "Cannot apply cherk: alpha and beta must be numbers");
+  if (!get_f32(env, argv[5], &a, &la) || !get_f32(env, argv[8], &c, &lc)) return throw_type(env, "Cannot apply cherk: matrices must be Float32Arrays");
+  if (!get_i64(env, argv[6], &lda) || !get_i64(env, argv[9], &ldc)) return throw_type(env, "Cannot apply cherk: leading dimensions must be integers");
+  int64_t arows = trans == 0 ? n : k, acols = trans == 0 ? k : n;
+  if (!fits(arows, acols, lda, la) || !fits(n, n, ldc, lc)) return throw_range(env, "Cannot apply cherk: a matrix does not fit its array");
+  if (n == 0) return NULL;
+  cblas_cherk(CBLAS_COL_MAJOR, upper ? CBLAS_UPPER : CBLAS_LOWER, trans == 0 ? CBLAS_NO_TRANS : CBLAS_CONJ_TRANS, (blasint)n, (blasint)k,
+              (float)alpha, a, (blasint)lda, (float)beta, c, (blasint)ldc);
+  return NULL;
+}
+
+/* cposv(upper, n, nrhs, a, lda, b, ldb) → 0, or the LAPACK info (> 0: not positive definite at that pivot) */
+static napi_value js_cposv(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 7) return throw_type(env, "Cannot apply cposv: expected 7 arguments");
+  bool upper;
+  int64_t n, nrhs, lda, ldb;
+  float *a, *b;
+  size_t la, lb;
+  if (napi_get_value_bool(env, argv[0], &upper) != napi_ok) return throw_type(env, "Cannot apply cposv: upper must be a boolean");
+  if (!get_i64(env, argv[1], &n) || !get_i64(env, argv[2], &nrhs) || n < 0 || nrhs < 0 || n > INT32_MAX || nrhs > INT32_MAX)
+    return throw_range(env, "Cannot apply cposv: bad sizes");
+  if (!get_f32(env, argv[3], &a, &la) || !get_f32(env, argv[5], &b, &lb)) return throw_type(env, "Cannot apply cposv: matrices must be Float32Arrays");
+  if (!get_i64(env, argv[4], &lda) || !get_i64(env, argv[6], &ldb)) return throw_type(env, "Cannot apply cposv: leading dimensions must be integers");
+  if (!fits(n, n, lda, la) || !fits(n, nrhs, ldb, lb)) return throw_range(env, "Cannot apply cposv: a matrix does not fit its array");
+  blasint info_ = 0;
+  if (n > 0) {
+    blasint bn = (blasint)n, br = (blasint)nrhs, bla = (blasint)lda, blb = (blasint)ldb;
+    const char *uplo = upper ? "U" : "L";
+    cpotrf_(uplo, &bn, a, &bla, &info_, 1);
+    if (info_ == 0 && nrhs > 0) cpotrs_(uplo, &bn, &br, a, &bla, b, &blb, &info_, 1);
+  }
+  napi_value out;
+  napi_create_int32(env, (int32_t)info_, &out);
+  return out;
+}
+
+/* setWisdomFile(path: string | null): boolean */
+static napi_value js_set_wisdom_file(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  char path[4096] = "";
+  napi_valuetype t = napi_undefined;
+  if (argc >= 1) napi_typeof(env, argv[0], &t);
+  if (t == napi_string) {
+    size_t len;
+    if (napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len) != napi_ok || len >= sizeof path - 1)
+      return throw_range(env, "Cannot use the FFTW wisdom file: the path is too long");
+  } else if (t != napi_null && t != napi_undefined) {
+    return throw_type(env, "Cannot use the FFTW wisdom file: the path is not a string");
+  }
+  napi_value out;
+  napi_get_boolean(env, set_wisdom_file(path), &out);
+  return out;
+}
+
+/* info(): { fftw, blasConfig, blasCore, blasThreads } */
+static napi_value js_info(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value obj, v;
+  napi_create_object(env, &obj);
+  napi_create_string_utf8(env, fftwf_version, NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "fftw", v);
+  napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "blasConfig", v);
+  napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, obj, "blasCore", v);
+  napi_create_int32(env, openblas_get_num_threads(), &v);
+  napi_set_named_property(env, obj, "blasThreads", v);
+  return obj;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  openblas_set_num_threads(1);
+  KernelState *s = calloc(1, sizeof *s);
+  if (!s || napi_set_instance_data(env, s, state_finalize, NULL) != napi_ok) {
+    free(s);
+    napi_throw_error(env, "ERR_GANTRY_KERNELS", "Cannot initialise the kernels addon");
+    return NULL;
+  }
+  napi_property_descriptor props[] = {
+      {"fftc", NULL, js_fftc, NULL, NULL, NULL, napi_default, NULL},
+      {"cgemm", NULL, js_cgemm, NULL, NULL, NULL, napi_default, NULL},
+      {"cherk", NULL, js_cherk, NULL, NULL, NULL, napi_default, NULL},
+      {"cposv", NULL, js_cposv, NULL, NULL, NULL, napi_default, NULL},
+      {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
+      {"setWisdomFile", NULL, js_set_wisdom_file, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
+#endif

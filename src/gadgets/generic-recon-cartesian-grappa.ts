@@ -1,0 +1,306 @@
+/**
+ * GenericReconCartesianGrappaGadget: GRAPPA reconstruction of Cartesian data
+ * accelerated in E1 (2D) or E1×E2 (3D) with coil-map combination, in SNR
+ * units (Kellman & McVeigh, MRM 2005;54:1439).
+ *
+ * For each encoding space with a reference buffer (prepared by
+ * GenericReconCartesianReferencePrepGadget): the low-resolution coil-map
+ * k-space is built from the reference; with `downstream_coil_compression`
+ * only the first dstCHA channels (energy above thres·E_0, or
+ * `…_num_modesKept`) are targets and maps; coil maps by Inati or Inati_Iter;
+ * per (n, s, slc) of the reference a GRAPPA kernel is calibrated (fitting
+ * the acquired lines too when compressing downstream), turned into
+ * image-domain unmixing weights u = Σ_dst kIm·conj(m_dst) and a g-factor
+ * g = ‖u‖/(R_E1·R_E2). Unaccelerated data use u = conj(m). Calibrations are
+ * kept for later buffers without a reference.
+ *
+ * For the data: aliased images F_c⁻¹(data), scaled when accelerated by
+ * √(RO/lenRO·R_eff)/(R_E1·R_E2), combined as I = Σ_src u_src·a_src with the
+ * weights of (min(n, N_ref − 1), min(s, S_ref − 1), slc). Output per encoding
+ * space e, in this order: the g-factor map (`send_out_gfactor`, accelerated
+ * only, series image_series + 10·(e + 2), role Gfactor), the SNR map I/g
+ * (`send_out_snr_map`, series image_series + 100·(e + 3), role SNR_MAP), and
+ * the image array [RO, E1, E2, 1, N, S, SLC] (series image_series + e + 1,
+ * role Image).
+ */
+import { defineGadget, type GadgetContext } from '../engine/gadget.js';
+import type { Output } from '../engine/channel.js';
+import type { DataBuffered, ImageArray, ReconBit, ReconData } from '../ismrmrd/buffers.js';
+import { isReconData, type Message } from '../ismrmrd/messages.js';
+import type { ComplexArray } from '../ismrmrd/ndarray.js';
+import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
+import { fftc } from '../kernels/fft.js';
+import { applyUnmixing, calibrateGrappa, grappaConvolutionKernel, grappaUnmixing } from '../kernels/grappa.js';
+import { DataRole } from './generic-recon-common.js';
+import {
+  accelerationOf, calibrationModeOf, dims7, estimateCoilMaps, firstChannels, genericReconGadgetProperties, makeImageArray,
+  makeRefCoilMapKspace, prepareImageArray, requireHeader, snrScaling, timed, withPixels, type CoilMapOptions, type Dims7,
+} from './generic-recon-base.js';
+
+/** Options of {@link GrappaRecon} (the gadget's properties). */
+export interface GrappaReconOptions extends CoilMapOptions {
+  image_series: number;
+  send_out_gfactor: boolean;
+  send_out_snr_map: boolean;
+  grappa_kSize_RO: number;
+  grappa_kSize_E1: number;
+  grappa_kSize_E2: number;
+  grappa_reg_lamda: number;
+  grappa_calib_over_determine_ratio: number;
+  downstream_coil_compression: boolean;
+  downstream_coil_compression_thres: number;
+  downstream_coil_compression_num_modesKept: number;
+  perform_timing: boolean;
+  verbose: boolean;
+}
+
+/** The calibration of one encoding space. */
+export interface GrappaCalibrationState {
+  /** [RO, E1, E2] of the data the weights are for. */
+  grid: [number, number, number];
+  /** Channels of the data (and reference) the weights apply to. */
+  srcCha: number;
+  /** Target channels (maps): all, or the first dstCHA after downstream compression. */
+  dstCha: number;
+  /** Unmixing weights [RO, E1, E2, Cu, N_ref, S_ref, SLC_ref]. */
+  unmixing: ComplexArray;
+  /** Coil maps [RO, E1, E2, dstCha, N_ref, S_ref, SLC_ref]. */
+  coilMaps: ComplexArray;
+  /** g-factor [RO, E1, E2, N_ref, S_ref, SLC_ref] (accelerated only). */
+  gfactor?: Float32Array;
+}
+
+/**
+ * Number of target channels for downstream coil compression
+ * (`prepare_down_stream_coil_compression_ref_data`): all when off (or thres
+ * < 0 and modes = 0); `modes` when 0 < modes ≤ CHA; else the first c ≥ 1 whose
+ * energy in block (0, 0, 0) is below thres·E_0 (CHA if none).
+ */
+export function downstreamChannels(ref: ComplexArray, on: boolean, thres: number, modes: number): number {
+  const [RO, E1, E2, CHA] = dims7(ref, 'choose downstream channels');
+  if (!on || (thres < 0 && modes === 0)) return CHA;
+  if (modes > 0 && modes <= CHA) return modes;
+  const vol = RO * E1 * E2;
+  const energy = (c: number): number => {
+    let e = 0;
+    for (let i = 2 * vol * c; i < 2 * vol * (c + 1); i++) e += (ref.data[i] as number) ** 2;
+    return Math.fround(e);
+  };
+  const e0 = energy(0);
+  for (let c = 1; c < CHA; c++) if (Math.abs(energy(c)) < thres * Math.abs(e0)) return c;
+  return CHA;
+}
+
+/** Throws unless every readout (channel 0) of each reference block is sampled: accelerated data need fully sampled ACS. */
+function checkCalibrationData(ref: ComplexArray, e: number, R: [number, number]): void {
+  const [RO, E1, E2, , N, S, SLC] = dims7(ref, 'check the calibration data');
+  const block = RO * E1 * E2 * (ref.dims[3] as number);
+  for (let b = 0; b < N * S * SLC; b++) {
+    let empty = 0;
+    for (let e2 = 0; e2 < E2; e2++) {
+      for (let e1 = 0; e1 < E1; e1++) {
+        const base = 2 * (block * b + RO * (e1 + E1 * e2));
+        let any = false;
+        for (let i = 0; i < 2 * RO && !any; i++) any = (ref.data[base + i] as number) !== 0;
+        if (!any) empty++;
+      }
+    }
+    if (empty > 0) {
+      throw new Error(
+        `Cannot calibrate GRAPPA for encoding space ${e}: data accelerated by ${R[0]}×${R[1]} need fully sampled calibration (ACS) data, ` +
+          `but ${empty} of ${E1 * E2} reference lines are empty (did the scan send no calibration lines?)`,
+      );
+    }
+  }
+}
+
+/** GRAPPA calibration and unwrapping with per-session state. */
+export class GrappaRecon {
+  readonly calibrations: (GrappaCalibrationState | undefined)[] = [];
+
+  constructor(private readonly header: IsmrmrdHeader, private readonly options: GrappaReconOptions, private readonly context?: GadgetContext) {}
+
+  /** Calibrates encoding space `e` from a prepared reference for data of [RO, E1, E2]. */
+  calibrate(ref: DataBuffered, grid: [number, number, number], e: number): GrappaCalibrationState {
+    const o = this.options;
+    const mode = calibrationModeOf(this.header, e);
+    const R = accelerationOf(this.header, e);
+    const [refRO, refE1, refE2, srcCha, rN, rS, rSLC] = dims7(ref.data, 'calibrate GRAPPA');
+    if (ref.data.data.length === 0) throw new Error(`Cannot calibrate encoding space ${e}: the reference buffer is empty`);
+    const accelerated = R[0] > 1 || R[1] > 1;
+    if (accelerated) checkCalibrationData(ref.data, e, R);
+    const refCm = makeRefCoilMapKspace(ref, grid, mode);
+    const dstCha = downstreamChannels(ref.data, o.downstream_coil_compression, o.downstream_coil_compression_thres, o.downstream_coil_compression_num_modesKept);
+    const coilMaps = estimateCoilMaps(firstChannels(refCm, dstCha), o);
+    const [RO, E1, E2] = grid;
+    const vol = RO * E1 * E2;
+    const blocks = rN * rS * rSLC;
+    if (!accelerated) {
+      const unmixing = new Float32Array(coilMaps.data.length);
+      for (let i = 0; i < unmixing.length; i += 2) {
+        unmixing[i] = coilMaps.data[i] as number;
+        unmixing[i + 1] = -(coilMaps.data[i + 1] as number);
+      }
+      return { grid, srcCha, dstCha, coilMaps, unmixing: { data: unmixing, dims: coilMaps.dims.slice() } };
+    }
+    const fitItself = o.downstream_coil_compression;
+    const unmixing = new Float32Array(2 * vol * srcCha * blocks);
+    const gfactor = new Float32Array(vol * blocks);
+    const refBlock = refRO * refE1 * refE2;
+    for (let b = 0; b < blocks; b++) {
+      const src = ref.data.data.subarray(2 * refBlock * srcCha * b, 2 * refBlock * srcCha * (b + 1));
+      const dst = fitItself ? src.subarray(0, 2 * refBlock * dstCha) : src;
+      const cal = calibrateGrappa(src, [refRO, refE1, refE2, srcCha], dst, fitItself ? dstCha : srcCha, {
+        accelE1: R[0],
+        accelE2: R[1],
+        kRO: o.grappa_kSize_RO,
+        kE1: o.grappa_kSize_E1,
+        kE2: o.grappa_kSize_E2,
+        threeD: E2 > 1,
+        lambda: o.grappa_reg_lamda,
+        overDetermineRatio: o.grappa_calib_over_determine_ratio,
+        fitItself,
+      });
+      const conv = grappaConvolutionKernel(cal);
+      const maps = coilMaps.data.subarray(2 * vol * dstCha * b, 2 * vol * dstCha * (b + 1));
+      grappaUnmixing(
+        conv, maps, grid, R[0] * R[1],
+        unmixing.subarray(2 * vol * srcCha * b, 2 * vol * srcCha * (b + 1)), gfactor.subarray(vol * b, vol * (b + 1)),
+      );
+      if (o.verbose) this.context?.log.info(`GRAPPA encoding ${e} block ${b}: ${cal.equations} equations, ${cal.unknowns} unknowns, ${srcCha} → ${cal.dstCha} channels`);
+    }
+    return { grid, srcCha, dstCha, coilMaps, unmixing: { data: unmixing, dims: [RO, E1, E2, srcCha, rN, rS, rSLC] }, gfactor };
+  }
+
+  /** Unwraps the data of encoding space `e` with its calibration: I [RO, E1, E2, 1, N, S, SLC]. */
+  unwrap(data: DataBuffered, cal: GrappaCalibrationState, e: number): ComplexArray {
+    const [RO, E1, E2, CHA, N, S, SLC] = dims7(data.data, 'apply GRAPPA');
+    const [gRO, gE1, gE2] = cal.grid;
+    if (RO !== gRO || E1 !== gE1 || E2 !== gE2) {
+      throw new RangeError(`Cannot apply GRAPPA to encoding space ${e}: the calibration is for [${cal.grid.join(', ')}], the data are [${RO}, ${E1}, ${E2}]`);
+    }
+    if (CHA !== cal.srcCha) {
+      throw new RangeError(`Cannot apply GRAPPA to encoding space ${e}: the data have ${CHA} channels, the calibration (reference) data ${cal.srcCha}`);
+    }
+    const [, , , Cu, rN, rS, rSLC] = cal.unmixing.dims as Dims7;
+    if (rSLC !== SLC) throw new RangeError(`Cannot apply GRAPPA to encoding space ${e}: the data have ${SLC} slices, the reference data ${rSLC}`);
+    const R = accelerationOf(this.header, e);
+    const { effectiveAcceleration, ratio } = snrScaling(data);
+    const scale = effectiveAcceleration > 1 ? Math.fround((1 / (R[0] * R[1])) * ratio) : 1;
+    const vol = RO * E1 * E2;
+    const block = vol * CHA;
+    const channels = Math.min(Cu, CHA);
+    const out = new Float32Array(2 * vol * N * S * SLC);
+    const aliased = new Float32Array(2 * block);
+    for (let slc = 0; slc < SLC; slc++) {
+      for (let s = 0; s < S; s++) {
+        for (let n = 0; n < N; n++) {
+          const b = n + N * (s + S * slc);
+          aliased.set(data.data.data.subarray(2 * block * b, 2 * block * (b + 1)));
+          fftc(aliased, [RO, E1, E2, CHA], E2 > 1 ? [0, 1, 2] : [0, 1], true);
+          if (scale !== 1) for (let i = 0; i < aliased.length; i++) aliased[i] = (aliased[i] as number) * scale;
+          const ub = Math.min(n, rN - 1) + rN * (Math.min(s, rS - 1) + rS * slc);
+          applyUnmixing(aliased, cal.unmixing.data.subarray(2 * vol * Cu * ub, 2 * vol * Cu * (ub + 1)), vol, channels, out.subarray(2 * vol * b, 2 * vol * (b + 1)));
+        }
+      }
+    }
+    return { data: out, dims: [RO, E1, E2, 1, N, S, SLC] };
+  }
+
+  /** Processes one buffer: calibrates from its references and returns the arrays to send, in order. */
+  process(recon: ReconData): ImageArray[] {
+    const out: ImageArray[] = [];
+    recon.rbit.forEach((bit, e) => out.push(...this.processBit(bit, e)));
+    return out;
+  }
+
+  private processBit(bit: ReconBit, e: number): ImageArray[] {
+    const o = this.options;
+    const ctx = this.context;
+    const step = <T>(what: string, fn: () => T): T => (ctx ? timed(ctx, o.perform_timing, `GenericReconCartesianGrappaGadget ${what}, encoding ${e}`, fn) : fn());
+    const [RO, E1, E2] = dims7(bit.data.data, 'reconstruct');
+    let gfactor: Float32Array | undefined;
+    if (bit.ref) {
+      const ref = bit.ref;
+      const cal = step('calibration', () => this.calibrate(ref, [RO, E1, E2], e));
+      this.calibrations[e] = cal;
+      gfactor = cal.gfactor;
+    }
+    if (bit.data.data.data.length === 0) throw new Error(`Cannot reconstruct encoding space ${e}: the data buffer is empty`);
+    const cal = this.calibrations[e];
+    if (!cal) throw new Error(`Cannot reconstruct encoding space ${e}: no reference (calibration) data have been received for it`);
+    const pixels = step('unwrapping', () => this.unwrap(bit.data, cal, e));
+    const images = makeImageArray(pixels, bit.data, this.header, e);
+    const sent: ImageArray[] = [];
+    const R = accelerationOf(this.header, e);
+    const [, , , , rN, rS, rSLC] = cal.unmixing.dims as Dims7;
+    const vol = RO * E1 * E2;
+    if (o.send_out_gfactor && gfactor && R[0] * R[1] > 1) {
+      const g = new Float32Array(2 * gfactor.length);
+      for (let i = 0; i < gfactor.length; i++) g[2 * i] = gfactor[i] as number;
+      const arr = withPixels(images, { data: g, dims: [RO, E1, E2, 1, rN, rS, rSLC] });
+      sent.push(prepareImageArray(arr, this.header, e, o.image_series + 10 * (e + 2), DataRole.gfactor));
+    }
+    if (o.send_out_snr_map) {
+      let snr: Float32Array | undefined;
+      if (calibrationModeOf(this.header, e) === 'noacceleration') {
+        snr = Float32Array.from(pixels.data);
+      } else if (gfactor) {
+        const [, , , , N, S, SLC] = pixels.dims as Dims7;
+        snr = new Float32Array(pixels.data.length);
+        for (let slc = 0; slc < SLC; slc++) {
+          for (let s = 0; s < S; s++) {
+            for (let n = 0; n < N; n++) {
+              const b = n + N * (s + S * slc);
+              const gb = Math.min(n, rN - 1) + rN * (Math.min(s, rS - 1) + rS * slc);
+              for (let p = 0; p < vol; p++) {
+                const g = gfactor[vol * gb + p] as number;
+                snr[2 * (vol * b + p)] = (pixels.data[2 * (vol * b + p)] as number) / g;
+                snr[2 * (vol * b + p) + 1] = (pixels.data[2 * (vol * b + p) + 1] as number) / g;
+              }
+            }
+          }
+        }
+      }
+      if (snr) {
+        const arr = withPixels(images, { data: snr, dims: pixels.dims.slice() });
+        sent.push(prepareImageArray(arr, this.header, e, o.image_series + 100 * (e + 3), DataRole.snrMap));
+      }
+    }
+    sent.push(prepareImageArray(images, this.header, e, o.image_series + e + 1, DataRole.image));
+    return sent;
+  }
+}
+
+/** Pushes every array of `arrays` in order. */
+async function pushAll(output: Output<Message>, arrays: readonly ImageArray[]): Promise<void> {
+  for (const a of arrays) await output.push(a);
+}
+
+export const genericReconCartesianGrappaGadget = defineGadget({
+  name: 'GenericReconCartesianGrappaGadget',
+  classNames: ['GenericReconCartesianGrappaGadget'],
+  properties: {
+    ...genericReconGadgetProperties,
+    send_out_gfactor: { type: 'boolean', default: false, description: 'Also send the g-factor map (series image_series + 10·(e + 2))' },
+    send_out_snr_map: { type: 'boolean', default: false, description: 'Also send the SNR map I/g (series image_series + 100·(e + 3))' },
+    grappa_kSize_RO: { type: 'integer', default: 5, min: 1, description: 'GRAPPA kernel size along RO' },
+    grappa_kSize_E1: { type: 'integer', default: 4, min: 1, description: 'GRAPPA kernel size along E1' },
+    grappa_kSize_E2: { type: 'integer', default: 4, min: 1, description: 'GRAPPA kernel size along E2 (3D)' },
+    grappa_reg_lamda: { type: 'number', default: 0.0005, min: 0, description: 'Tikhonov λ relative to tr(AᴴA)/K' },
+    grappa_calib_over_determine_ratio: { type: 'number', default: 45, description: '3D: at most ratio·K calibration equations' },
+    downstream_coil_compression: { type: 'boolean', default: true, description: 'Use only the strongest channels as GRAPPA targets and maps' },
+    downstream_coil_compression_thres: { type: 'number', default: 0.002, description: 'Channel energy threshold relative to channel 0' },
+    downstream_coil_compression_num_modesKept: { type: 'integer', default: 0, min: 0, description: 'Number of target channels (0: use the threshold)' },
+  },
+  strict: true,
+  description: 'GRAPPA reconstruction with coil-map combination, g-factor and SNR maps',
+  accepts: isReconData,
+  async run(input, output, props, context) {
+    let recon: GrappaRecon | undefined;
+    for await (const data of input) {
+      recon ??= new GrappaRecon(requireHeader(context, 'GenericReconCartesianGrappaGadget'), props, context);
+      await pushAll(output, recon.process(data));
+    }
+  },
+});

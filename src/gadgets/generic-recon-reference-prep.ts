@@ -1,0 +1,182 @@
+/**
+ * GenericReconCartesianReferencePrepGadget: turns the reference (calibration)
+ * buffer of each encoding space into the ACS array the GRAPPA and FFT recons
+ * calibrate on.
+ *
+ * Per encoding space: without a reference buffer the data buffer is used
+ * (`prepare_ref_always`, or until one was prepared); embedded reference lines
+ * may be copied into the data (`ref_fill_into_data_embedded`); the reference
+ * is averaged over N (interleaved mode: divided per line by how often it was
+ * sampled) and/or S, or one n / s is picked (`N_for_ref`, `S_for_ref`); the
+ * sampled E1 (E2) region is detected on channel 0 and the array cropped to it
+ * and to the RO sampling limits; the sampling limits are updated (E1 centre
+ * kept for interleaved / unaccelerated data, the block centre otherwise).
+ */
+import { defineGadget } from '../engine/gadget.js';
+import type { DataBuffered, ReconBit, ReconData, SamplingLimit } from '../ismrmrd/buffers.js';
+import { isReconData } from '../ismrmrd/messages.js';
+import type { ComplexArray } from '../ismrmrd/ndarray.js';
+import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
+import { genericReconBaseProperties } from './generic-recon-common.js';
+import {
+  averageOverNS, calibrationModeOf, cropBuffer, detectSampledRange, dims7, requireHeader, selectNS, timed, type CalibrationModeName,
+} from './generic-recon-base.js';
+
+/** Options of {@link prepareReference} (the gadget's properties). */
+export interface ReferencePrepOptions {
+  average_all_ref_N: boolean;
+  average_all_ref_S: boolean;
+  N_for_ref: number;
+  S_for_ref: number;
+  ref_fill_into_data_embedded: boolean;
+}
+
+/** Copies reference lines sampled (at RO/2, in channels 0 and CHA − 1) into a copy of the data (embedded mode). */
+export function fillReferenceIntoData(data: ComplexArray, ref: ComplexArray): ComplexArray {
+  const [RO, E1, E2, CHA, N, S, SLC] = dims7(ref, 'fill reference lines into the data');
+  const dd = dims7(data, 'fill reference lines into the data');
+  if (dd[0] !== RO || dd[1] !== E1 || dd[2] !== E2 || dd[3] !== CHA || dd[6] !== SLC) {
+    throw new RangeError(`Cannot fill embedded reference lines into the data: reference [${ref.dims.join(', ')}] and data [${data.dims.join(', ')}] differ`);
+  }
+  const out = Float32Array.from(data.data);
+  const vol = RO * E1 * E2;
+  const c = RO >> 1;
+  for (let slc = 0; slc < SLC; slc++) {
+    for (let s = 0; s < Math.min(S, dd[5]); s++) {
+      for (let n = 0; n < Math.min(N, dd[4]); n++) {
+        const rb = vol * CHA * (n + N * (s + S * slc));
+        const db = vol * CHA * (n + dd[4] * (s + dd[5] * slc));
+        for (let e2 = 0; e2 < E2; e2++) {
+          for (let e1 = 0; e1 < E1; e1++) {
+            const line = RO * (e1 + E1 * e2);
+            const first = 2 * (rb + line + c);
+            const last = 2 * (rb + line + vol * (CHA - 1) + c);
+            const sampled = Math.hypot(ref.data[first] as number, ref.data[first + 1] as number) > 0
+              && Math.hypot(ref.data[last] as number, ref.data[last + 1] as number) > 0;
+            if (!sampled) continue;
+            for (let cha = 0; cha < CHA; cha++) {
+              const from = 2 * (rb + line + vol * cha);
+              out.set(ref.data.subarray(from, from + 2 * RO), 2 * (db + line + vol * cha));
+            }
+          }
+        }
+      }
+    }
+  }
+  return { data: out, dims: data.dims.slice() };
+}
+
+/**
+ * Averages or picks N/S of a reference array as the gadget does: with valid
+ * `N_for_ref` pick that n (then average S if asked); with valid `S_for_ref`
+ * pick that s (Gadgetron then does not average N); with both, pick both.
+ */
+export function selectOrAverageReference(ref: ComplexArray, options: ReferencePrepOptions, interleaved: boolean): ComplexArray {
+  const [, , , , N, S] = dims7(ref, 'average reference data');
+  const validN = options.N_for_ref >= 0 && options.N_for_ref < N;
+  const validS = options.S_for_ref >= 0 && options.S_for_ref < S;
+  if (!validN && !validS) return averageOverNS(ref, options.average_all_ref_N, options.average_all_ref_S, interleaved);
+  if (validN && !validS) return averageOverNS(selectNS(ref, options.N_for_ref, undefined), false, options.average_all_ref_S, interleaved);
+  if (!validN && validS) return averageOverNS(selectNS(ref, undefined, options.S_for_ref), false, options.average_all_ref_S, interleaved);
+  return selectNS(ref, options.N_for_ref, options.S_for_ref);
+}
+
+/**
+ * Prepares one reference buffer: average/select, detect the sampled E1 (E2)
+ * region on the un-averaged reference, crop to it and to the RO sampling
+ * limits, and update the sampling limits.
+ */
+export function prepareReference(ref: DataBuffered, mode: CalibrationModeName, options: ReferencePrepOptions, e: number): DataBuffered {
+  const [RO, E1, E2] = dims7(ref.data, 'prepare reference data');
+  if (ref.data.data.length === 0) throw new Error(`Cannot prepare reference data of encoding space ${e}: the buffer is empty`);
+  const averaged = selectOrAverageReference(ref.data, options, mode === 'interleaved');
+  const e1Range = detectSampledRange(ref.data, 1);
+  if (!e1Range) throw new Error(`Cannot prepare reference data of encoding space ${e}: no readout of channel 0 is non-zero`);
+  const e2Range: [number, number] = E2 > 1 ? (detectSampledRange(ref.data, 2) ?? [0, E2 - 1]) : [0, 0];
+  const [l0, l1, l2] = ref.sampling.sampling_limits;
+  const offset: [number, number, number] = [Math.max(0, Math.min(l0.min, RO - 1)), e1Range[0], e2Range[0]];
+  const size: [number, number, number] = [
+    Math.max(1, Math.min(l0.max - l0.min + 1, RO - offset[0])),
+    Math.min(e1Range[1] - e1Range[0] + 1, E1 - offset[1]),
+    Math.min(e2Range[1] - e2Range[0] + 1, E2 - offset[2]),
+  ];
+  const cropped = cropBuffer(averaged, offset, size);
+  const keepCentre = mode === 'interleaved' || mode === 'noacceleration';
+  const ro: SamplingLimit = { min: l0.min, max: Math.min(l0.max, RO - 1), center: RO >> 1 };
+  const lim1: SamplingLimit = {
+    min: 0,
+    max: e1Range[1] - e1Range[0],
+    center: keepCentre ? l1.center - e1Range[0] : (e1Range[1] - e1Range[0] + 1) >> 1,
+  };
+  const lim2: SamplingLimit = {
+    min: 0,
+    max: e2Range[1] - e2Range[0],
+    center: keepCentre ? l2.center - e2Range[0] : (e2Range[1] - e2Range[0] + 1) >> 1,
+  };
+  const out: DataBuffered = {
+    data: cropped,
+    headers: ref.headers,
+    headerDims: ref.headerDims,
+    sampling: { ...ref.sampling, sampling_limits: [ro, lim1, lim2] },
+  };
+  return out;
+}
+
+/** Per-session state and one recon buffer's processing. */
+export class ReferencePreparer {
+  private readonly prepared: boolean[] = [];
+
+  constructor(private readonly header: IsmrmrdHeader, private readonly options: ReferencePrepOptions & { prepare_ref_always: boolean }) {}
+
+  /** A new ReconData with prepared references (the input is not modified). */
+  process(recon: ReconData): ReconData {
+    const rbit: ReconBit[] = recon.rbit.map((bit, e) => this.processBit(bit, e));
+    return { kind: 'recondata', rbit };
+  }
+
+  private processBit(bit: ReconBit, e: number): ReconBit {
+    if (bit.data.data.data.length === 0) throw new Error(`Cannot prepare reference data of encoding space ${e}: the data buffer is empty`);
+    const mode = calibrationModeOf(this.header, e);
+    let ref = bit.ref;
+    if (this.options.prepare_ref_always || !this.prepared[e]) {
+      if (!ref) {
+        ref = bit.data;
+        this.prepared[e] = true;
+      }
+    } else {
+      return { data: bit.data };
+    }
+    let data = bit.data;
+    if (mode === 'embedded' && this.options.ref_fill_into_data_embedded) {
+      data = { ...bit.data, data: fillReferenceIntoData(bit.data.data, ref.data) };
+    }
+    const prepared = prepareReference(ref, mode, this.options, e);
+    this.prepared[e] = true;
+    return { data, ref: prepared };
+  }
+}
+
+export const genericReconCartesianReferencePrepGadget = defineGadget({
+  name: 'GenericReconCartesianReferencePrepGadget',
+  classNames: ['GenericReconCartesianReferencePrepGadget'],
+  properties: {
+    ...genericReconBaseProperties,
+    average_all_ref_N: { type: 'boolean', default: true, description: 'Average the reference over N (interleaved: by sampling count)' },
+    average_all_ref_S: { type: 'boolean', default: false, description: 'Average the reference over S' },
+    prepare_ref_always: { type: 'boolean', default: true, description: 'Prepare the reference of every buffer (else only the first)' },
+    N_for_ref: { type: 'integer', default: -1, description: 'Use only this n for the reference (if valid)' },
+    S_for_ref: { type: 'integer', default: -1, description: 'Use only this s for the reference (if valid)' },
+    ref_fill_into_data_embedded: { type: 'boolean', default: false, description: 'Embedded mode: copy reference lines into the data' },
+  },
+  strict: true,
+  description: 'Prepares the calibration (ACS) array of each encoding space',
+  accepts: isReconData,
+  async run(input, output, props, context) {
+    let preparer: ReferencePreparer | undefined;
+    for await (const recon of input) {
+      preparer ??= new ReferencePreparer(requireHeader(context, 'GenericReconCartesianReferencePrepGadget'), props);
+      const p = preparer;
+      await output.push(timed(context, props.perform_timing, 'GenericReconCartesianReferencePrepGadget', () => p.process(recon)));
+    }
+  },
+});

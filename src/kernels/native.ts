@@ -1,0 +1,130 @@
+/**
+ * The optional native kernels (`native/src/gantry_kernels.c`: FFTW 3 single
+ * precision and OpenBLAS behind N-API). `fftc` and the BLAS functions use
+ * them when the addon is built and fall back to the TypeScript kernels
+ * otherwise; results agree within float32 rounding.
+ *
+ * `GANTRY_KERNELS=js` forces the TypeScript kernels, `GANTRY_KERNELS=native`
+ * makes a missing addon an error; unset (or `auto`) picks native when it
+ * loads. `GANTRY_KERNELS_ADDON` names the addon file explicitly.
+ *
+ * FFT plans are deterministic: they are rebuilt from an FFTW wisdom file
+ * (`GANTRY_FFTW_WISDOM`, default `gantry-fftw.wisdom` beside the addon;
+ * `off` for none) that the first process to need a transform size measures
+ * and writes under a file lock; without a usable file, plans come from
+ * FFTW_ESTIMATE. Every process sharing the file runs the same plans, so the
+ * same input gives the same bits. The variables are read once, on first use.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Path of the addon relative to the repository root. */
+export const KERNELS_ADDON_RELATIVE_PATH = 'native/kernels/build/Release/gantry_kernels.node';
+
+/** BLAS operation codes as the addon takes them: 0 as is, 1 transpose, 2 conjugate transpose. */
+export type NativeOp = 0 | 1 | 2;
+
+/** Library versions the addon reports. */
+export interface NativeKernelsInfo {
+  /** FFTW version string, e.g. `fftw-3.3.10-sse2-avx`. */
+  fftw: string;
+  /** OpenBLAS build configuration, e.g. `OpenBLAS 0.3.21 … DYNAMIC_ARCH … Zen`. */
+  blasConfig: string;
+  /** The OpenBLAS kernel set picked for this CPU. */
+  blasCore: string;
+  /** OpenBLAS threads per call (always 1: results must not depend on the thread count). */
+  blasThreads: number;
+}
+
+/** The functions exported by `gantry_kernels.node` (arguments are checked by the callers in this folder). */
+export interface NativeKernels {
+  fftc(data: Float32Array, dims: number[], axesMask: number, inverse: boolean): void;
+  cgemm(
+    opA: NativeOp, opB: NativeOp, m: number, n: number, k: number, alphaRe: number, alphaIm: number,
+    a: Float32Array, lda: number, b: Float32Array, ldb: number, betaRe: number, betaIm: number, c: Float32Array, ldc: number,
+  ): void;
+  cherk(upper: boolean, trans: 0 | 2, n: number, k: number, alpha: number, a: Float32Array, lda: number, beta: number, c: Float32Array, ldc: number): void;
+  /** Returns LAPACK's info: 0, or the order of the first non-positive leading minor. */
+  cposv(upper: boolean, n: number, nrhs: number, a: Float32Array, lda: number, b: Float32Array, ldb: number): number;
+  info(): NativeKernelsInfo;
+  /** Sets the FFTW wisdom file (null: none); false when it can be neither read nor created. */
+  setWisdomFile(path: string | null): boolean;
+}
+
+type Loaded = { kernels: NativeKernels } | { kernels: null; reason: string };
+let loaded: Loaded | undefined;
+
+function candidatePaths(): string[] {
+  const fromEnv = process.env['GANTRY_KERNELS_ADDON'];
+  if (fromEnv) return [resolve(fromEnv)];
+  const out: string[] = [];
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    out.push(join(dir, KERNELS_ADDON_RELATIVE_PATH));
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return out;
+}
+
+/** The FFTW wisdom file: `GANTRY_FFTW_WISDOM` (`off`: none), else `gantry-fftw.wisdom` beside the addon. */
+function wisdomPath(addon: string): string | null {
+  const fromEnv = process.env['GANTRY_FFTW_WISDOM'];
+  if (fromEnv === 'off' || fromEnv === '') return null;
+  return fromEnv ? resolve(fromEnv) : join(dirname(addon), 'gantry-fftw.wisdom');
+}
+
+function load(): Loaded {
+  if (loaded) return loaded;
+  const mode = (process.env['GANTRY_KERNELS'] ?? 'auto').toLowerCase();
+  if (mode !== 'auto' && mode !== 'js' && mode !== 'native') {
+    throw new RangeError(`Cannot choose the kernels: GANTRY_KERNELS is "${mode}"; use js, native or auto`);
+  }
+  if (mode === 'js') {
+    loaded = { kernels: null, reason: 'GANTRY_KERNELS=js selects the TypeScript kernels' };
+    return loaded;
+  }
+  const candidates = candidatePaths();
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    loaded = {
+      kernels: null,
+      reason: process.env['GANTRY_KERNELS_ADDON']
+        ? `GANTRY_KERNELS_ADDON names ${candidates[0]}, which does not exist`
+        : `the kernels addon is not built (looked for ${KERNELS_ADDON_RELATIVE_PATH}); install libfftw3-dev and libopenblas-dev, then run \`npm run build:native\``,
+    };
+  } else {
+    // OpenBLAS reads this when it is loaded: no idle thread pool (each call runs on one thread anyway).
+    if (process.env['OPENBLAS_NUM_THREADS'] === undefined) process.env['OPENBLAS_NUM_THREADS'] = '1';
+    try {
+      const kernels = createRequire(import.meta.url)(found) as NativeKernels;
+      kernels.setWisdomFile(wisdomPath(found));
+      loaded = { kernels };
+    } catch (err) {
+      loaded = { kernels: null, reason: `the kernels addon at ${found} does not load: ${(err as Error).message}` };
+    }
+  }
+  if (mode === 'native' && loaded.kernels === null) {
+    throw new Error(`Cannot use the native kernels (GANTRY_KERNELS=native): ${loaded.reason}`);
+  }
+  return loaded;
+}
+
+/** The native kernels, or null when they are not built, do not load, or `GANTRY_KERNELS=js`. */
+export function nativeKernels(): NativeKernels | null {
+  return load().kernels;
+}
+
+/** Which implementation `fftc` and the BLAS functions use. */
+export function kernelBackend(): 'native' | 'js' {
+  return load().kernels ? 'native' : 'js';
+}
+
+/** Why the native kernels are not in use, or undefined when they are. */
+export function nativeKernelsUnavailableReason(): string | undefined {
+  const l = load();
+  return l.kernels ? undefined : l.reason;
+}
