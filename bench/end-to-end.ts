@@ -6,7 +6,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, createServer, type Socket } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { emptyAcquisitionHeader, type Acquisition } from '../src/ismrmrd/types.js';
 import { GENERATOR_HEADER } from '../src/ismrmrd/xml-header.fixtures.js';
@@ -69,7 +70,7 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
 /** Starts `gantry serve` on a free port; returns it and a stop function. */
 async function startServer(o: EndToEndOptions): Promise<{ port: number; stop: () => Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(o.root, 'bin/gantry'), 'serve', '--port', String(port), '--log-level', 'error'], {
+  const child = spawn(process.execPath, [join(o.root, 'bin/gantry'), 'serve', '--port', String(port), '--no-http', '--log-level', 'error'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
@@ -163,47 +164,35 @@ export async function benchEndToEnd(o: EndToEndOptions): Promise<Figure[]> {
   return figures;
 }
 
-/** Sends `bytes` of 32-channel, 512-sample acquisitions through a pass-through chain; GB/s from first byte to the server's CLOSE. */
+/**
+ * Ingest: `bytes` of 32-channel, 512-sample acquisitions sent by the C sender
+ * (bench/c/send.c, so the sender is not what is measured) through a
+ * pass-through chain; GB/s from the first byte to the server's end of stream.
+ */
 async function benchIngest(port: number, o: EndToEndOptions): Promise<Figure> {
+  const sender = join(o.tmp, 'send');
+  const built = spawnSync('gcc', ['-O2', '-o', sender, join(o.root, 'bench/c/send.c')], { encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`Cannot build the ingest sender: ${(built.stderr || built.error?.message || '').trim()}`);
   const head = emptyAcquisitionHeader();
   head.number_of_samples = 512;
   head.active_channels = 32;
   head.available_channels = 32;
   const acq: Acquisition = { kind: 'acquisition', head, traj: new Float32Array(0), data: new Float32Array(2 * 512 * 32).fill(0.5) };
   const frame = concatChunks(encodeAcquisition(acq));
-  const target = o.quick ? 256 << 20 : 2048 << 20;
-  const count = Math.ceil(target / frame.byteLength);
-  // Batches of frames per write: fewer syscalls, as a streaming client would do.
-  const perBatch = 16;
-  const batch = new Uint8Array(frame.byteLength * perBatch);
-  for (let i = 0; i < perBatch; i++) batch.set(frame, i * frame.byteLength);
+  const files = { prefix: join(o.tmp, 'ingest-prefix.bin'), frame: join(o.tmp, 'ingest-frame.bin'), suffix: join(o.tmp, 'ingest-suffix.bin') };
+  writeFileSync(files.prefix, concatChunks([...encodeConfigScript(PASS_THROUGH_CONFIG), ...encodeHeader(GENERATOR_HEADER)]));
+  writeFileSync(files.frame, frame);
+  writeFileSync(files.suffix, concatChunks(encodeClose()));
+  const count = Math.ceil(((o.quick ? 256 : 2048) * 2 ** 20) / frame.byteLength);
   let best = 0;
-  for (let round = 0; round < (o.quick ? 1 : 2); round++) {
-    const socket: Socket = connect({ host: '127.0.0.1', port, noDelay: true });
-    await once(socket, 'connect');
-    const closed = new Promise<void>((resolve, reject) => {
-      socket.on('data', () => undefined);
-      socket.once('end', () => resolve());
-      socket.once('error', reject);
-    });
-    const write = async (chunk: Uint8Array): Promise<void> => {
-      if (!socket.write(chunk)) await once(socket, 'drain');
-    };
-    const start = process.hrtime.bigint();
-    await write(concatChunks(encodeConfigScript(PASS_THROUGH_CONFIG)));
-    await write(concatChunks(encodeHeader(GENERATOR_HEADER)));
-    let sent = 0;
-    while (sent < count) {
-      const n = Math.min(perBatch, count - sent);
-      await write(n === perBatch ? batch : batch.subarray(0, n * frame.byteLength));
-      sent += n;
-    }
-    await write(concatChunks(encodeClose()));
-    await closed;
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    socket.destroy();
-    best = Math.max(best, (count * frame.byteLength) / seconds / 1e9);
+  let bytes = 0;
+  for (let round = 0; round < (o.quick ? 1 : 3); round++) {
+    const r = spawnSync(sender, [String(port), files.prefix, files.frame, String(count), files.suffix], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`Cannot measure ingest: ${(r.stderr || r.error?.message || '').trim()}`);
+    const result = JSON.parse(r.stdout.trim()) as { bytes: number; seconds: number };
+    bytes = result.bytes;
+    best = Math.max(best, result.bytes / result.seconds / 1e9);
   }
-  o.log(`  ingest: ${best.toFixed(2)} GB/s (${((count * frame.byteLength) / 2 ** 20).toFixed(0)} MiB of 32 × 512 acquisitions)`);
+  o.log(`  ingest: ${best.toFixed(2)} GB/s (${(bytes / 2 ** 20).toFixed(0)} MiB of 32-channel × 512-sample acquisitions)`);
   return { id: 'ingest-pass-through', group: 'ingest', label: 'ingest, pass-through chain, loopback', unit: 'GB/s', gantry: best, target: { min: 1 } };
 }

@@ -106,7 +106,13 @@ export function readRecorded(path: string): RecordedRun | undefined {
   return JSON.parse(json[1] as string) as RecordedRun;
 }
 
-/** Replaces (or appends) the recorded block of docs/performance.md with this run. */
+const TABLE_BEGIN = '<!-- bench-table:begin -->';
+const TABLE_END = '<!-- bench-table:end -->';
+
+/**
+ * Replaces (or appends) the recorded block of docs/performance.md with this
+ * run, and the Markdown table between the bench-table markers when present.
+ */
 export function writeRecorded(path: string, run: RecordedRun): void {
   let text = '';
   try {
@@ -118,7 +124,13 @@ export function writeRecorded(path: string, run: RecordedRun): void {
   const block = `${BEGIN}\n\`\`\`json\n${JSON.stringify({ ...run, figures: run.figures.map(round) }, null, 1)}\n\`\`\`\n${END}`;
   const start = text.indexOf(BEGIN);
   const end = text.indexOf(END);
-  const next = start >= 0 && end > start ? text.slice(0, start) + block + text.slice(end + END.length) : `${text.trimEnd()}\n\n${block}\n`;
+  let next = start >= 0 && end > start ? text.slice(0, start) + block + text.slice(end + END.length) : `${text.trimEnd()}\n\n${block}\n`;
+  const t0 = next.indexOf(TABLE_BEGIN);
+  const t1 = next.indexOf(TABLE_END);
+  if (t0 >= 0 && t1 > t0) {
+    const table = `${TABLE_BEGIN}\nMachine: ${run.machine}. Command: \`${run.command}\`, ${run.date.slice(0, 16).replace('T', ' ')} UTC.\n\n${formatMarkdown(run.figures)}\n`;
+    next = next.slice(0, t0) + table + next.slice(t1);
+  }
   writeFileSync(path, next);
 }
 

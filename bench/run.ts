@@ -115,7 +115,8 @@ async function main(): Promise<void> {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
-  const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const shown = [args.quick ? '--quick' : '', args.only.size < 3 ? `--only ${[...args.only].join(',')}` : ''].filter((a) => a);
+  const command = `npm run bench${shown.length > 0 ? ` -- ${shown.join(' ')}` : ''}`;
   process.stdout.write(`\n${formatTable(figures)}\n\n${figures.filter((f) => meetsTarget(f) === true).length} of ${figures.filter((f) => f.target).length} targets met; ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   const run = { machine, command, date: new Date().toISOString(), figures };
   if (args.json) writeFileSync(args.json, JSON.stringify(run, null, 1));

@@ -76,7 +76,7 @@ extern void cpotrs_(const char *uplo, const blasint *n, const blasint *nrhs, con
 #define PI 3.14159265358979323846
 #define MAX_RANK 16
 #ifndef CHUNK_BYTES
-#define CHUNK_BYTES (128 * 1024)
+#define CHUNK_BYTES (32 * 1024)
 #endif
 #define PLAN_CACHE 48
 
@@ -87,7 +87,7 @@ static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *wisdom_path = NULL;
 static char *wisdom_text = NULL;
 /* Chunks smaller than this (complex elements) are planned with FFTW_ESTIMATE, never measured. */
-#define TUNE_MIN_ELEMENTS 8192
+#define TUNE_MIN_ELEMENTS 2048
 
 typedef struct {
   int rank;              /* dims[0..rank-1] span one block; rank - 1 is the last transformed axis */
@@ -167,7 +167,8 @@ static size_t padded(size_t x) {
 }
 
 typedef struct {
-  fftwf_iodim64 dim;
+  int rank;
+  fftwf_iodim64 dims[MAX_RANK];
   fftwf_iodim64 loops[MAX_RANK + 1];
   int nl;
   int oop;
@@ -203,10 +204,11 @@ static void destroy_passes(FftGeometry *g) {
 }
 
 static int make_passes(KernelState *s, FftGeometry *g, const PassSpec *specs, int k, int inverse, unsigned flags) {
+  g->npasses = k;
   for (int p = 0; p < k; p++) {
     fftwf_complex *in = (fftwf_complex *)s->scratch;
     fftwf_complex *out = specs[p].oop ? (fftwf_complex *)s->scratch2 : in;
-    g->passes[p] = fftwf_plan_guru64_dft(1, &specs[p].dim, specs[p].nl, specs[p].loops, in, out,
+    g->passes[p] = fftwf_plan_guru64_dft(specs[p].rank, specs[p].dims, specs[p].nl, specs[p].loops, in, out,
                                          inverse ? FFTW_BACKWARD : FFTW_FORWARD, flags);
     if (!g->passes[p]) {
       destroy_passes(g);
@@ -304,7 +306,7 @@ static int set_wisdom_file(const char *path) {
  * every pass runs in place and the lines are copied back.
  */
 static FftGeometry *make_geometry(KernelState *s, int rank, const size_t *dims, unsigned axes, int inverse) {
-  PassSpec specs[MAX_RANK];
+  PassSpec est[MAX_RANK];
   FftGeometry *g = calloc(1, sizeof *g);
   if (!g) return NULL;
   g->rank = rank;
@@ -365,10 +367,11 @@ static FftGeometry *make_geometry(KernelState *s, int rank, const size_t *dims, 
   for (int p = 0; p < k; p++) {
     int a = order[p];
     int oop = p == k - 1 && g->last_out_of_place;
-    PassSpec *ps = &specs[p];
-    ps->dim.n = (ptrdiff_t)dims[a];
-    ps->dim.is = (ptrdiff_t)g->stride[a];
-    ps->dim.os = (ptrdiff_t)(oop ? dense[a] : g->stride[a]);
+    PassSpec *ps = &est[p];
+    ps->rank = 1;
+    ps->dims[0].n = (ptrdiff_t)dims[a];
+    ps->dims[0].is = (ptrdiff_t)g->stride[a];
+    ps->dims[0].os = (ptrdiff_t)(oop ? dense[a] : g->stride[a]);
     ps->nl = 0;
     for (int i = 0; i < rank; i++) {
       if (i == a) continue;
@@ -385,9 +388,8 @@ static FftGeometry *make_geometry(KernelState *s, int rank, const size_t *dims, 
     }
     ps->oop = oop;
   }
-  g->npasses = k;
   pthread_mutex_lock(&planner_lock);
-  int ok = plan_passes(s, g, specs, k, inverse, block * g->count >= TUNE_MIN_ELEMENTS);
+  int ok = plan_passes(s, g, est, k, inverse, block * g->count >= TUNE_MIN_ELEMENTS);
   pthread_mutex_unlock(&planner_lock);
   if (!ok) goto fail;
   return g;

@@ -9,7 +9,8 @@ import { planPipeline, runChain } from '../engine/pipeline.js';
 import { IsmrmrdFile } from '../formats/index.js';
 import { defaultRegistry } from '../gadgets/index.js';
 import type { Message } from '../ismrmrd/messages.js';
-import { parseIsmrmrdHeader } from '../ismrmrd/xml-header.js';
+import type { Image } from '../ismrmrd/types.js';
+import { parseIsmrmrdHeader, type IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import type { DependencyStore } from '../storage/types.js';
 import { createLogger } from '../util/logger.js';
 
@@ -26,6 +27,8 @@ export interface OfflineReconOptions {
   storage?: DependencyStore;
   /** Stream parameters (`noisecovariancein`, `noisecovarianceout`, …). */
   parameters?: ReadonlyMap<string, string>;
+  /** Receives each image instead of the HDF5 output (for DICOM or PNG output); images of DICOM messages count too. */
+  onImage?: (image: Image, index: number, header: IsmrmrdHeader) => void | Promise<void>;
 }
 
 /** Reconstructs `filename` and appends the images to `outFile`. */
@@ -65,6 +68,11 @@ export async function runOfflineRecon(options: OfflineReconOptions): Promise<{ i
     })();
     const drain = (async () => {
       for await (const message of outChannel) {
+        if (options.onImage) {
+          const image = message.kind === 'image' ? message : message.kind === 'dicom' ? message.image : undefined;
+          if (image && plan.writtenKinds.has(message.kind)) await options.onImage(image, images++, header);
+          continue;
+        }
         if (message.kind !== 'image' || !plan.writtenKinds.has('image')) continue;
         if (!output) output = IsmrmrdFile.open(options.outFile, options.outGroup, { create: true });
         output.appendImage(message);

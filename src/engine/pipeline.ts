@@ -3,7 +3,20 @@
  * and property checked before any data flows) and runs it over bounded
  * channels with backpressure.
  */
-import type { ComponentSpec, GadgetSpec, NodeSpec, StreamConfiguration, StreamSpec } from '../config/index.js';
+import {
+  serializeStreamConfiguration, workerConfiguration,
+  type ComponentSpec, type DistributedSpec, type GadgetSpec, type NodeSpec, type PureDistributedSpec, type ReaderSpec,
+  type StreamConfiguration, type StreamSpec, type WriterSpec,
+} from '../config/index.js';
+import type { AnyDistributorDefinition } from '../distributed/nodes/distributors.js';
+import { runDistributedStep } from '../distributed/nodes/distributed-runner.js';
+import {
+  LEGACY_COLLECT_CLASSES, LEGACY_DISTRIBUTE_CLASSES, legacyCollectProperties, legacyDistributeProperties, legacyLaneMode,
+} from '../distributed/nodes/legacy.js';
+import type { RemoteStreamPlan } from '../distributed/nodes/node-context.js';
+import { runPureDistributedStep } from '../distributed/nodes/pure-distributed-runner.js';
+import type { DistributionEnvironment } from '../distributed/nodes/types.js';
+import { WIRE_KINDS, type WireLink } from '../distributed/nodes/wire.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import type { Message, MessageKind } from '../ismrmrd/messages.js';
 import type { DependencyStore } from '../storage/types.js';
@@ -11,7 +24,7 @@ import type { Logger } from '../util/logger.js';
 import { Channel, ChannelClosedError, type Output } from './channel.js';
 import { GadgetError, PipelineBuildError } from './errors.js';
 import { commonProperties, type AnyGadgetDefinition, type GadgetContext } from './gadget.js';
-import { parsePropertyValue, PropertyValueError, defaultProperties } from './properties.js';
+import { parsePropertyValue, PropertyValueError, defaultProperties, type PropertySchema } from './properties.js';
 import type { BranchDefinition, MergeDefinition } from './parallel.js';
 import type { Registry } from './registry.js';
 
@@ -41,7 +54,27 @@ export interface ParallelStep {
   readonly path: string;
 }
 
-export type StepPlan = GadgetStep | ParallelStep;
+/**
+ * A `<distributed>` node, or a legacy Distribute … Collect section: the
+ * distributor splits the input into jobs that run the inner stream on workers
+ * (or in-process when none can take them).
+ */
+export interface DistributedStep extends RemoteStreamPlan {
+  readonly type: 'distributed';
+  readonly distributor: AnyDistributorDefinition;
+  readonly distributorProperties: Record<string, boolean | number | string>;
+  /** When a job's input ends: at the end of the node's input, when the next job starts, or after each message. */
+  readonly lanes: 'until-end' | 'sequential' | 'single-message';
+  /** This server takes jobs too, competing with the workers by load (legacy `use_this_node_for_compute`). */
+  readonly useLocal: boolean;
+}
+
+/** A `<puredistributed>` node: one job per message, one output per job, input order kept. */
+export interface PureDistributedStep extends RemoteStreamPlan {
+  readonly type: 'puredistributed';
+}
+
+export type StepPlan = GadgetStep | ParallelStep | DistributedStep | PureDistributedStep;
 
 /** A validated, runnable pipeline. */
 export interface PipelinePlan {
@@ -79,38 +112,182 @@ export function planPipeline(config: StreamConfiguration, registry: Registry): P
     }
     for (const kind of def.kinds) writtenKinds.add(kind);
   }
-  const chain = planStream(config.stream, registry, config.stream.key ?? 'main', warnings);
+  const context: PlanContext = { registry, warnings, config };
+  const chain = planStream(config.stream, context, config.stream.key ?? 'main');
   return { readerSlots, writtenKinds, chain, warnings };
 }
 
-function planStream(stream: StreamSpec, registry: Registry, path: string, warnings: string[]): ChainPlan {
+/** What planning a stream needs besides the stream. */
+interface PlanContext {
+  readonly registry: Registry;
+  readonly warnings: string[];
+  /** The whole configuration (legacy Distribute sections forward its readers and writers to workers). */
+  readonly config: StreamConfiguration;
+}
+
+function planStream(stream: StreamSpec, context: PlanContext, path: string): ChainPlan {
   const steps: StepPlan[] = [];
-  for (const node of stream.nodes) {
-    const planned = planNode(node, registry, path, warnings);
+  const nodes = stream.nodes;
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i] as NodeSpec;
+    if (node.type === 'gadget' && LEGACY_DISTRIBUTE_CLASSES.includes(node.classname)) {
+      const end = legacyCollectorIndex(nodes, i, context);
+      steps.push(planLegacyDistribution(node, nodes.slice(i + 1, end), nodes[end] as GadgetSpec, context, path));
+      i = end;
+      continue;
+    }
+    if (node.type === 'gadget' && LEGACY_COLLECT_CLASSES.includes(node.classname)) {
+      parseComponentProperties(node, legacyCollectProperties, true, 'gadget', context.warnings);
+      continue;
+    }
+    const planned = planNode(node, context, path);
     if (Array.isArray(planned)) steps.push(...planned);
     else steps.push(planned);
   }
   return { type: 'chain', key: stream.key ?? 'main', steps };
 }
 
-function planNode(node: NodeSpec, registry: Registry, path: string, warnings: string[]): StepPlan | StepPlan[] {
-  if (node.type === 'gadget') return planGadget(node, registry, path, warnings);
+function planNode(node: NodeSpec, context: PlanContext, path: string): StepPlan | StepPlan[] {
+  const { registry } = context;
+  if (node.type === 'gadget') return planGadget(node, registry, path, context.warnings);
   if (node.type === 'parallelprocess') {
     // In one process the pure stream runs in order on the session's thread: same output, same order.
-    return planStream(node.stream, registry, path, warnings).steps as StepPlan[];
+    return planStream(node.stream, context, path).steps as StepPlan[];
   }
   if (node.type === 'parallel') {
     const branch = registry.branch(node.branch.classname);
     if (!branch) throw unknownComponent('branch', node.branch);
     const merge = registry.merge(node.merge.classname);
     if (!merge) throw unknownComponent('merge', node.merge);
-    const streams = node.streams.map((s) => planStream(s, registry, `${path}/${s.key ?? ''}`, warnings));
+    const streams = node.streams.map((s) => planStream(s, context, `${path}/${s.key ?? ''}`));
     return { type: 'parallel', branch, merge, streams, path: `${path}/${node.branch.name}` };
   }
+  if (node.type === 'distributed') return planDistributed(node, context, path);
+  if (node.type === 'puredistributed') return planPureDistributed(node, context, path);
   throw new PipelineBuildError(
     `Cannot load config: <${node.type}> at line ${node.line} is not supported by this Gantry version`,
     'UNSUPPORTED_NODE', node.line, node.column,
   );
+}
+
+/** The index of the legacy Distribute gadget's collector after position `at`. */
+function legacyCollectorIndex(nodes: readonly NodeSpec[], at: number, context: PlanContext): number {
+  const spec = nodes[at] as GadgetSpec;
+  const props = parseComponentProperties(spec, legacyDistributeProperties, true, 'gadget', context.warnings);
+  const collector = String(props['collector']).trim();
+  for (let j = at + 1; j < nodes.length; j++) {
+    const node = nodes[j] as NodeSpec;
+    if (node.type === 'gadget' && node.name === collector) return j;
+  }
+  throw new PipelineBuildError(
+    `Cannot load config: gadget '${spec.name}' (${spec.classname}) at line ${spec.line} has no collector gadget named '${collector}' after it`,
+    'UNSUPPORTED_NODE', spec.line, spec.column,
+  );
+}
+
+/** A legacy Distribute … Collect section as a distributed step keyed by `parallel_dimension`. */
+function planLegacyDistribution(spec: GadgetSpec, inner: NodeSpec[], collect: GadgetSpec, context: PlanContext, path: string): DistributedStep {
+  const props = parseComponentProperties(spec, legacyDistributeProperties, true, 'gadget', context.warnings);
+  if (LEGACY_COLLECT_CLASSES.includes(collect.classname)) {
+    parseComponentProperties(collect, legacyCollectProperties, true, 'gadget', context.warnings);
+  } else {
+    inner = [...inner, collect];
+  }
+  const distributor = context.registry.distributor('AcquisitionDistributor') as AnyDistributorDefinition;
+  const nodePath = `${path}/${spec.name}`;
+  const stream: StreamSpec = { key: spec.name, nodes: inner, line: spec.line, column: spec.column };
+  const { readers, writers } = context.config;
+  const where = `gadget '${spec.name}' at line ${spec.line}`;
+  const link = planLink(readers, writers, context.registry, where);
+  checkWritable(link, distributor.kinds, where, spec);
+  return {
+    type: 'distributed',
+    path: nodePath,
+    inner: planStream(stream, context, nodePath),
+    workerConfig: serializeStreamConfiguration({ format: 'v2', readers, writers, stream }),
+    link,
+    distributor,
+    distributorProperties: { parallel_dimension: props['parallel_dimension'] as string },
+    lanes: legacyLaneMode({
+      single_package_mode: props['single_package_mode'] === true,
+      nodes_used_sequentially: props['nodes_used_sequentially'] === true,
+    }),
+    useLocal: props['use_this_node_for_compute'] === true,
+  };
+}
+
+function planDistributed(node: DistributedSpec, context: PlanContext, path: string): DistributedStep {
+  const distributor = context.registry.distributor(node.distributor.classname);
+  if (!distributor) {
+    throw new PipelineBuildError(
+      `Cannot load config: unknown distributor class '${node.distributor.classname}' at line ${node.distributor.line}`,
+      'UNKNOWN_CLASS', node.distributor.line, node.distributor.column,
+    );
+  }
+  const distributorProperties = parseComponentProperties(node.distributor, distributor.properties, false, 'distributor', context.warnings);
+  const where = `<distributed> at line ${node.line}`;
+  const link = planLink(node.readers, node.writers, context.registry, where);
+  checkWritable(link, distributor.kinds, where, node);
+  const nodePath = `${path}/${node.distributor.name}`;
+  return {
+    type: 'distributed',
+    path: nodePath,
+    inner: planStream(node.stream, context, nodePath),
+    workerConfig: serializeStreamConfiguration(workerConfiguration(node)),
+    link,
+    distributor,
+    distributorProperties,
+    lanes: 'until-end',
+    useLocal: false,
+  };
+}
+
+function planPureDistributed(node: PureDistributedSpec, context: PlanContext, path: string): PureDistributedStep {
+  const where = `<puredistributed> at line ${node.line}`;
+  const link = planLink(node.readers, node.writers, context.registry, where);
+  if (link.writerKinds.size === 0) {
+    throw new PipelineBuildError(`Cannot load config: ${where} has no writers, so nothing could be sent to its workers`, 'UNKNOWN_WRITER', node.line, node.column);
+  }
+  const nodePath = `${path}/PureDistributed`;
+  return {
+    type: 'puredistributed',
+    path: nodePath,
+    inner: planStream(node.stream, context, nodePath),
+    workerConfig: serializeStreamConfiguration(workerConfiguration(node)),
+    link,
+  };
+}
+
+/** Resolves a distributed node's readers (ids accepted from workers) and writers (kinds sent to them). */
+function planLink(readers: readonly ReaderSpec[], writers: readonly WriterSpec[], registry: Registry, where: string): WireLink {
+  const readerIds = new Set<number>();
+  for (const reader of readers) {
+    const def = registry.reader(reader.classname);
+    if (!def) {
+      throw new PipelineBuildError(`Cannot load config: unknown reader class '${reader.classname}' at line ${reader.line} (${where})`, 'UNKNOWN_READER', reader.line, reader.column);
+    }
+    readerIds.add(reader.slot ?? def.slot);
+  }
+  const writerKinds = new Set<Message['kind']>();
+  for (const writer of writers) {
+    const def = registry.writer(writer.classname);
+    if (!def) {
+      throw new PipelineBuildError(`Cannot load config: unknown writer class '${writer.classname}' at line ${writer.line} (${where})`, 'UNKNOWN_WRITER', writer.line, writer.column);
+    }
+    for (const kind of def.kinds) if (WIRE_KINDS.has(kind)) writerKinds.add(kind);
+  }
+  return { readerIds, writerKinds };
+}
+
+/** Refuses a node whose writers cannot send what its distributor gives the workers. */
+function checkWritable(link: WireLink, kinds: readonly Message['kind'][], where: string, at: { line: number; column: number }): void {
+  const missing = kinds.filter((k) => !link.writerKinds.has(k));
+  if (missing.length > 0) {
+    throw new PipelineBuildError(
+      `Cannot load config: ${where} has no writer for ${missing.join(', ')} messages, which its distributor sends to workers`,
+      'UNKNOWN_WRITER', at.line, at.column,
+    );
+  }
 }
 
 function unknownComponent(role: 'branch' | 'merge', spec: ComponentSpec): PipelineBuildError {
@@ -128,14 +305,30 @@ function planGadget(spec: GadgetSpec, registry: Registry, path: string, warnings
       'UNKNOWN_CLASS', spec.line, spec.column,
     );
   }
-  const properties: Record<string, boolean | number | string> = defaultProperties(definition.properties);
+  const properties = parseComponentProperties(spec, definition.properties, definition.strict, 'gadget', warnings);
+  return { type: 'gadget', definition, properties, name: spec.name, path: `${path}/${spec.name}` };
+}
+
+/**
+ * Parses a component's properties against `schema` (defaults filled in).
+ * Unknown names are errors for strict (legacy) components and warnings for
+ * the others; Gadgetron's common legacy properties are always accepted.
+ */
+function parseComponentProperties(
+  spec: ComponentSpec,
+  schema: PropertySchema,
+  strict: boolean,
+  role: 'gadget' | 'distributor',
+  warnings: string[],
+): Record<string, boolean | number | string> {
+  const properties: Record<string, boolean | number | string> = defaultProperties(schema);
   for (const prop of spec.properties) {
-    const def = definition.properties[prop.name];
+    const def = schema[prop.name];
     if (!def) {
       if (commonProperties[prop.name]) continue;
       const message = `property '${prop.name}' at line ${prop.line} is not a property of ${spec.classname}`;
-      if (definition.strict) {
-        throw new PipelineBuildError(`Cannot load config: ${message} (gadget '${spec.name}')`, 'UNKNOWN_PROPERTY', prop.line, prop.column);
+      if (strict) {
+        throw new PipelineBuildError(`Cannot load config: ${message} (${role} '${spec.name}')`, 'UNKNOWN_PROPERTY', prop.line, prop.column);
       }
       warnings.push(`Ignoring ${message}`);
       continue;
@@ -145,12 +338,12 @@ function planGadget(spec: GadgetSpec, registry: Registry, path: string, warnings
     } catch (err) {
       if (!(err instanceof PropertyValueError)) throw err;
       throw new PipelineBuildError(
-        `Cannot load config: property '${prop.name}' of gadget '${spec.name}' at line ${prop.line}: ${err.message}`,
+        `Cannot load config: property '${prop.name}' of ${role} '${spec.name}' at line ${prop.line}: ${err.message}`,
         'BAD_PROPERTY', prop.line, prop.column,
       );
     }
   }
-  return { type: 'gadget', definition, properties, name: spec.name, path: `${path}/${spec.name}` };
+  return properties;
 }
 
 /** Session-wide things every gadget context is made from. */
@@ -166,6 +359,10 @@ export interface RunEnvironment {
   parameters?: ReadonlyMap<string, string>;
   /** Delivers a warning from the gadget at `path` to the client. */
   notify?: (path: string, text: string) => void;
+  /** The ISMRMRD header as the client sent it (forwarded to workers of distributed nodes). */
+  headerXml?: string;
+  /** Workers and settings of distributed nodes; absent = their jobs run in-process. */
+  distribution?: DistributionEnvironment;
 }
 
 /**
@@ -213,6 +410,8 @@ async function runStep(
   fail: (err: unknown) => void,
 ): Promise<void> {
   if (step.type === 'parallel') return runParallel(step, input, output, env, registryOfChannels, fail);
+  if (step.type === 'distributed') return runDistributedStep(step, input, output, env, runChain);
+  if (step.type === 'puredistributed') return runPureDistributedStep(step, input, output, env, runChain);
   return runGadget(step, input, output, env, registryOfChannels, fail);
 }
 

@@ -5,6 +5,7 @@
 import type { MessageKind } from '../ismrmrd/messages.js';
 import type { AnyGadgetDefinition } from './gadget.js';
 import { branchDefinitions, mergeDefinitions, type BranchDefinition, type MergeDefinition } from './parallel.js';
+import { distributorDefinitions, type AnyDistributorDefinition } from '../distributed/nodes/distributors.js';
 
 /** A reader class: which message id it reads by default. */
 export interface ReaderDefinition {
@@ -36,6 +37,7 @@ export const writerDefinitions: readonly WriterDefinition[] = [
   { classNames: ['GadgetIsmrmrdWaveformMessageWriter', 'WaveformWriter'], kinds: ['waveform'] },
   { classNames: ['TextWriter'], kinds: ['text'] },
   { classNames: ['DependencyQueryWriter'], kinds: ['dependencyquery'] },
+  { classNames: ['DicomImageWriter'], kinds: ['dicom'] },
   { classNames: ['BufferWriter'], kinds: ['recondata'] },
   { classNames: ['IsmrmrdImageArrayWriter'], kinds: ['imagearray'] },
   { classNames: ['AcquisitionBucketWriter'], kinds: ['bucket'] },
@@ -48,6 +50,7 @@ export class Registry {
   private readonly writers = new Map<string, WriterDefinition>();
   private readonly branches = new Map<string, BranchDefinition>();
   private readonly merges = new Map<string, MergeDefinition>();
+  private readonly distributors = new Map<string, AnyDistributorDefinition>();
 
   constructor(
     gadgets: readonly AnyGadgetDefinition[],
@@ -55,7 +58,9 @@ export class Registry {
     writers = writerDefinitions,
     branches = branchDefinitions,
     merges = mergeDefinitions,
+    distributors = distributorDefinitions,
   ) {
+    for (const d of distributors) for (const name of d.classNames) this.distributors.set(name, d);
     for (const b of branches) for (const name of b.classNames) this.branches.set(name, b);
     for (const m of merges) for (const name of m.classNames) this.merges.set(name, m);
     for (const g of gadgets) {
@@ -86,6 +91,11 @@ export class Registry {
 
   merge(className: string): MergeDefinition | undefined {
     return this.merges.get(className);
+  }
+
+  /** The distributor of `<distributed>` nodes registered under `className`. */
+  distributor(className: string): AnyDistributorDefinition | undefined {
+    return this.distributors.get(className);
   }
 
   /** All registered gadget class names, sorted. */

@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import type { ImageArray, ReconData } from '../ismrmrd/buffers.js';
+import type { DataBuffered, ImageArray, ReconData } from '../ismrmrd/buffers.js';
 import { metaGet } from '../ismrmrd/meta.js';
 import type { Message } from '../ismrmrd/messages.js';
 import type { MetaContainer } from '../ismrmrd/types.js';
@@ -75,6 +75,33 @@ test('GenericReconCartesianGrappaGadget reconstructs an R = 2 scan in SNR units,
     assert.ok(Math.abs((sv[2 * p] as number) - (iv[2 * p] as number) / gp) <= 1e-5 * Math.abs(sv[2 * p] as number) + 1e-12);
   }
   assert.ok(gmax > 1 && gmax < 10, `g max ${gmax}`);
+});
+
+test('GenericReconCartesianGrappaGadget with a separate reference buffer matches the embedded result', async () => {
+  const embedded = makeScan(spec2);
+  const scan = makeScan({ ...spec2, mode: 'separate' });
+  const full = scan.ref as DataBuffered;
+  const [RO, E1, , CHA] = full.data.dims as [number, number, number, number];
+  const acs = 24;
+  const first = (E1 >> 1) - (acs >> 1);
+  const data = new Float32Array(2 * RO * acs * CHA);
+  for (let c = 0; c < CHA; c++) {
+    for (let y = 0; y < acs; y++) {
+      const from = 2 * RO * (first + y + E1 * c);
+      data.set(full.data.data.subarray(from, from + 2 * RO), 2 * RO * (y + acs * c));
+    }
+  }
+  const ref: DataBuffered = {
+    data: { data, dims: [RO, acs, 1, CHA, 1, 1, 1] },
+    headers: full.headers.slice(first, first + acs),
+    headerDims: [acs, 1, 1, 1, 1],
+    sampling: { ...full.sampling, sampling_limits: [full.sampling.sampling_limits[0], { min: 0, max: E1 - 1, center: E1 >> 1 }, { min: 0, max: 0, center: 0 }] },
+  };
+  const [image] = await recon({ header: scan.header, recon: { kind: 'recondata', rbit: [{ data: scan.data, ref }] } });
+  const [reference] = await recon(embedded);
+  const err = nrmseToTruth((image as ImageArray).data.data, scan.truth, scale(scan, 2));
+  assert.ok(err < 2e-2, `separate: NRMSE ${err}`);
+  assert.deepEqual((image as ImageArray).data.data, (reference as ImageArray).data.data, 'same ACS lines, same result');
 });
 
 test('GenericReconCartesianGrappaGadget without acceleration combines with conj(maps) and sends no g-factor', async () => {

@@ -19,6 +19,7 @@ import { simpleReconGadget } from './simple-recon.js';
 import { noiseGadgets } from './noise-gadgets.js';
 import { grappaGadgets } from './grappa-gadgets.js';
 import { genericPostGadgets } from './generic-post-gadgets.js';
+import { dicomGadgets } from './dicom-gadgets.js';
 
 /** Every gadget definition, in catalogue order. */
 export const allGadgets: readonly AnyGadgetDefinition[] = [
@@ -40,6 +41,7 @@ export const allGadgets: readonly AnyGadgetDefinition[] = [
   ...noiseGadgets,
   ...grappaGadgets,
   ...genericPostGadgets,
+  ...dicomGadgets,
 ];
 
 /** A registry of all shipped gadgets and Gadgetron's readers and writers. */

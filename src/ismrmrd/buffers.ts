@@ -54,6 +54,11 @@ export interface DataBuffered {
   data: ComplexArray;
   /** [D, E0, E1, E2, N, S, LOC] when the readouts carry a trajectory. */
   trajectory?: { data: Float32Array; dims: number[] };
+  /**
+   * Density-compensation weights [E0, E1, E2, N, S, LOC] (Gadgetron's
+   * optional `density_`), for non-Cartesian buffers; absent in Cartesian ones.
+   */
+  density?: { data: Float32Array; dims: number[] };
   headers: (AcquisitionHeader | undefined)[];
   headerDims: number[];
   sampling: SamplingDescription;
@@ -83,6 +88,19 @@ export interface ImageArray {
   waveforms?: Waveform[];
   acqHeaders?: AcquisitionHeader[];
   /**
+   * Dimensions of `headers` (and of `meta` when it is not empty) on the wire,
+   * normally [N, S, LOC]. When absent, encoders use `data.dims[4..6]` if their
+   * product matches `headers.length`, else `[headers.length]`. Decoders set it.
+   */
+  headerDims?: number[];
+  /**
+   * Dimensions of `acqHeaders` on the wire, normally the buffer's header
+   * dimensions [E1, E2, N, S, LOC]. When absent, encoders use
+   * `[data.dims[1], data.dims[2], N, S, LOC]` if its product matches, else
+   * `[acqHeaders.length]`. Decoders set it whenever `acqHeaders` is present.
+   */
+  acqHeaderDims?: number[];
+  /**
    * Sampling of the k-space these images were reconstructed from: the
    * `SamplingDescription` of the encoding space's data buffer (sampling
    * limits in the array's [X, Y, Z] after readout-oversampling removal,
@@ -93,7 +111,9 @@ export interface ImageArray {
    * attributes `sampling_limits_RO/E1/E2` ([min, center, max]),
    * `encoding_FOV`, `recon_FOV`, `recon_matrix` (recon gadgets should set
    * those too, with `encoding` = the encoding space index, as Gadgetron
-   * does), then to full sampling. Not sent on the wire.
+   * does), then to full sampling. Not sent on the wire: message 1024 has no
+   * field for it (Gadgetron's `IsmrmrdImageArray` carries no sampling), so a
+   * decoded array never has it and workers must rely on the meta fallback.
    */
   sampling?: SamplingDescription;
 }

@@ -2,7 +2,7 @@
  * Everything that flows through a pipeline, as one tagged union.
  */
 import type { AcquisitionBucket, ImageArray, ReconData } from './buffers.js';
-import type { Acquisition, Image, Waveform } from './types.js';
+import type { Acquisition, Image, MetaContainer, Waveform } from './types.js';
 
 /** A log or status text (message 5). */
 export interface TextMessage {
@@ -16,6 +16,19 @@ export interface DependencyQueryMessage {
   xml: string;
 }
 
+/**
+ * A DICOM file for the client (message 1018, written by DicomImageWriter):
+ * Part-10 bytes, a file name and meta; `image` is the image it was made from
+ * (kept for the server's viewer; never sent).
+ */
+export interface DicomMessage {
+  readonly kind: 'dicom';
+  bytes: Uint8Array;
+  filename: string;
+  meta: MetaContainer;
+  image?: Image;
+}
+
 /** Any message a gadget can receive or emit. */
 export type Message =
   | Acquisition
@@ -25,7 +38,8 @@ export type Message =
   | ReconData
   | ImageArray
   | TextMessage
-  | DependencyQueryMessage;
+  | DependencyQueryMessage
+  | DicomMessage;
 
 /** The `kind` tags of all messages. */
 export type MessageKind = Message['kind'];
@@ -38,3 +52,4 @@ export const isBucket = (m: Message): m is AcquisitionBucket => m.kind === 'buck
 export const isReconData = (m: Message): m is ReconData => m.kind === 'recondata';
 export const isImageArray = (m: Message): m is ImageArray => m.kind === 'imagearray';
 export const isText = (m: Message): m is TextMessage => m.kind === 'text';
+export const isDicom = (m: Message): m is DicomMessage => m.kind === 'dicom';

@@ -428,16 +428,17 @@ export function fftc(data: Float32Array, dims: readonly number[], axes: readonly
   checkLayout(data, dims, inverse ? 'apply ifftc' : 'apply fftc');
   checkAxes(dims, axes);
   if (dims.length > 16) return fftcPortable(data, dims, axes, inverse);
+  const shape = Array.isArray(dims) ? (dims as number[]) : Array.from(dims);
   let mask = 0;
   for (const axis of axes) {
     if ((mask >>> axis) & 1) {
       // A repeated axis means transforming it twice: one axis per call keeps that meaning.
-      for (const a of axes) native.fftc(data, dims as number[], 1 << a, inverse);
+      for (const a of axes) native.fftc(data, shape, 1 << a, inverse);
       return data;
     }
     mask |= 1 << axis;
   }
-  native.fftc(data, dims as number[], mask, inverse);
+  native.fftc(data, shape, mask, inverse);
   return data;
 }
 

@@ -89,6 +89,10 @@ function checkPositiveInteger(name: string, v: number): void {
  * Kernel geometry: E1 offsets {−(k/2 − 1)R, …, (k/2)R} for even k and
  * {−⌊k/2⌋R, …, ⌊k/2⌋R} for odd k (likewise E2 in 3D), RO offsets
  * −⌊kRO/2⌋ … ⌊kRO/2⌋, targets o ∈ [0, R) (without (0, 0) unless `fitItself`).
+ * In 3D without `fitItself` the targets are every (o1, o2) but (0, 0);
+ * Gadgetron builds the product of the two 1D target sets there, which leaves
+ * out every target with o1 = 0 or o2 = 0 (none at all for R_E2 = 1); its recon
+ * gadget takes that path only with downstream_coil_compression = false.
  */
 export function grappaKernelPattern(options: GrappaKernelOptions): GrappaPattern {
   const accelE1 = options.accelE1;

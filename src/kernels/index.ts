@@ -12,3 +12,11 @@ export {
   type PocsOptions, type PocsReport, type SampledRange,
 } from './partial-fourier.js';
 export { cropAxis, cropImageCentre, cropOffset, fourierPadOperator, fourierResizeAxis, padAxis, padOffset, withAxisSize } from './resize.js';
+export { adjointMismatch, checkOperand, complexNorm, dotc, shapeSize, type LinearOperator } from './linear-operator.js';
+export {
+  applyUnmixing, calibrateGrappa, gfactorFromUnmixing, grappaConvolutionKernel, grappaImageDomainKernel, grappaKernelPattern, grappaUnmixing,
+  GrappaKspaceConvolution, GrappaUnmixingOperator, type GrappaCalibration, type GrappaCalibrationOptions, type GrappaConvolutionKernel,
+  type GrappaKernelOptions, type GrappaPattern,
+} from './grappa.js';
+export { coilCombine, CoilCombineOperator, coilMapInati, coilMapInatiIter } from './coil-maps.js';
+export { applyChannelRotation, ChannelRotation, kltCoefficients, kltModesKept, type KltCoefficients } from './klt.js';

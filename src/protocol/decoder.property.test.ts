@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { serializeMeta } from '../ismrmrd/meta.js';
 import { AcqFlag, DataType, bytesPerPixel, clearFlag } from '../ismrmrd/types.js';
 import type { AcquisitionHeader, ImageHeader, ImagePixels, MetaContainer, Vec3, WaveformHeader } from '../ismrmrd/types.js';
+import { arbitraryBucketFrame, arbitraryImageArrayFrame, arbitraryReconDataFrame } from './buffer-testing.js';
 import { FrameDecoder } from './decoder.js';
 import { concatChunks, encodeFrame } from './encoder.js';
 import { ProtocolError } from './errors.js';
@@ -167,6 +168,9 @@ const imageFrame: fc.Arbitrary<Frame> = fc
 const frame: fc.Arbitrary<Frame> = fc.oneof(
   { arbitrary: acquisitionFrame, weight: 4 },
   { arbitrary: imageFrame, weight: 3 },
+  { arbitrary: arbitraryReconDataFrame, weight: 2 },
+  { arbitrary: arbitraryImageArrayFrame, weight: 2 },
+  { arbitrary: arbitraryBucketFrame, weight: 2 },
   waveformFrame,
   record({ kind: fc.constant('text' as const), text }),
   record({ kind: fc.constant('query' as const), reserved: u64, correlationId: u64, key: text }),
@@ -222,6 +226,7 @@ const fuzzLimits: ProtocolLimits = {
   maxAcquisitionBytes: 8192,
   maxImageBytes: 8192,
   maxWaveformBytes: 1024,
+  maxArrayBytes: 4096,
   maxMessageBytes: 12000,
 };
 

@@ -18,6 +18,8 @@ import {
 import { parseMeta } from '../ismrmrd/meta.js';
 import { AcqFlag, DataType, bytesPerPixel, isFlagSet } from '../ismrmrd/types.js';
 import type { ImagePixels, MetaContainer } from '../ismrmrd/types.js';
+import { readBucket, readImageArray, readReconData } from './buffer-decoder.js';
+import type { PartContext } from './buffer-decoder.js';
 import { ProtocolError } from './errors.js';
 import type { Frame } from './frames.js';
 import { mergeProtocolLimits } from './limits.js';
@@ -47,6 +49,9 @@ const nouns: ReadonlyMap<number, string> = new Map([
   [MessageId.DEPENDENCY_QUERY, 'dependency query'],
   [MessageId.IMAGE, 'image'],
   [MessageId.WAVEFORM, 'waveform'],
+  [MessageId.RECONDATA, 'recon data'],
+  [MessageId.IMAGE_ARRAY, 'image array'],
+  [MessageId.BUCKET, 'bucket'],
 ]);
 
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
@@ -107,9 +112,20 @@ export class FrameDecoder {
   #frameBytes: number | undefined;
   /** The error that poisoned the decoder (a ProtocolError unless the decoder has a bug). */
   #failure: Error | null = null;
+  /** What the readers of ids 1023, 1024 and 1050 use of this decoder. */
+  readonly #parts: PartContext;
 
   constructor(limits: Partial<ProtocolLimits> = {}) {
     this.limits = mergeProtocolLimits(limits);
+    this.#parts = {
+      limits: this.limits,
+      view: this.#view,
+      fixed: (size) => this.#fixed(size),
+      fail: (code, detail, cause) => this.#fail(code, detail, cause),
+      limit: (part, size, limit, verb) => this.#limit(part, size, limit, verb),
+      total: (bytes, final) => this.#total(bytes, final),
+      meta: (bytes, part) => this.#meta(bytes, part),
+    };
   }
 
   /** Bytes received for the frame in progress (0 between frames). */
@@ -214,13 +230,13 @@ export class FrameDecoder {
   }
 
   /** Checks that a frame of at least `bytes` bytes fits `maxMessageBytes`; `final` records it as the frame's size. */
-  #total(bytes: number, final: boolean): void {
+  #total(bytes: number | bigint, final: boolean): void {
     const max = this.limits.maxMessageBytes;
     if (bytes > max) {
       const size = final ? `${bytes}` : `at least ${bytes}`;
       this.#fail('MESSAGE_TOO_LARGE', `message of ${size} bytes exceeds the limit of ${max} bytes`);
     }
-    if (final) this.#frameBytes = bytes;
+    if (final) this.#frameBytes = Number(bytes);
   }
 
   #fixed(size: number): Uint8Array {
@@ -260,6 +276,12 @@ export class FrameDecoder {
         return yield* this.#dependencyQuery();
       case MessageId.DICOM_WITHNAME:
         return yield* this.#dicom();
+      case MessageId.RECONDATA:
+        return yield* readReconData(this.#parts);
+      case MessageId.IMAGE_ARRAY:
+        return yield* readImageArray(this.#parts);
+      case MessageId.BUCKET:
+        return yield* readBucket(this.#parts);
       default: {
         const name = messageIdName(messageId);
         if (name !== undefined) {

@@ -18,6 +18,7 @@ import {
 import { metaIsEmpty, serializeMeta } from '../ismrmrd/meta.js';
 import { AcqFlag, DataType, bytesPerPixel, isFlagSet } from '../ismrmrd/types.js';
 import type { Acquisition, Image, ImagePixels, MetaContainer, Waveform } from '../ismrmrd/types.js';
+import { encodeBucket, encodeImageArray, encodeReconData } from './buffer-encoder.js';
 import type { Frame } from './frames.js';
 import { MessageId } from './message-id.js';
 
@@ -260,8 +261,16 @@ export function encodeFrame(frame: Frame): Uint8Array[] {
       return encodeDependencyQuery(frame.xml);
     case 'dicom':
       return encodeDicom(frame.dicom, frame.filename, frame.meta);
+    case 'recondata':
+      return encodeReconData(frame.reconData);
+    case 'image-array':
+      return encodeImageArray(frame.imageArray);
+    case 'bucket':
+      return encodeBucket(frame.bucket);
   }
 }
+
+export { encodeBucket, encodeImageArray, encodeReconData };
 
 /** Joins encoded chunks into one buffer (for tests and small frames). */
 export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {

@@ -2,6 +2,7 @@
  * One decoded Gadgetron wire message, as a tagged union over `kind`.
  * The body layouts (after the 2-byte little-endian id) are listed beside each member.
  */
+import type { AcquisitionBucket, ImageArray, ReconData } from '../ismrmrd/buffers.js';
 import type { Acquisition, Image, MetaContainer, Waveform } from '../ismrmrd/types.js';
 
 /** Id 1: name of a configuration on the server (1024-byte NUL-padded buffer). */
@@ -87,6 +88,33 @@ export interface DicomFrame {
   meta: MetaContainer;
 }
 
+/**
+ * Id 1023: recon buffers (`IsmrmrdReconData`): `u64` count of recon bits, each
+ * a data buffer and an optional reference buffer (see `docs/wire-formats.md`).
+ */
+export interface ReconDataFrame {
+  readonly kind: 'recondata';
+  reconData: ReconData;
+}
+
+/**
+ * Id 1024: an image array (`IsmrmrdImageArray`): complex data, image headers,
+ * meta list, optional waveforms, optional acquisition headers.
+ */
+export interface ImageArrayFrame {
+  readonly kind: 'image-array';
+  imageArray: ImageArray;
+}
+
+/**
+ * Id 1050: an acquisition bucket: a 104-byte block of sizes, then data and
+ * reference readouts with their statistics, then waveforms.
+ */
+export interface BucketFrame {
+  readonly kind: 'bucket';
+  bucket: AcquisitionBucket;
+}
+
 /** Any message Gantry can decode or encode. */
 export type Frame =
   | ConfigFileFrame
@@ -101,7 +129,10 @@ export type Frame =
   | WaveformFrame
   | ImageFrame
   | DependencyQueryFrame
-  | DicomFrame;
+  | DicomFrame
+  | ReconDataFrame
+  | ImageArrayFrame
+  | BucketFrame;
 
 /** The `kind` tags of all frames. */
 export type FrameKind = Frame['kind'];

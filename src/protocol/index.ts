@@ -5,6 +5,7 @@ export { MessageId, messageIdName } from './message-id.js';
 export type { MessageIdName, MessageIdValue } from './message-id.js';
 export type {
   AcquisitionFrame,
+  BucketFrame,
   CloseFrame,
   ConfigFileFrame,
   ConfigScriptFrame,
@@ -14,8 +15,10 @@ export type {
   Frame,
   FrameKind,
   HeaderFrame,
+  ImageArrayFrame,
   ImageFrame,
   QueryFrame,
+  ReconDataFrame,
   ResponseFrame,
   TextFrame,
   WaveformFrame,
@@ -28,6 +31,7 @@ export { FrameDecoder } from './decoder.js';
 export {
   concatChunks,
   encodeAcquisition,
+  encodeBucket,
   encodeClose,
   encodeConfigFile,
   encodeConfigScript,
@@ -37,7 +41,9 @@ export {
   encodeFrame,
   encodeHeader,
   encodeImage,
+  encodeImageArray,
   encodeQuery,
+  encodeReconData,
   encodeResponse,
   encodeText,
   encodeWaveform,

@@ -20,6 +20,11 @@ export interface ProtocolLimits {
   readonly maxImageBytes: number;
   /** Waveform samples. */
   readonly maxWaveformBytes: number;
+  /**
+   * Any one array of a recon buffer, image array or bucket (ids 1023, 1024,
+   * 1050): complex data, trajectory, density, a header array, bucket statistics.
+   */
+  readonly maxArrayBytes: number;
   /** Any whole message, id and fixed headers included. */
   readonly maxMessageBytes: number;
 }
@@ -36,6 +41,7 @@ export const defaultProtocolLimits: ProtocolLimits = Object.freeze({
   maxAcquisitionBytes: 64 * MiB,
   maxImageBytes: 512 * MiB,
   maxWaveformBytes: 16 * MiB,
+  maxArrayBytes: 512 * MiB,
   maxMessageBytes: 1024 * MiB,
 });
 

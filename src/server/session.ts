@@ -14,17 +14,23 @@ import type { Registry } from '../engine/registry.js';
 import type { Message } from '../ismrmrd/messages.js';
 import { parseIsmrmrdHeader, type IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import {
-  encodeAcquisition, encodeClose, encodeDependencyQuery, encodeImage, encodeResponse, encodeText, encodeWaveform,
-  FrameDecoder, MessageId, ProtocolError, messageIdName, type Frame, type ProtocolLimits,
+  encodeAcquisition, encodeClose, encodeDependencyQuery, encodeDicom, encodeImage, encodeResponse, encodeText, encodeWaveform,
+  FrameDecoder, ProtocolError, messageIdName, type Frame, type ProtocolLimits,
 } from '../protocol/index.js';
+import type { DistributionEnvironment, JobAttempt, JobRecord } from '../distributed/nodes/types.js';
+import { messageOfFrame } from '../distributed/nodes/wire.js';
+import { encodeBucket, encodeImageArray, encodeReconData } from '../protocol/buffer-encoder.js';
 import type { DependencyStore } from '../storage/types.js';
 import type { Logger } from '../util/logger.js';
+import type { SessionObserver } from '../observe/types.js';
 import { answerQuery } from './queries.js';
 import { SocketReader } from './socket-reader.js';
 
 const INPUT_LOCATION = 'Connection Main Thread/Connection Input Thread';
 const OUTPUT_LOCATION = 'Connection Main Thread/Connection Output Thread';
 const MAIN_LOCATION = 'Connection Main Thread';
+/** Job attempts a session keeps for its summary. */
+const MAX_JOB_RECORDS = 10_000;
 
 /** What a session needs from the server. */
 export interface SessionOptions {
@@ -44,6 +50,18 @@ export interface SessionOptions {
   storage?: DependencyStore;
   /** Stream parameters given to every session (`--parameter name=value`). */
   parameters?: ReadonlyMap<string, string>;
+  /** Workers and settings for distributed nodes (the server's pool, shared by sessions); absent = their jobs run in-process. */
+  distribution?: Omit<DistributionEnvironment, 'recordJob' | 'jobStarted'>;
+  /** Told of each distributed job attempt as it starts; the returned handle when it ends (the server's session registry). */
+  jobObserver?: (worker: string, job: string) => { end(outcome: 'success' | 'error' | 'retried', error?: string): void };
+  /** Told of state changes, traffic, output images and errors (the server's session registry). */
+  observer?: SessionObserver;
+  /**
+   * Aborted when the server stops the session at shutdown (the drain timeout
+   * passed): the session stops reading and computing, sends the signal's
+   * reason as an error text, then CLOSE.
+   */
+  shutdownSignal?: AbortSignal;
 }
 
 /** How a session ended. */
@@ -54,6 +72,8 @@ export interface SessionSummary {
   errors: string[];
   bytesIn: number;
   bytesOut: number;
+  /** Distributed job attempts: which worker did which job, how it ended and how long it took. */
+  jobs: JobRecord[];
 }
 
 /** An error already carrying its Gadgetron-style location. */
@@ -85,6 +105,18 @@ class Session {
   private bytesIn = 0;
   private bytesOut = 0;
   private socketBroken = false;
+  private readonly jobs: JobRecord[] = [];
+  private readonly openJobs = new Map<string, { end(outcome: 'success' | 'error' | 'retried', error?: string): void }>();
+  /** Set when the server stops the session at shutdown: the one error the client is told. */
+  private shutdownError: Error | undefined;
+  private wakeShutdown: () => void = () => undefined;
+  /** Resolves (with null) when the server stops the session at shutdown. */
+  private readonly shutdown = new Promise<null>((resolve) => {
+    this.wakeShutdown = () => resolve(null);
+  });
+  /** True once the final error texts and CLOSE are queued: nothing else is sent after them. */
+  private sealed = false;
+  private reader: SocketReader | undefined;
 
   constructor(private readonly socket: Duplex, private readonly options: SessionOptions) {
     this.decoder = new FrameDecoder(options.limits);
@@ -92,6 +124,23 @@ class Session {
       this.socketBroken = true;
       options.log.debug('socket error', { error: err.message });
     });
+    const signal = options.shutdownSignal;
+    if (signal) {
+      if (signal.aborted) this.stopForShutdown(signal.reason);
+      else signal.addEventListener('abort', () => this.stopForShutdown(signal.reason), { once: true });
+    }
+  }
+
+  /** Stops reading and computing; `run` then sends `reason` as an error text and CLOSE. */
+  private stopForShutdown(reason: unknown): void {
+    if (this.shutdownError || this.sealed) return;
+    const error = reason instanceof Error ? reason : new Error('Server shutting down: the session was stopped');
+    this.record(MAIN_LOCATION, error);
+    this.shutdownError = error;
+    this.input?.close(error);
+    this.abort.abort();
+    this.reader?.interrupt();
+    this.wakeShutdown();
   }
 
   async run(): Promise<SessionSummary> {
@@ -101,7 +150,7 @@ class Session {
       this.record(INPUT_LOCATION, err);
     }
     if (this.input && !this.input.isClosed) this.input.close(this.errors.length > 0 ? this.errors[0] : undefined);
-    if (this.pipelineDone) await this.pipelineDone;
+    if (this.pipelineDone) await Promise.race([this.pipelineDone, this.shutdown]);
     await this.finish();
     return {
       outcome: this.errors.length === 0 ? 'ok' : 'error',
@@ -110,6 +159,7 @@ class Session {
       errors: this.errors.map((e) => e.message),
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
+      jobs: this.jobs,
     };
   }
 
@@ -127,9 +177,12 @@ class Session {
     };
     arm();
     const reader = new SocketReader(this.socket);
+    this.reader = reader;
+    if (this.shutdownError) reader.interrupt();
     try {
       for (;;) {
         const chunk = await reader.next();
+        if (this.shutdownError) throw this.shutdownError;
         if (chunk === null) break;
         arm();
         this.bytesIn += chunk.byteLength;
@@ -155,6 +208,7 @@ class Session {
   }
 
   private async handle(frame: Frame): Promise<void> {
+    this.options.observer?.received(frame);
     if (frame.kind === 'query') return this.answer(frame.reserved, frame.correlationId, frame.key);
     if (frame.kind === 'text') {
       this.options.log.info('text from client', { length: frame.text.length });
@@ -198,14 +252,16 @@ class Session {
     this.plan = planPipeline(config, this.options.registry);
     for (const warning of this.plan.warnings) this.options.log.warn(warning);
     this.state = 'header';
+    this.options.observer?.configured(this.configName ?? '');
   }
 
   private async handleHeaderState(frame: Frame): Promise<void> {
     switch (frame.kind) {
       case 'header': {
         const header = parseIsmrmrdHeader(frame.xml);
-        this.startPipeline(header);
+        this.startPipeline(header, frame.xml);
         this.state = 'stream';
+        this.options.observer?.streaming(header);
         return;
       }
       case 'close':
@@ -227,18 +283,21 @@ class Session {
     switch (frame.kind) {
       case 'acquisition':
       case 'waveform':
-      case 'image': {
-        const id = frame.kind === 'acquisition' ? MessageId.ACQUISITION : frame.kind === 'waveform' ? MessageId.WAVEFORM : MessageId.IMAGE;
+      case 'image':
+      case 'recondata':
+      case 'image-array':
+      case 'bucket': {
+        const { id, message } = messageOfFrame(frame) as { id: number; message: Message };
         if (!plan.readerSlots.has(id)) {
           throw new Error(`Received ${describeFrame(frame)}, but the config has no reader for message id ${id}`);
         }
-        const message = frame.kind === 'acquisition' ? frame.acquisition : frame.kind === 'waveform' ? frame.waveform : frame.image;
         await input.push(message);
         return;
       }
       case 'close':
         input.close();
         this.state = 'done';
+        this.options.observer?.inputClosed();
         return;
       case 'config-file':
       case 'config-script':
@@ -250,7 +309,7 @@ class Session {
     }
   }
 
-  private startPipeline(header: IsmrmrdHeader | undefined): void {
+  private startPipeline(header: IsmrmrdHeader | undefined, headerXml?: string): void {
     const plan = this.plan as PipelinePlan;
     const input = new Channel<Message>(this.options.channelCapacity);
     const output = new Channel<Message>(this.options.channelCapacity);
@@ -263,6 +322,8 @@ class Session {
       channelCapacity: this.options.channelCapacity,
       storage: this.options.storage,
       parameters: this.options.parameters,
+      ...(headerXml === undefined ? {} : { headerXml }),
+      ...(this.options.distribution ? { distribution: this.distributionEnvironment(this.options.distribution) } : {}),
       notify: (path, text) => {
         log.info('warning sent to the client', { gadget: path });
         this.send(encodeText(`[${MAIN_LOCATION}/${path}] WARNING: ${text}\n`)).catch(() => undefined);
@@ -290,7 +351,27 @@ class Session {
     this.pipelineDone = Promise.all([run, write]).then(() => undefined);
   }
 
+  /** The server's distribution settings plus this session's job records. */
+  private distributionEnvironment(base: Omit<DistributionEnvironment, 'recordJob' | 'jobStarted'>): DistributionEnvironment {
+    const key = (a: JobAttempt): string => `${a.node}#${a.job}#${a.attempt}#${a.worker}`;
+    return {
+      limits: this.options.limits,
+      ...base,
+      jobStarted: (attempt) => {
+        const handle = this.options.jobObserver?.(attempt.worker, `${attempt.node} job ${attempt.job} (${attempt.key})`);
+        if (handle) this.openJobs.set(key(attempt), handle);
+      },
+      recordJob: (record) => {
+        if (this.jobs.length < MAX_JOB_RECORDS) this.jobs.push(record);
+        const handle = this.openJobs.get(key(record));
+        this.openJobs.delete(key(record));
+        handle?.end(record.outcome === 'ok' ? 'success' : record.outcome === 'cancelled' ? 'error' : 'retried', record.error);
+      },
+    };
+  }
+
   private async sendMessage(message: Message): Promise<void> {
+    this.options.observer?.output(message);
     switch (message.kind) {
       case 'image':
         this.images += 1;
@@ -303,8 +384,16 @@ class Session {
         return this.send(encodeText(message.text));
       case 'dependencyquery':
         return this.send(encodeDependencyQuery(message.xml));
+      case 'recondata':
+        return this.send(encodeReconData(message));
+      case 'imagearray':
+        return this.send(encodeImageArray(message));
+      case 'bucket':
+        return this.send(encodeBucket(message));
+      case 'dicom':
+        return this.send(encodeDicom(message.bytes, message.filename, message.meta));
       default:
-        this.options.log.debug('dropping message without a wire writer', { kind: message.kind });
+        this.options.log.debug('dropping message without a wire writer', { kind: (message as Message).kind });
     }
   }
 
@@ -314,7 +403,8 @@ class Session {
   }
 
   /** Queues chunks for the socket, in order, waiting for drain under backpressure. */
-  private send(chunks: Uint8Array[]): Promise<void> {
+  private send(chunks: Uint8Array[], final = false): Promise<void> {
+    if (this.sealed && !final) return Promise.reject(new Error('Cannot send: the session has ended'));
     const next = this.writeChain.then(async () => {
       if (this.socketBroken || this.socket.destroyed) throw new Error('Cannot send: the connection is closed');
       for (const chunk of chunks) {
@@ -323,12 +413,18 @@ class Session {
           await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
         }
       }
+      this.options.observer?.sent(chunks);
     });
     this.writeChain = next.catch(() => undefined);
     return next;
   }
 
   private record(location: string, err: unknown): void {
+    if (this.shutdownError && err !== this.shutdownError) {
+      // stopped at shutdown: what failed after that is a consequence; the client is told the reason only
+      this.options.log.debug('session error after shutdown stop', { location, error: err instanceof Error ? err.message : String(err) });
+      return;
+    }
     if (err instanceof LocatedError) {
       this.errors.push(err);
       return;
@@ -336,14 +432,16 @@ class Session {
     let message = err instanceof Error ? err.message : String(err);
     if (err instanceof ConfigError || err instanceof PipelineBuildError || err instanceof ProtocolError) message = err.message;
     if (this.errors.some((e) => e.message === message)) return;
+    this.options.observer?.error(location, err);
     this.errors.push(new LocatedError(location, message));
     this.options.log.warn('session error', { location, error: message });
   }
 
   private async finish(): Promise<void> {
+    this.sealed = true;
     try {
-      for (const err of this.errors) await this.send(encodeText(`[${err.location}] ERROR: ${err.message}`));
-      await this.send(encodeClose());
+      for (const err of this.errors) await this.send(encodeText(`[${err.location}] ERROR: ${err.message}`), true);
+      await this.send(encodeClose(), true);
     } catch {
       // the client is gone; nothing more to tell it
     }
@@ -374,7 +472,8 @@ class Session {
 function describeFrame(frame: Frame): string {
   const ids: Record<Frame['kind'], number> = {
     'config-file': 1, 'config-script': 2, header: 3, close: 4, text: 5, query: 6, response: 7, error: 8,
-    acquisition: 1008, 'dicom': 1018, 'dependency-query': 1019, image: 1022, waveform: 1026,
+    acquisition: 1008, 'dicom': 1018, 'dependency-query': 1019, image: 1022, recondata: 1023, 'image-array': 1024,
+    waveform: 1026, bucket: 1050,
   };
   const id = ids[frame.kind];
   return `message id ${id} (${messageIdName(id) ?? frame.kind})`;

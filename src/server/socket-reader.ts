@@ -37,6 +37,14 @@ export class SocketReader {
     }
   }
 
+  /** Makes `next` return null (end of stream) from now on, also a `next` already waiting; the socket stays open. */
+  interrupt(): void {
+    this.ended = true;
+    this.queue.length = 0;
+    this.queued = 0;
+    this.notify();
+  }
+
   /** Stops listening; the socket stays open. */
   detach(): void {
     this.socket.off('data', this.onData);

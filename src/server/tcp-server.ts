@@ -4,8 +4,10 @@
  * and drains running sessions on shutdown.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { encodeClose, encodeText } from '../protocol/index.js';
 import { runSession, type SessionOptions, type SessionSummary } from './session.js';
+import { SessionRegistry } from '../observe/session-registry.js';
 
 /** Server settings. */
 export interface TcpServerOptions extends SessionOptions {
@@ -15,7 +17,23 @@ export interface TcpServerOptions extends SessionOptions {
   maxSessions: number;
   /** Called when a session ends (metrics, tests). */
   onSessionEnd?: (summary: SessionSummary) => void;
+  /** Where sessions are recorded for the HTTP side (default: a registry of its own). */
+  sessionRegistry?: SessionRegistry;
+  /** A second listener speaking the same protocol inside TLS (same sessions, limit and drain); the plain port stays. */
+  tls?: TlsListenerOptions;
 }
+
+/** The TLS listener: PEM certificate chain and key; with `clientCa`, clients must present a certificate it signed. */
+export interface TlsListenerOptions {
+  host: string;
+  port: number;
+  cert: Buffer;
+  key: Buffer;
+  clientCa?: Buffer;
+}
+
+/** After the drain timeout, how long cut sessions get to send their error text and CLOSE before their connections are dropped (ms). */
+export const DRAIN_CUT_GRACE_MS = 5_000;
 
 /** A running Gantry TCP server. */
 export class GantryTcpServer {
@@ -23,10 +41,35 @@ export class GantryTcpServer {
   private readonly sessions = new Set<Promise<unknown>>();
   private readonly sockets = new Set<Socket>();
   private nextId = 1;
+  /** Sessions, their images and counters (the HTTP API and metrics read it). */
+  readonly registry: SessionRegistry;
+  private drainCut = false;
+  /** Aborted when the drain timeout passes: each running session sends an error text and CLOSE, then ends. */
+  private readonly cut = new AbortController();
+  private readonly closeHooks: (() => Promise<void>)[] = [];
+  private readonly closeStartHooks: (() => Promise<void>)[] = [];
+
+  private readonly tlsServer: Server | undefined;
 
   constructor(private readonly options: TcpServerOptions) {
+    this.registry = options.sessionRegistry ?? new SessionRegistry({ log: options.log });
     this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     this.server.on('error', (err) => options.log.error('server error', { error: err.message }));
+    const tls = options.tls;
+    if (tls) {
+      const server = createTlsServer({
+        cert: tls.cert, key: tls.key, allowHalfOpen: true, noDelay: true,
+        ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+      }, (socket) => this.accept(socket));
+      server.on('tlsClientError', (err) => options.log.warn('tls handshake failed', { error: err.message }));
+      server.on('error', (err) => options.log.error('tls server error', { error: err.message }));
+      this.tlsServer = server;
+    }
+  }
+
+  /** The TLS listener's address once listening (undefined without TLS). */
+  get tlsAddress(): AddressInfo | undefined {
+    return (this.tlsServer?.address() ?? undefined) as AddressInfo | undefined;
   }
 
   /** Number of sessions running now. */
@@ -34,22 +77,60 @@ export class GantryTcpServer {
     return this.sessions.size;
   }
 
-  /** Starts listening; resolves with the bound address. */
+  /** Sessions allowed at once. */
+  get maxSessions(): number {
+    return this.options.maxSessions;
+  }
+
+  /** True once `close` was called (the server drains and takes no new sessions). */
+  get draining(): boolean {
+    return this.registry.draining;
+  }
+
+  /** Runs `hook` at the end of `close`, after the sessions have drained (e.g. to stop the HTTP side). */
+  onClose(hook: () => Promise<void>): void {
+    this.closeHooks.push(hook);
+  }
+
+  /**
+   * Sets the worker pool and settings that distributed nodes of new sessions
+   * use (the pool needs the bound port, so it is made after `listen`).
+   */
+  setDistribution(distribution: TcpServerOptions['distribution']): void {
+    this.options.distribution = distribution;
+  }
+
+  /** Runs `hook` when `close` starts, before draining (e.g. leaving a relay so that no new work arrives). */
+  onCloseStart(hook: () => Promise<void>): void {
+    this.closeStartHooks.push(hook);
+  }
+
+  /** Starts listening (and the TLS listener, when set); resolves with the plain listener's address. */
   async listen(): Promise<AddressInfo> {
-    await new Promise<void>((resolve, reject) => {
+    const listenOn = (server: Server, port: number, host: string): Promise<void> => new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
-      this.server.once('error', onError);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', onError);
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
         resolve();
       });
     });
+    await listenOn(this.server, this.options.port, this.options.host);
+    if (this.tlsServer && this.options.tls) await listenOn(this.tlsServer, this.options.tls.port, this.options.tls.host);
     return this.server.address() as AddressInfo;
   }
 
-  /** Stops accepting; waits up to `drainMs` for running sessions, then cuts the rest. */
-  async close(drainMs = 30_000): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+  /**
+   * Stops accepting (readiness false and the listener closed at once, before
+   * the close-start hooks); waits up to `drainMs` for running sessions; then
+   * cuts the rest: each gets an error text and CLOSE (up to `cutGraceMs` more
+   * to deliver them) before its connection is dropped.
+   */
+  async close(drainMs = 30_000, cutGraceMs = DRAIN_CUT_GRACE_MS): Promise<void> {
+    this.registry.setDraining(true);
+    const closed = Promise.all([this.server, ...(this.tlsServer?.listening ? [this.tlsServer] : [])]
+      .map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    for (const hook of this.closeStartHooks.splice(0)) await hook().catch(() => undefined);
     const drained = Promise.allSettled([...this.sessions]);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {
@@ -57,8 +138,20 @@ export class GantryTcpServer {
     });
     await Promise.race([drained, timeout]);
     if (timer) clearTimeout(timer);
+    if (this.sessions.size > 0) {
+      this.drainCut = true;
+      this.options.log.warn('drain timeout: stopping the sessions still running', { sessions: this.sessions.size, drainMs });
+      this.cut.abort(new Error(`Server shutting down: the session did not finish within the drain timeout (${drainMs} ms) and was stopped; send the data again`));
+      const told = Promise.allSettled([...this.sessions]);
+      let graceTimer: NodeJS.Timeout | undefined;
+      await Promise.race([told, new Promise<void>((resolve) => {
+        graceTimer = setTimeout(resolve, cutGraceMs);
+      })]);
+      if (graceTimer) clearTimeout(graceTimer);
+    }
     for (const socket of this.sockets) socket.destroy();
     await closed;
+    for (const hook of this.closeHooks) await hook();
   }
 
   private accept(socket: Socket): void {
@@ -68,6 +161,7 @@ export class GantryTcpServer {
     socket.once('close', () => this.sockets.delete(socket));
     if (this.sessions.size >= this.options.maxSessions) {
       log.warn('refusing connection: session limit reached', { limit: this.options.maxSessions });
+      this.registry.refused();
       const text = `[Connection Main Thread] ERROR: Server busy: ${this.options.maxSessions} sessions are running; try again later`;
       socket.on('error', () => undefined);
       for (const chunk of [...encodeText(text), ...encodeClose()]) socket.write(chunk);
@@ -77,13 +171,19 @@ export class GantryTcpServer {
     }
     log.info('session started', { remote: socket.remoteAddress });
     const started = Date.now();
-    const run = runSession(socket, { ...this.options, log })
+    const record = this.registry.open({ connection: id, ...(socket.remoteAddress ? { remote: socket.remoteAddress } : {}) });
+    const run = runSession(socket, { ...this.options, log, observer: record, jobObserver: (worker, job) => record.job(worker, job), shutdownSignal: this.cut.signal })
       .then((summary) => {
-        log.info('session ended', { outcome: summary.outcome, images: summary.images, ms: Date.now() - started });
+        record.end(summary, this.drainCut);
+        log.info('session ended', {
+          outcome: summary.outcome, images: summary.images, ms: Date.now() - started,
+          ...(summary.jobs.length > 0 ? { jobs: summary.jobs.length, workers: jobsByWorker(summary) } : {}),
+        });
         this.options.onSessionEnd?.(summary);
       })
       .catch((err: unknown) => {
         log.error('session crashed', { error: err instanceof Error ? err.message : String(err) });
+        record.end({ outcome: 'error' }, this.drainCut);
         socket.destroy();
       })
       .finally(() => {
@@ -91,4 +191,11 @@ export class GantryTcpServer {
       });
     this.sessions.add(run);
   }
+}
+
+/** Completed jobs per worker of a session, e.g. { "127.0.0.1:9003": 3, local: 1 }. */
+function jobsByWorker(summary: SessionSummary): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const job of summary.jobs) if (job.outcome === 'ok') out[job.worker] = (out[job.worker] ?? 0) + 1;
+  return out;
 }

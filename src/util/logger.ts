@@ -1,12 +1,16 @@
 /**
- * A minimal structured logger writing one line per record to stderr (stdout
- * stays clean, as Gadgetron's test harness requires). Records never include
- * message payloads; callers must not pass patient identifiers.
+ * Structured logging: one JSON record per line, through pino. Records go to
+ * stderr by default, because Gadgetron's test harness fails when the server
+ * writes to stdout; `--log-destination stdout` suits Kubernetes-style
+ * collection. Records never include message payloads; callers must not pass
+ * patient identifiers (a few well-known names are redacted as a safety net).
  */
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
-const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+/** Where records are written. */
+export type LogDestination = 'stdout' | 'stderr';
 
 /** Logging interface handed to sessions and gadgets. */
 export interface Logger {
@@ -17,25 +21,49 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-/** Creates a logger at `level` that writes JSON lines (or nothing when level is 'silent'). */
-export function createLogger(
-  level: LogLevel | 'silent' = 'info',
-  base: Record<string, unknown> = {},
-  write: (line: string) => void = (line) => process.stderr.write(line),
-): Logger {
-  const threshold = level === 'silent' ? Infinity : order[level];
+/** Field names that could carry patient identifiers; their values are replaced if a caller logs them by mistake. */
+export const REDACTED_FIELDS = ['patientName', 'patientID', 'patientBirthdate', 'patient_name', 'patient_id', 'measurementID'] as const;
+
+function streamFor(destination: LogDestination | ((line: string) => void)): DestinationStream {
+  if (typeof destination === 'function') return { write: (line: string) => destination(line) };
+  return pino.destination({ dest: destination === 'stdout' ? 1 : 2, sync: true });
+}
+
+function wrap(p: PinoLogger): Logger {
   const emit = (lvl: LogLevel, message: string, fields?: Record<string, unknown>): void => {
-    if (order[lvl] < threshold) return;
-    const record = { time: new Date().toISOString(), level: lvl, msg: message, ...base, ...fields };
-    write(`${JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+    if (!p.isLevelEnabled(lvl)) return;
+    // `msg` goes first so the record reads `…"msg":"…",<fields>` (tools match on that order).
+    p[lvl]({ msg: message, ...fields });
   };
   return {
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger(level, { ...base, ...fields }, write),
+    child: (fields) => wrap(p.child(fields)),
   };
+}
+
+/**
+ * Creates a logger at `level` writing JSON lines to `destination` (stderr by
+ * default, or a function receiving each line), or nothing when level is 'silent'.
+ */
+export function createLogger(
+  level: LogLevel | 'silent' = 'info',
+  base: Record<string, unknown> = {},
+  destination: LogDestination | ((line: string) => void) = 'stderr',
+): Logger {
+  const p = pino(
+    {
+      level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label: string) => ({ level: label }) },
+      redact: { paths: [...REDACTED_FIELDS], censor: '[redacted]' },
+    },
+    level === 'silent' ? { write: () => undefined } : streamFor(destination),
+  );
+  return wrap(Object.keys(base).length > 0 ? p.child(base) : p);
 }
 
 /** A logger that drops everything (tests). */

@@ -96,7 +96,8 @@ function unfilteredFftConfig(): string {
     '$1\n    <property><name>perform_noise_adjust</name><value>false</value></property>',
     'NoiseAdjustGadget',
   );
-  replace(/(<name>upstream_coil_compression<\/name><value>)true(<\/value>)/, '$1false$2', 'upstream_coil_compression');
+  // Gadgetron ignores upstream_coil_compression=false (facts §5); a threshold of -1 keeps every channel.
+  replace(/(<name>upstream_coil_compression_thres<\/name><value>)[^<]*(<\/value>)/, '$1-1$2', 'upstream_coil_compression_thres');
   replace(/(<name>filter(RO|E1|E2)<\/name><value>)Gaussian(<\/value>)/g, '$1None$3', 'the Gaussian k-space filters');
   replace(/(<name>scalingFactor<\/name><value>)[^<]*(<\/value>)/, '$11$2', 'scalingFactor');
   replace(/\s*<gadget>\s*<name>FloatToUShort<\/name>[\s\S]*?<\/gadget>/, '', 'the FloatToUShort gadget');

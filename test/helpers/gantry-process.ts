@@ -21,15 +21,18 @@ export const GANTRY_BIN = join(REPO_ROOT, 'bin', 'gantry');
 /** A running server process. */
 export interface ServerProcess {
   port: number;
+  /** Port of the HTTP side (health, metrics, API, page), when it runs. */
+  httpPort?: number;
   child: ChildProcess;
   stderr: () => string;
   stop(): Promise<void>;
 }
 
-/** Starts a server; resolves once it listens. */
-export async function startGantryServer(extraArgs: string[] = [], timeoutMs = 15_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [GANTRY_BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', ...extraArgs], {
+/** Starts a server (with extra environment variables in `env`); resolves once it listens. */
+export async function startGantryServer(extraArgs: string[] = [], timeoutMs = 15_000, env?: NodeJS.ProcessEnv): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [GANTRY_BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', '--http-port', '0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
   });
   let err = '';
   let out = '';
@@ -51,8 +54,10 @@ export async function startGantryServer(extraArgs: string[] = [], timeoutMs = 15
       reject(new Error(`gantry serve exited with ${code}:\n${err}`));
     });
   });
+  const http = /"msg":"gantry http listening"[^\n]*"port":(\d+)/.exec(err);
   return {
     port,
+    ...(http ? { httpPort: Number(http[1]) } : {}),
     child,
     stderr: () => err,
     async stop() {

@@ -1,0 +1,31 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { createLogger } from './logger.js';
+
+test('logger writes one JSON record per line: level, time, msg first, then fields', () => {
+  const lines: string[] = [];
+  const log = createLogger('info', { component: 'x' }, (line) => lines.push(line));
+  log.info('gantry listening', { host: '127.0.0.1', port: 9002, big: 3n });
+  log.debug('hidden');
+  log.child({ session: 4 }).warn('session error', { error: 'e' });
+  assert.equal(lines.length, 2);
+  assert.ok(lines.every((l) => l.endsWith('\n')));
+  const first = JSON.parse(lines[0] as string) as Record<string, unknown>;
+  assert.equal(first['level'], 'info');
+  assert.equal(first['component'], 'x');
+  assert.equal(first['port'], 9002);
+  assert.match(String(first['time']), /^\d{4}-\d{2}-\d{2}T/);
+  assert.match(lines[0] as string, /"msg":"gantry listening"[^\n]*"port":9002/);
+  assert.deepEqual(Object.keys(JSON.parse(lines[1] as string) as object), ['level', 'time', 'component', 'session', 'msg', 'error']);
+});
+
+test('logger redacts well-known patient fields and honours silent', () => {
+  const lines: string[] = [];
+  createLogger('debug', {}, (l) => lines.push(l)).info('oops', { patientName: 'Doe^Jane', patientID: 'P1' });
+  assert.doesNotMatch(lines.join(''), /Doe|P1/);
+  const none: string[] = [];
+  const silent = createLogger('silent', {}, (l) => none.push(l));
+  silent.error('x');
+  silent.child({ a: 1 }).error('y');
+  assert.deepEqual(none, []);
+});
