@@ -176,18 +176,16 @@ test('planPipeline resolves reader slots and written kinds', () => {
   assert.ok(!plan.writtenKinds.has('acquisition'));
 });
 
-test('planPipeline refuses node kinds it cannot run, naming the element and line', () => {
-  const pure = planError(v2([
+test('planPipeline plans distributed nodes and refuses node kinds it cannot run, naming the element and line', () => {
+  const pure = planPipeline(parseStreamConfiguration(v2([
     '<gadget><dll>x</dll><classname>LenientTestGadget</classname></gadget>',
     '<puredistributed>',
     '  <readers><reader><dll>gadgetron_mricore</dll><classname>MRIImageReader</classname></reader></readers>',
     '  <writers><writer><dll>gadgetron_mricore</dll><classname>MRIImageWriter</classname></writer></writers>',
     '  <purestream><gadget><dll>x</dll><classname>LenientTestGadget</classname></gadget></purestream>',
     '</puredistributed>',
-  ].join('\n')));
-  assert.equal(pure.code, 'UNSUPPORTED_NODE');
-  assert.equal(pure.line, 5);
-  assert.match(pure.message, /<puredistributed> at line 5 is not supported/);
+  ].join('\n'))), testRegistry());
+  assert.equal(pure.chain.steps[1]?.type, 'puredistributed');
   const external = planError(v2('\n<external>\n<connect port="18000"/>\n</external>'));
   assert.equal(external.code, 'UNSUPPORTED_NODE');
   assert.equal(external.line, 5);
