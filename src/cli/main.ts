@@ -76,7 +76,7 @@ export function buildProgram(): Command {
     .option('--max-sessions <n>', 'sessions allowed at once', integer('max-sessions', 1), 64)
     .option('--idle-timeout <ms>', 'close a connection after this long without input (0 = never)', integer('idle-timeout'), 300_000)
     .option('--channel-capacity <n>', 'messages buffered between two pipeline steps', integer('channel-capacity', 1), 64)
-    .option('--drain-timeout <ms>', 'on SIGTERM, how long running sessions may finish', integer('drain-timeout'), 60_000)
+    .option('--drain-timeout <ms>', 'on SIGTERM, how long running sessions may finish (readiness is false and new connections are refused at once); sessions still running then get an error text and CLOSE, and the process exits 0', integer('drain-timeout'), 60_000)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .option('--parameter <name=value>', 'stream parameter for every session, e.g. noisecovariancein=FILE (repeatable; a Gantry extension: Gadgetron takes it only with --from_stream)', collectParameter, [] as string[])
     .option('--workers <host:port,...>', 'remote workers for distributed configs (repeatable; also GADGETRON_REMOTE_WORKER_COMMAND)', collect, [] as string[])
