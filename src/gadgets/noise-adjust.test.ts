@@ -12,6 +12,7 @@ import { FolderStore } from '../storage/folder-store.js';
 import { decodeNoiseCovariance, encodeNoiseCovariance } from '../storage/sfndam.js';
 import type { DependencyStore } from '../storage/types.js';
 import { silentLogger } from '../util/logger.js';
+import { seededGaussian as gaussian } from '../kernels/testing.js';
 import { noiseAdjustGadget, scaleOnlyChannelIndices, coilOrder } from './noise-adjust.js';
 import { CollectingOutput, makeAcquisition, planSingleGadget } from './testing.js';
 
@@ -43,18 +44,6 @@ function header(p: HeaderParts = {}): IsmrmrdHeader {
 </ismrmrdHeader>`);
 }
 
-/** Deterministic standard normal numbers. */
-function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const u = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
 
 /** A fixed lower-triangular mixing L (channels correlated, unequal gains). */
 function mixing(channels: number): Float64Array {

@@ -113,25 +113,7 @@ export async function runGadget(definition: AnyGadgetDefinition, messages: reado
   return output.messages;
 }
 
-/** Deterministic pseudo-random numbers in [−1, 1) (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2147483648 - 1;
-  };
-}
-
-/** A complex array of `n` elements with deterministic random entries. */
-export function randomComplex(n: number, seed: number): Float32Array {
-  const r = seededRandom(seed);
-  const out = new Float32Array(2 * n);
-  for (let i = 0; i < out.length; i++) out[i] = r();
-  return out;
-}
+export { randomComplex, seededRandom } from '../kernels/testing.js';
 
 /** Description of one synthetic readout. */
 export interface AcquisitionSpec {

@@ -6,27 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FftPlan, fft1c, fft2c, fftc, getFftPlan, ifft2c, ifft3c, fft3c, ifft1c } from './fft.js';
 import { nrmse } from './complex-ops.js';
+import { randomComplex } from './testing.js';
 
 const SIZES = [1, 2, 3, 4, 5, 6, 7, 8, 12, 15, 16, 17, 31, 64, 96, 128, 192, 255, 256, 384, 500, 512];
 
-/** Deterministic pseudo-random numbers in [−1, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2147483648 - 1;
-  };
-}
-
-function randomComplex(n: number, seed: number): Float32Array {
-  const r = rng(seed);
-  const x = new Float32Array(2 * n);
-  for (let i = 0; i < x.length; i++) x[i] = r();
-  return x;
-}
 
 /** Naive float64 DFT, sign −1 forward, +1 inverse, unnormalised. */
 function naiveDft(x: ArrayLike<number>, inverse: boolean): Float64Array {

@@ -26,12 +26,8 @@
  * u, v ∈ [−⌊n/2⌋, ⌈n/2⌉ − 1] stored at index u + ⌊n/2⌋ (even and odd n).
  */
 import {
-  firstPass4,
-  firstPass8,
   gatherLine,
   gatherLines,
-  lastPass4,
-  lastPass8,
   pass2,
   pass3,
   pass4,
@@ -128,15 +124,11 @@ class StockhamCore {
    * using `b` as the other buffer; returns the buffer holding the result.
    */
   run(a: Float64Array, b: Float64Array, batch: number): Float64Array {
-    return this.passes(a, b, batch, 0, this.radices.length);
-  }
-
-  /** Passes [from, to) from x (other buffer y) on a batch whose first pass had stride `batch`. */
-  private passes(x: Float64Array, y: Float64Array, batch: number, from: number, to: number): Float64Array {
     const radices = this.radices;
+    let x = a;
+    let y = b;
     let s = batch;
-    for (let i = 0; i < from; i++) s *= radices[i];
-    for (let i = from; i < to; i++) {
+    for (let i = 0; i < radices.length; i++) {
       const r = radices[i];
       const m = this.spans[i];
       const tw = this.twiddles[i];
@@ -155,9 +147,7 @@ class StockhamCore {
 
   /**
    * Forward transform of `batch` lines of the float32 data in place (see
-   * `gatherLines` for the geometry), through the work buffers a and b. The
-   * first and last passes read and write the data directly when their radix
-   * is 8 or 4 and there are at least two passes.
+   * `gatherLines` for the geometry), through the work buffers a and b.
    */
   runLines(
     data: Float32Array,
@@ -171,36 +161,12 @@ class StockhamCore {
     a: Float64Array,
     b: Float64Array,
   ): void {
-    const radices = this.radices;
-    const count = radices.length;
     const n = this.n;
-    const first = radices[0];
-    const last = radices[count - 1];
-    const fuseFirst = count >= 2 && (first === 8 || first === 4);
-    const fuseLast = count >= 2 && (last === 8 || last === 4);
-    let x = a;
-    let y = b;
-    if (fuseFirst) {
-      const m = this.spans[0];
-      if (first === 8) firstPass8(data, offset, stride, distance, batch, shift, conjugate, b, m, this.twiddles[0]);
-      else firstPass4(data, offset, stride, distance, batch, shift, conjugate, b, m, this.twiddles[0]);
-      x = b;
-      y = a;
-    } else if (batch === 1) {
-      gatherLine(data, offset, stride, n, shift, conjugate, a);
-    } else {
-      gatherLines(data, offset, stride, distance, batch, n, shift, conjugate, a);
-    }
-    const result = this.passes(x, y, batch, fuseFirst ? 1 : 0, fuseLast ? count - 1 : count);
-    if (fuseLast) {
-      const len = n / last;
-      if (last === 8) lastPass8(result, data, offset, stride, distance, batch, shift, conjugate, scale, len);
-      else lastPass4(result, data, offset, stride, distance, batch, shift, conjugate, scale, len);
-    } else if (batch === 1) {
-      scatterLine(result, data, offset, stride, n, shift, conjugate, scale);
-    } else {
-      scatterLines(result, data, offset, stride, distance, batch, n, shift, conjugate, scale);
-    }
+    if (batch === 1) gatherLine(data, offset, stride, n, shift, conjugate, a);
+    else gatherLines(data, offset, stride, distance, batch, n, shift, conjugate, a);
+    const result = this.run(a, b, batch);
+    if (batch === 1) scatterLine(result, data, offset, stride, n, shift, conjugate, scale);
+    else scatterLines(result, data, offset, stride, distance, batch, n, shift, conjugate, scale);
   }
 }
 

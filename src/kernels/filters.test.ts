@@ -12,16 +12,12 @@ import {
   symmetricFilterRef,
   taperValue,
 } from './filters.js';
+import { seededRandom } from './testing.js';
 
+/** Uniform in [0, 1): the shared generator, shifted (the same bits as dividing by 2³²). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = seededRandom(seed);
+  return () => (r() + 1) / 2;
 }
 
 /** Complex white Gaussian noise, unit variance per real component. */

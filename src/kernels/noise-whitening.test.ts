@@ -1,22 +1,12 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { kernelBackend } from './native.js';
+import { seededGaussian as gaussian } from './testing.js';
 import { adjoint, cholesky, cmatrix, invertLower, matmul, type CMatrix } from './dense.js';
 import {
   accumulateNoiseCovariance, applyNoiseWhitening, maskOffDiagonal, noiseBandwidthScale, noiseWhiteningMatrix, reorderChannels,
 } from './noise-whitening.js';
 
-/** Deterministic standard normal numbers (mulberry32 + Box–Muller). */
-function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-}
 
 /** A Hermitian positive definite Ψ = B·Bᴴ + 0.1·I with correlated channels. */
 function correlatedPsi(n: number, seed: number): CMatrix {
@@ -206,7 +196,8 @@ test('applyNoiseWhitening is exact to float32 rounding and works in place', () =
       worst = Math.max(worst, Math.abs(Math.fround(re) - (y[2 * (i * samples + s)] as number)), Math.abs(Math.fround(im) - (y[2 * (i * samples + s) + 1] as number)));
     }
   }
-  assert.equal(worst, 0, 'each output is the float64 result rounded once to float32');
+  if (kernelBackend() === 'js') assert.equal(worst, 0, 'each output is the float64 result rounded once to float32');
+  else assert.ok(worst < 1e-5 * Math.max(...Array.from(y, Math.abs)), `OpenBLAS float32 product within float32 rounding (${worst})`);
   const inPlace = Float32Array.from(x);
   applyNoiseWhitening(inPlace, samples, channels, M, inPlace);
   assert.deepEqual(inPlace, y);

@@ -1,24 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fftc } from './fft.js';
+import { randomComplex, seededRandom as rng } from './testing.js';
 import { adjointMismatch } from './linear-operator.js';
 import { cropAxis, cropImageCentre, cropOffset, fourierPadOperator, fourierResizeAxis, padAxis, padOffset } from './resize.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2147483648 - 1;
-  };
-}
-
-function randomComplex(n: number, seed: number): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: 2 * n }, () => r());
-}
 
 test('padOffset and cropOffset follow Gadgetron (centre to centre; ⌊(in − out)/2⌋)', () => {
   assert.equal(padOffset(4, 8), 2);

@@ -17,6 +17,21 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** Deterministic standard normal numbers (the generator above, uniform in (0, 1), Box–Muller). */
+export function seededGaussian(seed: number): () => number {
+  const r = seededRandom(seed);
+  const uniform = (): number => ((r() + 1) * 2147483648 + 0.5) / 4294967296;
+  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+/** n complex samples, interleaved, each part uniform in [−1, 1), from `seed`. */
+export function randomComplex(n: number, seed: number): Float32Array {
+  const r = seededRandom(seed);
+  const out = new Float32Array(2 * n);
+  for (let i = 0; i < out.length; i++) out[i] = r();
+  return out;
+}
+
 /**
  * Band-limited coil sensitivities [RO, E1, E2, CHA]: each coil is a sum of
  * Fourier modes with |k| ≤ `band` per axis around a dominant coil-dependent

@@ -11,35 +11,13 @@ import { mkdtempSync, rmSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IsmrmrdFile } from '../../src/formats/index.js';
-import { AcqFlag, DataType, ImageType, isFlagSet } from '../../src/ismrmrd/types.js';
+import { DataType, ImageType } from '../../src/ismrmrd/types.js';
 import { runGantry, startGantryServer, type ServerProcess } from '../helpers/gantry-process.js';
 import { missing } from '../helpers/tools.js';
+import { kspaceOfRepetition } from '../helpers/kspace-from-file.js';
 import { nrmse, referenceRecon, scaleRatio } from '../helpers/reference-recon.js';
 
 const skip = missing(['ismrmrd_generate_cartesian_shepp_logan', 'ismrmrd_recon_cartesian_2d', 'h5dump']);
-
-/** k-space of one repetition, [RO, E1, CHA] complex, from the file itself. */
-function kspaceOfRepetition(file: string, repetition: number): { data: Float32Array; ro: number; e1: number; coils: number } {
-  const f = IsmrmrdFile.open(file);
-  try {
-    const acqs = f.readAcquisitions(0, f.acquisitionCount()).filter(
-      (a) => !isFlagSet(a.head.flags, AcqFlag.IS_NOISE_MEASUREMENT) && a.head.idx.repetition === repetition,
-    );
-    const first = acqs[0];
-    assert.ok(first, `no readouts for repetition ${repetition}`);
-    const ro = first.head.number_of_samples;
-    const coils = first.head.active_channels;
-    const e1 = Math.max(...acqs.map((a) => a.head.idx.kspace_encode_step_1)) + 1;
-    const data = new Float32Array(2 * ro * e1 * coils);
-    for (const a of acqs) {
-      const y = a.head.idx.kspace_encode_step_1;
-      for (let c = 0; c < coils; c++) data.set(a.data.subarray(2 * c * ro, 2 * (c + 1) * ro), 2 * (c * ro * e1 + y * ro));
-    }
-    return { data, ro, e1, coils };
-  } finally {
-    f.close();
-  }
-}
 
 test('default.xml over TCP matches independent reconstructions', { skip, timeout: 300_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gantry-e2e-'));

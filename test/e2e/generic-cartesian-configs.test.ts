@@ -17,10 +17,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IsmrmrdFile } from '../../src/formats/index.js';
 import { defaultRegistry } from '../../src/gadgets/index.js';
-import { AcqFlag, DataType, isFlagSet, type Image } from '../../src/ismrmrd/types.js';
+import { DataType, type Image } from '../../src/ismrmrd/types.js';
 import { REPO_ROOT, runGantry, startGantryServer, type ServerProcess } from '../helpers/gantry-process.js';
 import { nrmse, referenceRecon, scaleRatio } from '../helpers/reference-recon.js';
 import { hasTool, missing } from '../helpers/tools.js';
+import { kspaceOfRepetition } from '../helpers/kspace-from-file.js';
 
 const MATRIX = 128;
 const RECON_GADGETS = [
@@ -52,29 +53,6 @@ function readAllImages(file: string, group: string): Image[] {
   const f = IsmrmrdFile.open(file, group);
   try {
     return f.imageSeriesNames().flatMap((name) => f.readImages(name));
-  } finally {
-    f.close();
-  }
-}
-
-/** k-space [RO, E1, CHA] of one repetition, straight from the file. */
-function kspaceOfRepetition(file: string, repetition: number): { data: Float32Array; ro: number; e1: number; coils: number } {
-  const f = IsmrmrdFile.open(file);
-  try {
-    const acqs = f
-      .readAcquisitions(0, f.acquisitionCount())
-      .filter((a) => !isFlagSet(a.head.flags, AcqFlag.IS_NOISE_MEASUREMENT) && a.head.idx.repetition === repetition);
-    const first = acqs[0];
-    assert.ok(first, `no readouts for repetition ${repetition}`);
-    const ro = first.head.number_of_samples;
-    const coils = first.head.active_channels;
-    const e1 = Math.max(...acqs.map((a) => a.head.idx.kspace_encode_step_1)) + 1;
-    const data = new Float32Array(2 * ro * e1 * coils);
-    for (const a of acqs) {
-      const y = a.head.idx.kspace_encode_step_1;
-      for (let c = 0; c < coils; c++) data.set(a.data.subarray(2 * c * ro, 2 * (c + 1) * ro), 2 * (c * ro * e1 + y * ro));
-    }
-    return { data, ro, e1, coils };
   } finally {
     f.close();
   }

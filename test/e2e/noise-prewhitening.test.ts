@@ -18,6 +18,7 @@ import type { Message } from '../../src/ismrmrd/messages.js';
 import { AcqFlag, type Acquisition } from '../../src/ismrmrd/types.js';
 import { parseIsmrmrdHeader } from '../../src/ismrmrd/xml-header.js';
 import { cmatrix, hermitianEigen, matmul, type CMatrix } from '../../src/kernels/dense.js';
+import { seededGaussian as gaussian } from '../../src/kernels/testing.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { startGantryServer, type ServerProcess } from '../helpers/gantry-process.js';
 import { missing } from '../helpers/tools.js';
@@ -28,17 +29,6 @@ import {
 const skip = missing(['ismrmrd_generate_cartesian_shepp_logan']);
 const COILS = 8;
 
-function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const u = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
 
 function randomUnitary(n: number, seed: number): CMatrix {
   const g = gaussian(seed);
