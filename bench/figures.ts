@@ -7,9 +7,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 /** One measured figure. Times are in the unit given; `ratio` = gantry ÷ reference. */
 export interface Figure {
   id: string;
-  group: 'fft' | 'blas' | 'e2e' | 'ingest';
+  group: 'fft' | 'blas' | 'e2e' | 'ingest' | 'cine' | 'dist';
   label: string;
-  unit: 'µs' | 'ms' | 's' | 'GB/s';
+  unit: 'µs' | 'ms' | 's' | 'GB/s' | 'MB';
   /** Gantry's best time (or throughput for GB/s). */
   gantry: number;
   /** The reference's best time, measured in the same run. */

@@ -7,6 +7,8 @@
  *   npm run bench -- --check      also compare with docs/performance.md; exit 1 on a slowdown over 25 %
  *   npm run bench -- --record     write this run's figures into docs/performance.md
  *   npm run bench -- --only fft,blas,e2e    run some groups
+ *   npm run bench -- --only cine [--quick]  real-time cine GRAPPA: threads, memory, streaming (not in the default run)
+ *   npm run bench -- --only dist [--quick]  distributed: 16-slice cine over 2 local workers vs single node (not in the default run)
  *   npm run bench -- --json FILE  also write the figures as JSON
  *
  * References: FFTW 3 MEASURE plans and OpenBLAS through bench/c/reference.c
@@ -110,6 +112,8 @@ async function main(): Promise<void> {
       log('end to end (process start included):');
       figures.push(...(await benchEndToEnd(options)));
     }
+    if (args.only.has('cine')) figures.push(...(await (await import('./cine.js')).benchCine(options))); // only with --only cine: minutes long
+    if (args.only.has('dist')) figures.push(...(await (await import('./distributed.js')).benchDistributed(options))); // only with --only dist: 16-slice cine over 2 local workers vs single node
   } finally {
     cleanup();
     process.removeListener('SIGINT', onSignal);

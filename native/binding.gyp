@@ -8,7 +8,8 @@
         "/usr/include/hdf5/serial"
       ],
       "defines": ["NAPI_VERSION=8"],
-      "cflags": ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags": ["-std=c11", "-pthread", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "ldflags": ["-pthread"],
       "libraries": [
         "-lismrmrd",
         "<!@(pkg-config --libs hdf5 2>/dev/null || echo -lhdf5_serial)"

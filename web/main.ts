@@ -96,6 +96,7 @@ function renderSessions(): void {
     for (const [i, text] of cells.entries()) {
       const td = document.createElement('td');
       td.textContent = text;
+      if (i === 1) td.title = text;
       if (i === 2) td.className = `state-${s.state}`;
       tr.append(td);
     }

@@ -10,10 +10,17 @@
  *
  * Every failure becomes a JS exception whose text names the file and group;
  * libismrmrd's messages and the HDF5 error stack are collected into it.
- * Not thread-safe (serial HDF5): use from one JS thread per process.
+ *
+ * HDF5 is the serial build, so every HDF5 and libismrmrd call (each exported
+ * function, the handle finalizer, and the worker-thread half of
+ * readAcquisitionBlock) runs under one recursive process-wide lock.
+ * readAcquisitionBlock reads a block of rows on a libuv worker thread into
+ * one buffer (the vlen members are allocated from it), so reading overlaps
+ * the JS thread's work; the JS side hands out views of that buffer.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <node_api.h>
+#include <pthread.h>
 #include <hdf5.h>
 #include <ismrmrd/ismrmrd.h>
 #include <ismrmrd/dataset.h>
@@ -37,10 +44,27 @@ _Static_assert(sizeof(ISMRMRD_WaveformHeader) == 40, "waveform header must be 40
 #define ERR_CAP 2048
 
 #if H5_VERSION_GE(1, 12, 0)
-#define RECLAIM(type, space, buf) H5Treclaim((type), (space), H5P_DEFAULT, (buf))
+#define RECLAIM_WITH(type, space, dxpl, buf) H5Treclaim((type), (space), (dxpl), (buf))
 #else
-#define RECLAIM(type, space, buf) H5Dvlen_reclaim((type), (space), H5P_DEFAULT, (buf))
+#define RECLAIM_WITH(type, space, dxpl, buf) H5Dvlen_reclaim((type), (space), (dxpl), (buf))
 #endif
+#define RECLAIM(type, space, buf) RECLAIM_WITH((type), (space), H5P_DEFAULT, (buf))
+
+/* ------------------------------------------------------------------ lock */
+
+static pthread_mutex_t g_lock;
+static pthread_once_t g_lock_once = PTHREAD_ONCE_INIT;
+
+static void lock_init(void) {
+  pthread_mutexattr_t a;
+  pthread_mutexattr_init(&a);
+  pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+  pthread_mutex_init(&g_lock, &a);
+  pthread_mutexattr_destroy(&a);
+}
+
+static void hdf5_lock(void) { pthread_mutex_lock(&g_lock); }
+static void hdf5_unlock(void) { pthread_mutex_unlock(&g_lock); }
 
 /* ------------------------------------------------------------------ errors */
 
@@ -124,11 +148,13 @@ static const napi_type_tag HANDLE_TAG = {0x6a1f0c5e2b7d4a11ULL, 0x93c04e8f5d2b7a
 static void handle_finalize(napi_env env, void *data, void *hint) {
   (void)env; (void)hint;
   Handle *h = (Handle *)data;
+  hdf5_lock();
   if (h->open) {
     ismrmrd_close_dataset(&h->ds);
     drain_ismrmrd_errors();
     err_reset();
   }
+  hdf5_unlock();
   free(h);
 }
 
@@ -809,6 +835,52 @@ static bool get_range(napi_env env, napi_value *argv, uint32_t *start, uint32_t 
   return get_index(env, argv[0], "start", start) && get_index(env, argv[1], "count", count);
 }
 
+/* Reads rows [start, start+count) of dataset `<group>/<leaf>` (rank 1) with memory type `mtype` into a new array of
+   `row_size`-byte rows, vlen members allocated as `dxpl` says. NULL on failure, with the reason collected and *code set
+   (ERR_OUT_OF_RANGE for a missing dataset or rows past its end). On success the caller reclaims the vlen members with
+   RECLAIM_WITH(mtype, r->memspace, dxpl, rows), frees the array and calls rows_close(r). */
+static void *read_rows(Handle *h, const char *leaf, uint32_t start, uint32_t count, hid_t mtype, size_t row_size,
+                       hid_t dxpl, Rows *r, const char **code) {
+  *code = "ERR_ISMRMRD_HDF5";
+  r->did = r->filespace = r->memspace = -1;
+  char *path = join_path(h->ds.groupname, leaf, NULL);
+  if (!path) { err_add("out of memory"); return NULL; }
+  bool oor = false;
+  bool ok = rows_open(h->ds.fileid, path, start, count, 1, NULL, r, &oor);
+  free(path);
+  if (!ok) {
+    if (oor) *code = "ERR_OUT_OF_RANGE";
+    rows_close(r);
+    return NULL;
+  }
+  void *rows = calloc(count ? count : 1, row_size);
+  if (rows == NULL) err_add("out of memory");
+  else if (H5Dread(r->did, mtype, r->memspace, r->filespace, dxpl, rows) < 0) err_add_hdf5();
+  else return rows;
+  free(rows);
+  rows_close(r);
+  return NULL;
+}
+
+/* Fails a row read: the pending N-API exception, or a plain error naming `noun`. */
+static napi_value fail_js_rows(napi_env env, const char *noun) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) {
+    char msg[120];
+    snprintf(msg, sizeof msg, "Cannot create JS arrays for %s", noun);
+    napi_throw_error(env, NULL, msg);
+  }
+  return NULL;
+}
+
+/* "Cannot read NOUN a..b from FILE group G" */
+static void read_what(const Handle *h, const char *noun, uint32_t start, uint32_t count, char *buf, size_t cap) {
+  char loc[1024];
+  where(h, loc, sizeof loc);
+  snprintf(buf, cap, "Cannot read %s %u..%llu from %s", noun, start, (unsigned long long)start + count, loc);
+}
+
 /* readAcquisitions(h, start, count) → [{head: Uint8Array(340), traj: Float32Array, data: Float32Array}] */
 static napi_value js_read_acquisitions(napi_env env, napi_callback_info info) {
   napi_value argv[3];
@@ -817,30 +889,17 @@ static napi_value js_read_acquisitions(napi_env env, napi_callback_info info) {
   if (!h) return NULL;
   uint32_t start, count;
   if (!get_range(env, argv + 1, &start, &count)) return NULL;
-  char loc[1024], what[1400];
-  where(h, loc, sizeof loc);
-  snprintf(what, sizeof what, "Cannot read acquisitions %u..%llu from %s", start, (unsigned long long)start + count, loc);
+  char what[1400];
+  read_what(h, "acquisitions", start, count, what, sizeof what);
   napi_value arr;
   NAPI_OK(napi_create_array_with_length(env, count, &arr));
   if (count == 0) return arr;
   err_reset();
-  char *path = join_path(h->ds.groupname, "data", NULL);
-  if (!path) return throw_with(env, "ERR_ISMRMRD_HDF5", what);
   Rows r;
-  bool oor = false;
-  bool ok = rows_open(h->ds.fileid, path, start, count, 1, NULL, &r, &oor);
-  free(path);
-  if (!ok) { rows_close(&r); return throw_with(env, oor ? "ERR_OUT_OF_RANGE" : "ERR_ISMRMRD_HDF5", what); }
+  const char *code;
   hid_t mtype = acq_row_type();
-  AcqRow *rows = (AcqRow *)calloc(count, sizeof(AcqRow));
-  if (rows == NULL || H5Dread(r.did, mtype, r.memspace, r.filespace, H5P_DEFAULT, rows) < 0) {
-    err_add_hdf5();
-    if (!rows) err_add("out of memory");
-    free(rows);
-    H5Tclose(mtype);
-    rows_close(&r);
-    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
-  }
+  AcqRow *rows = (AcqRow *)read_rows(h, "data", start, count, mtype, sizeof(AcqRow), H5P_DEFAULT, &r, &code);
+  if (!rows) { H5Tclose(mtype); return throw_with(env, code, what); }
   bool fail = false;
   for (uint32_t i = 0; i < count && !fail; i++) {
     napi_value obj, head, traj, data;
@@ -858,13 +917,7 @@ static napi_value js_read_acquisitions(napi_env env, napi_callback_info info) {
   H5Tclose(mtype);
   rows_close(&r);
   H5Eclear2(H5E_DEFAULT);
-  if (fail) {
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (!pending) napi_throw_error(env, NULL, "Cannot create JS arrays for acquisitions");
-    return NULL;
-  }
-  return arr;
+  return fail ? fail_js_rows(env, "acquisitions") : arr;
 }
 
 /* readWaveforms(h, start, count) → [{head: Uint8Array(40), data: Uint32Array}] */
@@ -875,30 +928,17 @@ static napi_value js_read_waveforms(napi_env env, napi_callback_info info) {
   if (!h) return NULL;
   uint32_t start, count;
   if (!get_range(env, argv + 1, &start, &count)) return NULL;
-  char loc[1024], what[1400];
-  where(h, loc, sizeof loc);
-  snprintf(what, sizeof what, "Cannot read waveforms %u..%llu from %s", start, (unsigned long long)start + count, loc);
+  char what[1400];
+  read_what(h, "waveforms", start, count, what, sizeof what);
   napi_value arr;
   NAPI_OK(napi_create_array_with_length(env, count, &arr));
   if (count == 0) return arr;
   err_reset();
-  char *path = join_path(h->ds.groupname, "waveforms", NULL);
-  if (!path) return throw_with(env, "ERR_ISMRMRD_HDF5", what);
   Rows r;
-  bool oor = false;
-  bool ok = rows_open(h->ds.fileid, path, start, count, 1, NULL, &r, &oor);
-  free(path);
-  if (!ok) { rows_close(&r); return throw_with(env, oor ? "ERR_OUT_OF_RANGE" : "ERR_ISMRMRD_HDF5", what); }
+  const char *code;
   hid_t mtype = wav_row_type();
-  WavRow *rows = (WavRow *)calloc(count, sizeof(WavRow));
-  if (rows == NULL || H5Dread(r.did, mtype, r.memspace, r.filespace, H5P_DEFAULT, rows) < 0) {
-    err_add_hdf5();
-    if (!rows) err_add("out of memory");
-    free(rows);
-    H5Tclose(mtype);
-    rows_close(&r);
-    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
-  }
+  WavRow *rows = (WavRow *)read_rows(h, "waveforms", start, count, mtype, sizeof(WavRow), H5P_DEFAULT, &r, &code);
+  if (!rows) { H5Tclose(mtype); return throw_with(env, code, what); }
   bool fail = false;
   for (uint32_t i = 0; i < count && !fail; i++) {
     napi_value obj, head, data;
@@ -914,13 +954,359 @@ static napi_value js_read_waveforms(napi_env env, napi_callback_info info) {
   H5Tclose(mtype);
   rows_close(&r);
   H5Eclear2(H5E_DEFAULT);
-  if (fail) {
-    bool pending = false;
-    napi_is_exception_pending(env, &pending);
-    if (!pending) napi_throw_error(env, NULL, "Cannot create JS arrays for waveforms");
+  return fail ? fail_js_rows(env, "waveforms") : arr;
+}
+
+/* ------------------------------------------------------------------ block reads */
+
+/* Vlen members of a block are allocated from one arena sized from the headers; past its end (a header that
+   understates its row) they fall back to malloc and the block is compacted into an exact arena afterwards. */
+typedef struct {
+  char *base;
+  size_t used, cap;
+  bool overflowed;
+} Arena;
+
+static void *arena_alloc(size_t n, void *info) {
+  Arena *a = (Arena *)info;
+  n = (n + 3) & ~(size_t)3;
+  if (a->used + n <= a->cap) {
+    void *p = a->base + a->used;
+    a->used += n;
+    return p;
+  }
+  a->overflowed = true;
+  return malloc(n ? n : 1);
+}
+
+static bool in_arena(const Arena *a, const void *p) {
+  return p != NULL && (const char *)p >= a->base && (const char *)p < a->base + a->cap;
+}
+
+static void arena_free(void *p, void *info) {
+  if (!in_arena((const Arena *)info, p)) free(p);
+}
+
+/* Sample buffers of blocks are recycled: JS drops a block's buffer when the GC finalizes it, and the next block
+   reuses it instead of faulting in fresh pages (a 590 MB file passes through a few buffers, not 590 MB of new memory).
+   Each buffer carries its capacity in a 16-byte prefix; at most POOL_MAX of at most POOL_KEEP_MAX_BYTES wait for reuse. */
+#define POOL_MAX 4
+#define POOL_MIN_BYTES ((size_t)8 << 20)
+#define POOL_PREFIX 16
+#define ARENA_MAX_BYTES ((size_t)256 << 20)
+#define POOL_KEEP_MAX_BYTES ((size_t)32 << 20) /* larger buffers (a whole file read at once) are freed, not kept */
+static pthread_mutex_t g_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *g_pool[POOL_MAX];
+static int g_pool_n;
+
+static size_t pool_capacity(const void *data) { return *(const size_t *)((const char *)data - POOL_PREFIX); }
+
+/* A buffer of at least `bytes` (NULL when out of memory). */
+static void *pool_take(size_t bytes) {
+  pthread_mutex_lock(&g_pool_lock);
+  int best = -1;
+  for (int i = 0; i < g_pool_n; i++) {
+    size_t cap = pool_capacity(g_pool[i]);
+    if (cap >= bytes && (best < 0 || cap < pool_capacity(g_pool[best]))) best = i;
+  }
+  char *data = NULL;
+  if (best >= 0) {
+    data = g_pool[best];
+    g_pool[best] = g_pool[--g_pool_n];
+  }
+  pthread_mutex_unlock(&g_pool_lock);
+  if (data) return data;
+  size_t cap = bytes < POOL_MIN_BYTES ? POOL_MIN_BYTES : bytes;
+  char *raw = (char *)malloc(cap + POOL_PREFIX);
+  if (!raw) return NULL;
+  *(size_t *)raw = cap;
+  return raw + POOL_PREFIX;
+}
+
+/* Returns a buffer from pool_take (NULL is ignored). */
+static void pool_give(void *data) {
+  if (!data) return;
+  pthread_mutex_lock(&g_pool_lock);
+  if (g_pool_n < POOL_MAX && pool_capacity(data) <= POOL_KEEP_MAX_BYTES) {
+    g_pool[g_pool_n++] = (char *)data;
+    data = NULL;
+  }
+  pthread_mutex_unlock(&g_pool_lock);
+  if (data) free((char *)data - POOL_PREFIX);
+}
+
+/* One block: `count` rows; heads packed (count × 340 bytes); traj and data of row i at floats[layout[4i]] (length
+   layout[4i+1]) and floats[layout[4i+2]] (length layout[4i+3]). */
+typedef struct {
+  uint32_t count;
+  uint8_t *heads;
+  float *floats;
+  size_t nfloats;
+  uint32_t *layout;
+} Block;
+
+static void block_free(Block *b) {
+  free(b->heads); pool_give(b->floats); free(b->layout);
+  memset(b, 0, sizeof *b);
+}
+
+/* Floats a row's header implies (trajectory, then data), saturating. */
+static uint64_t implied_floats(const ISMRMRD_AcquisitionHeader *hd) {
+  uint64_t ns = hd->number_of_samples;
+  return ns * hd->trajectory_dimensions + 2 * ns * hd->active_channels;
+}
+
+/* Reads rows [start, start+count) of `<group>/data`, fewer when their headers imply more than max_bytes of samples
+   (at least one). Caller holds the lock. False with the reason collected and *code set. */
+static bool read_block(Handle *h, uint32_t start, uint32_t count, uint64_t max_bytes, Block *b, const char **code) {
+  memset(b, 0, sizeof *b);
+  *code = "ERR_ISMRMRD_HDF5";
+  if (!h->open) { err_add("the dataset was closed"); return false; }
+  if (count == 0) {
+    b->heads = (uint8_t *)malloc(1); b->floats = (float *)pool_take(sizeof(float)); b->layout = (uint32_t *)malloc(sizeof(uint32_t));
+    if (b->heads && b->floats && b->layout) return true;
+    err_add("out of memory");
+    block_free(b);
+    return false;
+  }
+  /* Pass 1: the headers alone (compound member subset: no vlen data is read), to size the block and the arena. */
+  hid_t htype = H5Tcreate(H5T_COMPOUND, ACQ_HEAD);
+  hid_t head = acq_head_type();
+  H5Tinsert(htype, "head", 0, head);
+  H5Tclose(head);
+  Rows r;
+  uint8_t *heads = (uint8_t *)read_rows(h, "data", start, count, htype, ACQ_HEAD, H5P_DEFAULT, &r, code);
+  H5Tclose(htype);
+  if (!heads) return false;
+  rows_close(&r);
+  uint64_t total = 0;
+  uint32_t n = 0;
+  for (; n < count; n++) {
+    uint64_t f = implied_floats((const ISMRMRD_AcquisitionHeader *)(heads + (size_t)n * ACQ_HEAD));
+    if (n > 0 && (total + f) * sizeof(float) > max_bytes) break;
+    total += f;
+  }
+  free(heads);
+  /* Pass 2: the n rows, vlen members into the arena. */
+  Arena arena = {NULL, 0, 0, false};
+  /* Capped: a header claiming absurd sizes must not reserve gigabytes; what does not fit falls back to malloc. */
+  uint64_t want = total * sizeof(float);
+  arena.base = (char *)pool_take(want > ARENA_MAX_BYTES ? ARENA_MAX_BYTES : (size_t)want);
+  arena.cap = arena.base ? pool_capacity(arena.base) : 0;
+  hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+  hid_t mtype = acq_row_type();
+  AcqRow *rows = NULL;
+  bool keep_arena = false;
+  bool ok = arena.base != NULL && dxpl >= 0 && H5Pset_vlen_mem_manager(dxpl, arena_alloc, &arena, arena_free, &arena) >= 0;
+  if (!ok) err_add("out of memory");
+  else rows = (AcqRow *)read_rows(h, "data", start, n, mtype, sizeof(AcqRow), dxpl, &r, code);
+  ok = rows != NULL;
+  if (ok) {
+    b->count = n;
+    b->heads = (uint8_t *)malloc((size_t)n * ACQ_HEAD + 1);
+    b->layout = (uint32_t *)malloc((size_t)n * 4 * sizeof(uint32_t) + 1);
+    size_t exact = 0;
+    for (uint32_t i = 0; i < n; i++) exact += rows[i].traj.len + rows[i].data.len;
+    if (!b->heads || !b->layout) { err_add("out of memory"); ok = false; }
+    else if (exact > UINT32_MAX || arena.used / sizeof(float) > UINT32_MAX) { err_add("block too large"); ok = false; }
+    else if (!arena.overflowed) {
+      /* Every member came from the arena, in some order: the offsets are where they landed. */
+      b->floats = (float *)arena.base;
+      b->nfloats = arena.used / sizeof(float); /* every member lies below the arena's high-water mark */
+      keep_arena = true;
+      for (uint32_t i = 0; i < n; i++) {
+        uint32_t *l = b->layout + 4 * (size_t)i;
+        l[0] = rows[i].traj.len ? (uint32_t)(((float *)rows[i].traj.p) - b->floats) : 0;
+        l[1] = (uint32_t)rows[i].traj.len;
+        l[2] = rows[i].data.len ? (uint32_t)(((float *)rows[i].data.p) - b->floats) : 0;
+        l[3] = (uint32_t)rows[i].data.len;
+      }
+    } else {
+      /* Some header lied about its sizes: copy every member into an exact buffer. */
+      b->floats = (float *)pool_take(exact * sizeof(float));
+      b->nfloats = exact;
+      if (!b->floats) { err_add("out of memory"); ok = false; }
+      size_t at = 0;
+      for (uint32_t i = 0; ok && i < n; i++) {
+        uint32_t *l = b->layout + 4 * (size_t)i;
+        l[0] = (uint32_t)at; l[1] = (uint32_t)rows[i].traj.len;
+        if (rows[i].traj.len) memcpy(b->floats + at, rows[i].traj.p, rows[i].traj.len * sizeof(float));
+        at += rows[i].traj.len;
+        l[2] = (uint32_t)at; l[3] = (uint32_t)rows[i].data.len;
+        if (rows[i].data.len) memcpy(b->floats + at, rows[i].data.p, rows[i].data.len * sizeof(float));
+        at += rows[i].data.len;
+      }
+    }
+    for (uint32_t i = 0; ok && i < n; i++) memcpy(b->heads + (size_t)i * ACQ_HEAD, &rows[i].head, ACQ_HEAD);
+    RECLAIM_WITH(mtype, r.memspace, dxpl, rows);
+    free(rows);
+    rows_close(&r);
+  }
+  H5Tclose(mtype);
+  if (dxpl >= 0) H5Pclose(dxpl);
+  if (!keep_arena) pool_give(arena.base);
+  H5Eclear2(H5E_DEFAULT);
+  if (!ok) block_free(b);
+  return ok;
+}
+
+static void free_external(napi_env env, void *data, void *hint) {
+  (void)env;
+  free(data);
+  int64_t adjusted = 0;
+  napi_adjust_external_memory(env, -(int64_t)(uintptr_t)hint, &adjusted);
+}
+
+static void pool_external(napi_env env, void *data, void *hint) {
+  (void)env;
+  pool_give(data);
+  int64_t adjusted = 0;
+  napi_adjust_external_memory(env, -(int64_t)(uintptr_t)hint, &adjusted);
+}
+
+/* A typed array over `data` (malloc'd), which JS then owns; NULL (data freed) on failure. */
+static napi_value take_typed(napi_env env, napi_typedarray_type type, void *data, size_t count, size_t esz, bool pooled) {
+  size_t bytes = count * esz;
+  napi_value ab, ta;
+  if (napi_create_external_arraybuffer(env, data, bytes, pooled ? pool_external : free_external, (void *)(uintptr_t)bytes, &ab) !=
+      napi_ok) {
+    if (pooled) pool_give(data);
+    else free(data);
     return NULL;
   }
-  return arr;
+  int64_t adjusted = 0;
+  napi_adjust_external_memory(env, (int64_t)bytes, &adjusted);
+  if (napi_create_typedarray(env, type, count, ab, 0, &ta) != napi_ok) return NULL;
+  return ta;
+}
+
+/* {heads: Uint8Array(count × 340), floats: Float32Array, layout: Uint32Array(4 × count)}; JS takes the block's memory. */
+static napi_value block_to_js(napi_env env, Block *b) {
+  napi_value obj, heads, floats, layout;
+  uint8_t *hp = b->heads; float *fp = b->floats; uint32_t *lp = b->layout;
+  uint32_t n = b->count; size_t nf = b->nfloats;
+  memset(b, 0, sizeof *b);
+  heads = take_typed(env, napi_uint8_array, hp, (size_t)n * ACQ_HEAD, 1, false);
+  floats = take_typed(env, napi_float32_array, fp, nf, sizeof(float), true);
+  layout = take_typed(env, napi_uint32_array, lp, (size_t)n * 4, sizeof(uint32_t), false);
+  if (!heads || !floats || !layout || napi_create_object(env, &obj) != napi_ok ||
+      napi_set_named_property(env, obj, "heads", heads) != napi_ok ||
+      napi_set_named_property(env, obj, "floats", floats) != napi_ok ||
+      napi_set_named_property(env, obj, "layout", layout) != napi_ok) {
+    return fail_js_rows(env, "an acquisition block");
+  }
+  return obj;
+}
+
+static bool get_block_args(napi_env env, napi_value *argv, uint32_t *start, uint32_t *count, uint64_t *max_bytes) {
+  double d = 0;
+  if (!get_range(env, argv, start, count)) return false;
+  if (napi_get_value_double(env, argv[2], &d) != napi_ok || !(d >= 1)) {
+    throw_plain(env, 1, "Cannot read an acquisition block: maxBytes must be a number >= 1");
+    return false;
+  }
+  *max_bytes = d >= 1.8e19 ? UINT64_MAX : (uint64_t)d;
+  return true;
+}
+
+/* readAcquisitionBlockSync(h, start, count, maxBytes) → block (see block_to_js) */
+static napi_value js_read_acquisition_block_sync(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  Handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  uint32_t start, count;
+  uint64_t max_bytes;
+  if (!get_block_args(env, argv + 1, &start, &count, &max_bytes)) return NULL;
+  char what[1400];
+  read_what(h, "acquisitions", start, count, what, sizeof what);
+  err_reset();
+  Block b;
+  const char *code;
+  if (!read_block(h, start, count, max_bytes, &b, &code)) return throw_with(env, code, what);
+  return block_to_js(env, &b);
+}
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref handle_ref;
+  Handle *h;
+  uint32_t start, count;
+  uint64_t max_bytes;
+  Block block;
+  bool ok;
+  const char *code;
+  char what[1400];
+  char message[ERR_CAP + 1500];
+} BlockWork;
+
+static void block_execute(napi_env env, void *data) {
+  (void)env;
+  BlockWork *w = (BlockWork *)data;
+  hdf5_lock();
+  err_reset();
+  w->ok = read_block(w->h, w->start, w->count, w->max_bytes, &w->block, &w->code);
+  if (!w->ok) {
+    drain_ismrmrd_errors();
+    snprintf(w->message, sizeof w->message, "%s: %s", w->what, g_err_len ? g_err : "unknown HDF5 error");
+  }
+  err_reset();
+  hdf5_unlock();
+}
+
+static void block_complete(napi_env env, napi_status status, void *data) {
+  BlockWork *w = (BlockWork *)data;
+  napi_value result = NULL, code, msg;
+  if (status == napi_ok && w->ok) {
+    result = block_to_js(env, &w->block);
+  } else {
+    if (status != napi_ok) snprintf(w->message, sizeof w->message, "%s: the read was cancelled", w->what);
+    if (napi_create_string_utf8(env, w->code ? w->code : "ERR_ISMRMRD_HDF5", NAPI_AUTO_LENGTH, &code) == napi_ok &&
+        napi_create_string_utf8(env, w->message, NAPI_AUTO_LENGTH, &msg) == napi_ok) {
+      napi_create_error(env, code, msg, &result);
+    }
+  }
+  if (result == NULL) {
+    /* A JS exception is pending (allocation failed): turn it into the rejection. */
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    if (pending) napi_get_and_clear_last_exception(env, &result);
+    else napi_get_undefined(env, &result);
+    napi_reject_deferred(env, w->deferred, result);
+  } else if (status == napi_ok && w->ok) {
+    napi_resolve_deferred(env, w->deferred, result);
+  } else {
+    napi_reject_deferred(env, w->deferred, result);
+  }
+  block_free(&w->block);
+  napi_delete_reference(env, w->handle_ref);
+  napi_delete_async_work(env, w->work);
+  free(w);
+}
+
+/* readAcquisitionBlock(h, start, count, maxBytes) → Promise<block>: read on a worker thread. */
+static napi_value js_read_acquisition_block(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!get_args(env, info, 4, argv)) return NULL;
+  Handle *h = get_handle(env, argv[0]);
+  if (!h) return NULL;
+  BlockWork *w = (BlockWork *)calloc(1, sizeof *w);
+  if (!w) { napi_throw_error(env, NULL, "Cannot allocate an acquisition block read"); return NULL; }
+  if (!get_block_args(env, argv + 1, &w->start, &w->count, &w->max_bytes)) { free(w); return NULL; }
+  w->h = h;
+  read_what(h, "acquisitions", w->start, w->count, w->what, sizeof w->what);
+  napi_value promise, name;
+  if (napi_create_reference(env, argv[0], 1, &w->handle_ref) != napi_ok) { free(w); return NULL; }
+  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "gantry:readAcquisitionBlock", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, block_execute, block_complete, w, &w->work) != napi_ok ||
+      napi_queue_async_work(env, w->work) != napi_ok) {
+    napi_delete_reference(env, w->handle_ref);
+    free(w);
+    return fail_js_rows(env, "an acquisition block");
+  }
+  return promise;
 }
 
 /* readImages(h, varName, start, count) → [{head: Uint8Array(198), attributes: string|null, data: ArrayBuffer}] */
@@ -1033,6 +1419,24 @@ done:
 
 /* ------------------------------------------------------------------ appends */
 
+/* Starts an append: "Cannot append NOUN to FILE group G" into `what`; false (exception thrown) when read-only. */
+static bool append_begin(napi_env env, Handle *h, const char *noun, char *what, size_t cap) {
+  char loc[1024];
+  where(h, loc, sizeof loc);
+  snprintf(what, cap, "Cannot append %s to %s", noun, loc);
+  return require_writable(env, h, what);
+}
+
+/* Ends an append through libismrmrd: throws with the collected reasons unless rc is ISMRMRD_NOERROR. */
+static napi_value append_end(napi_env env, int rc, const char *what) {
+  if (rc != ISMRMRD_NOERROR) {
+    err_add_hdf5();
+    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
+  }
+  drain_ismrmrd_errors();
+  return NULL;
+}
+
 /* appendAcquisition(h, head: Uint8Array(340), traj: Float32Array, data: Float32Array) */
 static napi_value js_append_acquisition(napi_env env, napi_callback_info info) {
   napi_value argv[4];
@@ -1063,19 +1467,12 @@ static napi_value js_append_acquisition(napi_env env, napi_callback_info info) {
              data.length, ns, acq.head.active_channels);
     return throw_plain(env, 1, msg);
   }
-  char loc[1024], what[1200];
-  where(h, loc, sizeof loc);
-  snprintf(what, sizeof what, "Cannot append acquisition to %s", loc);
-  if (!require_writable(env, h, what)) return NULL;
+  char what[1200];
+  if (!append_begin(env, h, "acquisition", what, sizeof what)) return NULL;
   acq.traj = (float *)traj.data;
   acq.data = (complex_float_t *)data.data;
   err_reset();
-  if (ismrmrd_append_acquisition(&h->ds, &acq) != ISMRMRD_NOERROR) {
-    err_add_hdf5();
-    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
-  }
-  drain_ismrmrd_errors();
-  return NULL;
+  return append_end(env, ismrmrd_append_acquisition(&h->ds, &acq), what);
 }
 
 /* appendWaveform(h, head: Uint8Array(40), data: Uint32Array) */
@@ -1099,18 +1496,11 @@ static napi_value js_append_waveform(napi_env env, napi_callback_info info) {
              data.length, wav.head.number_of_samples, wav.head.channels);
     return throw_plain(env, 1, msg);
   }
-  char loc[1024], what[1200];
-  where(h, loc, sizeof loc);
-  snprintf(what, sizeof what, "Cannot append waveform to %s", loc);
-  if (!require_writable(env, h, what)) return NULL;
+  char what[1200];
+  if (!append_begin(env, h, "waveform", what, sizeof what)) return NULL;
   wav.data = (uint32_t *)data.data;
   err_reset();
-  if (ismrmrd_append_waveform(&h->ds, &wav) != ISMRMRD_NOERROR) {
-    err_add_hdf5();
-    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
-  }
-  drain_ismrmrd_errors();
-  return NULL;
+  return append_end(env, ismrmrd_append_waveform(&h->ds, &wav), what);
 }
 
 /* Checks that an existing image variable's data set can take an image of this shape and type. */
@@ -1215,12 +1605,7 @@ static napi_value js_append_image(napi_env env, napi_callback_info info) {
   int rc = accept ? ismrmrd_append_image(&h->ds, var, &im) : ISMRMRD_FILEERROR;
   free(attrs);
   free(var);
-  if (rc != ISMRMRD_NOERROR) {
-    err_add_hdf5();
-    return throw_with(env, "ERR_ISMRMRD_HDF5", what);
-  }
-  drain_ismrmrd_errors();
-  return NULL;
+  return append_end(env, rc, what);
 }
 
 /* ------------------------------------------------------------------ listing */
@@ -1297,28 +1682,55 @@ static napi_value js_library_version(napi_env env, napi_callback_info info) {
   return out;
 }
 
+typedef struct {
+  const char *name;
+  napi_callback fn;
+} Export;
+
+static const Export EXPORTS[] = {
+    {"open", js_open},
+    {"close", js_close},
+    {"isReadOnly", js_is_read_only},
+    {"readHeader", js_read_header},
+    {"writeHeader", js_write_header},
+    {"acquisitionCount", js_acquisition_count},
+    {"readAcquisitions", js_read_acquisitions},
+    {"readAcquisitionBlockSync", js_read_acquisition_block_sync},
+    {"readAcquisitionBlock", js_read_acquisition_block},
+    {"appendAcquisition", js_append_acquisition},
+    {"waveformCount", js_waveform_count},
+    {"readWaveforms", js_read_waveforms},
+    {"appendWaveform", js_append_waveform},
+    {"imageCount", js_image_count},
+    {"readImages", js_read_images},
+    {"appendImage", js_append_image},
+    {"listGroup", js_list_group},
+    {"libraryVersion", js_library_version},
+};
+
+/* Every export runs under the HDF5 lock (a worker thread may be inside readAcquisitionBlock). */
+static napi_value locked_call(napi_env env, napi_callback_info info) {
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, NULL, NULL, NULL, &data) != napi_ok || data == NULL) return NULL;
+  hdf5_lock();
+  napi_value out = ((const Export *)data)->fn(env, info);
+  hdf5_unlock();
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
+  pthread_once(&g_lock_once, lock_init);
+  hdf5_lock();
   ismrmrd_set_error_handler(on_ismrmrd_error);
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  napi_property_descriptor props[] = {
-      {"open", NULL, js_open, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"isReadOnly", NULL, js_is_read_only, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"readHeader", NULL, js_read_header, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"writeHeader", NULL, js_write_header, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"acquisitionCount", NULL, js_acquisition_count, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"readAcquisitions", NULL, js_read_acquisitions, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"appendAcquisition", NULL, js_append_acquisition, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"waveformCount", NULL, js_waveform_count, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"readWaveforms", NULL, js_read_waveforms, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"appendWaveform", NULL, js_append_waveform, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"imageCount", NULL, js_image_count, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"readImages", NULL, js_read_images, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"appendImage", NULL, js_append_image, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"listGroup", NULL, js_list_group, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"libraryVersion", NULL, js_library_version, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  hdf5_unlock();
+  enum { N = sizeof EXPORTS / sizeof EXPORTS[0] };
+  napi_property_descriptor props[N];
+  for (size_t i = 0; i < N; i++) {
+    props[i] = (napi_property_descriptor){EXPORTS[i].name, NULL, locked_call, NULL, NULL, NULL, napi_enumerable,
+                                          (void *)&EXPORTS[i]};
+  }
+  if (napi_define_properties(env, exports, N, props) != napi_ok) return NULL;
   return exports;
 }
 

@@ -4,19 +4,24 @@
  * `configs` (list shipped configurations).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { readdir } from 'node:fs/promises';
-import { shippedConfigDir } from '../config/index.js';
-import { defaultOutGroup, runClient } from '../client/ismrmrd-client.js';
-import { createLogger, type LogLevel } from '../util/logger.js';
-import { startServer, type ServeDistributionOptions } from './serve.js';
-import { addOperatingOptions, httpFromFlags, type OperatingFlags } from './operating-options.js';
-import { RECON_FORMATS, reconToFormat, type ReconFormat } from './recon-output.js';
-import { registerPhantomCommand } from './phantom.js';
-import { registerChrisCommand } from './chris.js';
-import { registerRelayCommand } from './relay.js';
+import { availableParallelism } from 'node:os';
+import type { LogLevel } from '../util/logger.js';
+import type { ServeDistributionOptions } from './serve.js';
+import type { OperatingFlags } from './operating-options.js';
+import type { StorageFlags } from './storage.js';
+import type { DeployFlags } from './deploy-options.js';
+import type { LimitFlags } from './limit-options.js';
 import { buildInfo } from '../server/queries.js';
-import { addStorageOptions, collectParameter, parameterMap, registerStorageCommand, storeFromFlags, type StorageFlags } from './storage.js';
-import { addDeployOptions, startDeployHelpers, tlsFromFlags, type DeployFlags } from './deploy-options.js';
+import { RECON_FORMATS, type ReconFormat } from './recon-output.js';
+import type { ReconProgress } from './progress.js';
+
+/*
+ * Start-up time matters (`gantry recon` on a small file is mostly process
+ * start), so this module imports only commander: each subcommand's
+ * definition pulls its option helpers, and its action the modules that do
+ * the work, with dynamic imports. `gantry SUB ...` builds only SUB; help,
+ * --version and unknown commands build the whole tree (same text as ever).
+ */
 
 function integer(name: string, min = 0, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value: string): number => {
@@ -60,13 +65,10 @@ interface DistributionFlags {
   relayInterval: number;
 }
 
-/** Builds the command tree (exported for tests of --help). */
-export function buildProgram(): Command {
-  const program = new Command('gantry')
-    .description('Gantry: a cloud-native MRI reconstruction server that speaks the Gadgetron protocol')
-    .version(buildInfo().gantryVersion)
-    .showHelpAfterError();
-
+/** `gantry serve`. */
+async function registerServe(program: Command): Promise<void> {
+  const [{ addOperatingOptions, httpFromFlags }, { addDeployOptions, secureServeOptions, startDeployHelpers, tlsFromFlags }, { addLimitOptions, limitsFromFlags }, { addStorageOptions, collectParameter, parameterMap, storeFromFlags }] =
+    await Promise.all([import('./operating-options.js'), import('./deploy-options.js'), import('./limit-options.js'), import('./storage.js')]);
   const serve = program
     .command('serve')
     .description('Run the reconstruction server (Gadgetron TCP protocol) until stopped')
@@ -87,18 +89,25 @@ export function buildProgram(): Command {
     .option('--job-buffer-bytes <n>', 'job input kept for replay per distributed node (past it, a failed job is an error)', integer('job-buffer-bytes', 0), 1024 * 1024 * 1024)
     .option('--worker-slots <n>', 'distributed jobs one worker runs at once; more wait for a free worker', integer('worker-slots', 1, 1024), 2)
     .option('--discovery-interval <seconds>', 'how often worker discovery runs', seconds('discovery-interval'), 10)
-    .option('--relay-interval <seconds>', 'how often this server re-registers with the relay', seconds('relay-interval'), 10);
+    .option('--relay-interval <seconds>', 'how often this server re-registers with the relay', seconds('relay-interval'), 10)
+    .option('--threads <n>', 'compute threads: the event loop plus n − 1 worker threads for the reconstruction gadgets (1: all inline; default: all cores)', integer('threads', 1, 1024), availableParallelism());
   addOperatingOptions(serve);
   addDeployOptions(serve);
+  addLimitOptions(serve);
   addStorageOptions(serve)
     .action(async (opts: {
       port: number; host: string; configDir: string[]; maxSessions: number; idleTimeout: number;
-      channelCapacity: number; drainTimeout: number; logLevel: LogLevel | 'silent'; parameter: string[];
-    } & StorageFlags & DistributionFlags & OperatingFlags & DeployFlags) => {
+      channelCapacity: number; drainTimeout: number; logLevel: LogLevel | 'silent'; parameter: string[]; threads: number;
+    } & StorageFlags & DistributionFlags & OperatingFlags & DeployFlags & LimitFlags) => {
+      (await import('../engine/thread-pool.js')).configureComputeThreads(opts.threads);
+      const [{ createLogger }, { installCrashGuard }, { startServer }, { shippedConfigDir }] = await Promise.all([
+        import('../util/logger.js'), import('../server/crash-guard.js'), import('./serve.js'), import('../config/config-files.js'),
+      ]);
       const log = createLogger(opts.logLevel, {}, opts.logDestination);
+      installCrashGuard(log);
       const tls = tlsFromFlags(opts, opts.host);
       const storage = await storeFromFlags(opts, log);
-      const server = await startServer({
+      const server = await startServer(secureServeOptions(opts, {
         ...(tls ? { tls } : {}),
         ...(storage ? { storage } : {}),
         parameters: parameterMap(opts.parameter),
@@ -106,12 +115,13 @@ export function buildProgram(): Command {
         port: opts.port,
         configDirs: [...opts.configDir, shippedConfigDir()],
         maxSessions: opts.maxSessions,
+        ...limitsFromFlags(opts),
         idleTimeoutMs: opts.idleTimeout,
         channelCapacity: opts.channelCapacity,
         log,
         distribution: distributionFromFlags(opts),
         http: httpFromFlags(opts),
-      });
+      }));
       startDeployHelpers(server, opts, log);
       const stop = (signal: string): void => {
         log.info('shutting down', { signal, activeSessions: server.activeSessions });
@@ -120,7 +130,10 @@ export function buildProgram(): Command {
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
     });
+}
 
+/** `gantry client`. */
+function registerClient(program: Command): void {
   program
     .command('client')
     .description('Send an ISMRMRD file to a server and store the images (flags of gadgetron_ismrmrd_client)')
@@ -138,13 +151,23 @@ export function buildProgram(): Command {
     .option('-l, --loops <n>', 'accepted for compatibility (ignored)', integer('loops', 1), 1)
     .option('-F, --outformat <format>', 'output format (h5)', 'h5')
     .option('-v, --verbose', 'print progress', false)
+    .option('--tls', 'connect with TLS (the server\'s --tls-cert/--tls-key or --tls-psk-file)', false)
+    .option('--ca <file>', 'with --tls: PEM CA bundle that signed the server\'s certificate (default: the system\'s)')
+    .option('--cert <file>', 'with --tls: PEM client certificate (servers with --tls-client-ca)')
+    .option('--key <file>', 'with --tls: PEM private key of --cert')
+    .option('--servername <name>', 'with --tls: name the server\'s certificate must carry (default: --address)')
+    .option('--psk-file <file>', 'with --tls: pre-shared key file, IDENTITY:KEY lines (stunnel format)')
+    .option('--psk-identity <id>', 'with --psk-file: which identity to use (default: the first line)')
     .action(async (opts: {
       address: string; port: number; filename?: string; outfile: string; inGroup: string; outGroup?: string;
       config: string; configLocal?: string; info?: string; query: boolean; timeout: number; outformat: string; verbose: boolean;
-    }) => {
+    } & import('../client/tls-options.js').ClientTlsFlags) => {
       if (opts.outformat !== 'h5') throw new Error(`Cannot write output format '${opts.outformat}': Gantry's client writes h5`);
       if (opts.info === undefined && !opts.query && !opts.filename) throw new Error('Cannot run: give an input file with -f (or -Q/-q)');
+      const { defaultOutGroup, runClient } = await import('../client/ismrmrd-client.js');
+      const tls = (await import('../client/tls-options.js')).clientTlsFromFlags(opts);
       const result = await runClient({
+        ...(tls ? { tls } : {}),
         host: opts.address,
         port: opts.port,
         ...(opts.filename === undefined ? {} : { filename: opts.filename }),
@@ -166,7 +189,11 @@ export function buildProgram(): Command {
         process.exitCode = 2;
       }
     });
+}
 
+/** `gantry recon`. */
+async function registerRecon(program: Command): Promise<void> {
+  const { addStorageOptions, collectParameter, parameterMap, storeFromFlags } = await import('./storage.js');
   const recon = program
     .command('recon')
     .description('Reconstruct an ISMRMRD file offline with a config: `gantry recon IN OUT -c CONFIG --format h5|dicom|png`')
@@ -181,16 +208,22 @@ export function buildProgram(): Command {
     .option('-c, --config <name>', 'config name', 'default.xml')
     .option('-C, --config-local <file>', 'local config file')
     .option('--config-dir <dir>', 'extra config folder (repeatable)', collect, [] as string[])
-    .option('--parameter <name=value>', 'stream parameter, e.g. noisecovariancein=FILE or noisecovarianceout=FILE (repeatable)', collectParameter, [] as string[]);
+    .option('--parameter <name=value>', 'stream parameter, e.g. noisecovariancein=FILE or noisecovarianceout=FILE (repeatable)', collectParameter, [] as string[])
+    .option('--threads <n>', 'compute threads: the event loop plus n − 1 worker threads for the reconstruction gadgets (1: all inline; default: all cores)', integer('threads', 1, 1024), availableParallelism());
   addStorageOptions(recon)
     .action(async (input: string | undefined, output: string | undefined, opts: {
       filename?: string; outfile: string; inGroup: string; outGroup?: string; config: string; configLocal?: string; configDir: string[];
-      parameter: string[]; format: ReconFormat; deidentify: boolean;
+      parameter: string[]; format: ReconFormat; deidentify: boolean; threads: number;
     } & StorageFlags) => {
+      (await import('../engine/thread-pool.js')).configureComputeThreads(opts.threads);
       const filename = input ?? opts.filename;
       if (filename === undefined) throw new Error('Cannot reconstruct: give an input file (gantry recon IN OUT, or -f IN)');
       const outFile = output ?? opts.outfile;
+      const [{ createLogger }, { shippedConfigDir }, { reconToFormat }, { ProgressBar }] = await Promise.all([
+        import('../util/logger.js'), import('../config/config-files.js'), import('./recon-output.js'), import('./progress.js'),
+      ]);
       const storage = await storeFromFlags(opts, createLogger('warn'));
+      const bar = new ProgressBar(process.stderr);
       const summary = await reconToFormat({
         ...(storage ? { storage } : {}),
         parameters: parameterMap(opts.parameter),
@@ -203,25 +236,60 @@ export function buildProgram(): Command {
         config: opts.config,
         ...(opts.configLocal === undefined ? {} : { configLocal: opts.configLocal }),
         configDirs: [...opts.configDir, shippedConfigDir()],
-      });
+        ...(bar.active ? { onProgress: (p: ReconProgress) => bar.update(p) } : {}),
+      }).finally(() => bar.done());
       await storage?.close();
       process.stderr.write(`gantry recon: ${summary.images} images written to ${outFile}\n`);
     });
+}
 
-  registerStorageCommand(program);
-
+/** `gantry configs`. */
+function registerConfigs(program: Command): void {
   program
     .command('configs')
     .description('List the configurations Gantry ships')
     .action(async () => {
+      const [{ readdir }, { shippedConfigDir }] = await Promise.all([import('node:fs/promises'), import('../config/config-files.js')]);
       const files = (await readdir(shippedConfigDir())).filter((f) => f.endsWith('.xml')).sort();
       process.stdout.write(`${files.join('\n')}\n`);
     });
+}
 
-  registerPhantomCommand(program);
-  registerChrisCommand(program);
-  registerRelayCommand(program);
+/** The subcommands in help order, each registered by loading only what its definition needs. */
+const SUBCOMMANDS: ReadonlyArray<readonly [string, (program: Command) => void | Promise<void>]> = [
+  ['serve', registerServe],
+  ['client', registerClient],
+  ['recon', registerRecon],
+  ['storage', async (program) => (await import('./storage.js')).registerStorageCommand(program)],
+  ['configs', registerConfigs],
+  ['phantom', async (program) => (await import('./phantom.js')).registerPhantomCommand(program)],
+  ['chris', async (program) => (await import('./chris.js')).registerChrisCommand(program)],
+  ['relay', async (program) => (await import('./relay.js')).registerRelayCommand(program)],
+];
+
+/** Names of the subcommands, in help order. */
+export const SUBCOMMAND_NAMES: readonly string[] = SUBCOMMANDS.map(([name]) => name);
+
+/**
+ * Builds the command tree (exported for tests of --help): every subcommand,
+ * or only `only` (what `gantry only ...` needs; none for `--version`).
+ */
+export async function buildProgram(only?: readonly string[]): Promise<Command> {
+  const program = new Command('gantry')
+    .description('Gantry: a cloud-native MRI reconstruction server that speaks the Gadgetron protocol')
+    .version(buildInfo().gantryVersion)
+    .showHelpAfterError();
+  for (const [name, register] of SUBCOMMANDS) {
+    if (only === undefined || only.includes(name)) await register(program);
+  }
   return program;
+}
+
+/** The subcommands `argv` needs built: the one it names, none for --version, all otherwise (help, unknown names). */
+export function subcommandsFor(argv: readonly string[]): string[] | undefined {
+  const first = argv[2];
+  if (first === '-V' || first === '--version') return [];
+  return first !== undefined && SUBCOMMAND_NAMES.includes(first) ? [first] : undefined;
 }
 
 /** `serve`'s distribution settings from its flags and the environment. */
@@ -243,7 +311,7 @@ function distributionFromFlags(opts: DistributionFlags): ServeDistributionOption
 
 /** Entry point used by bin/gantry. */
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = await buildProgram(subcommandsFor(argv));
   program.exitOverride((err) => {
     process.exit(err.exitCode);
   });

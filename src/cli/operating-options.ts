@@ -35,8 +35,8 @@ export function addOperatingOptions(command: Command): Command {
     .option('--no-http', 'run without the HTTP side')
     .option('--keep-sessions <n>', 'finished sessions the API and page remember', nonNegativeInteger('keep-sessions', 100_000), 50)
     .option('--image-memory <MiB>', 'memory for recent images shown by the page and offered for download (oldest dropped first)', nonNegativeInteger('image-memory', 1_048_576), 256)
-    .addOption(new Option('--log-destination <stream>', 'where JSON log records go (stderr keeps stdout clean, as Gadgetron\'s test harness requires)')
-      .choices(['stderr', 'stdout']).default('stderr'));
+    .addOption(new Option('--log-destination <stream>', 'where the JSON log records go (one per line)')
+      .choices(['stdout', 'stderr']).default('stdout'));
 }
 
 /** The HTTP settings of `startServer` from the flags (undefined with --no-http). */

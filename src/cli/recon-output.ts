@@ -6,9 +6,10 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { imageToDicom } from '../formats/dicom.js';
-import { imageToPng } from '../formats/png.js';
-import { runOfflineRecon, type OfflineReconOptions } from './recon.js';
+import type { OfflineReconOptions } from './recon.js';
+
+// The reconstruction and the DICOM and PNG writers (dcmjs, fast-png) load on
+// first use, so that `gantry` starts without them.
 
 /** Output formats of `gantry recon` and `gantry chris`. */
 export const RECON_FORMATS = ['h5', 'dicom', 'png'] as const;
@@ -39,18 +40,21 @@ export function batchUidSeed(input: string, group: string, config: string): stri
 /** Reconstructs `options.filename` into `options.output` in `options.format`. */
 export async function reconToFormat(options: ReconToFormatOptions): Promise<ReconToFormatResult> {
   const { format, output } = options;
+  const { runOfflineRecon } = await import('./recon.js');
   if (format === 'h5') {
     const { images } = await runOfflineRecon({ ...options, outFile: output });
     return { images, files: images > 0 ? [resolve(output)] : [] };
   }
   mkdirSync(output, { recursive: true });
   const files: string[] = [];
+  const imageToDicom = format === 'dicom' ? (await import('../formats/dicom.js')).imageToDicom : undefined;
+  const imageToPng = format === 'png' ? (await import('../formats/png.js')).imageToPng : undefined;
   const seed = options.uidSeed ?? batchUidSeed(options.filename, options.inGroup, options.configLocal ?? options.config);
   const { images } = await runOfflineRecon({
     ...options,
     outFile: '',
     onImage: (image, index, header) => {
-      if (format === 'dicom') {
+      if (imageToDicom) {
         for (const instance of imageToDicom(image, { header, uidSeed: seed, outputIndex: index, deidentify: options.deidentify === true })) {
           const path = resolve(join(output, instance.filename));
           writeFileSync(path, instance.bytes);
@@ -58,6 +62,7 @@ export async function reconToFormat(options: ReconToFormatOptions): Promise<Reco
         }
         return;
       }
+      if (!imageToPng) return;
       const nz = image.head.matrix_size[2] ?? 1;
       for (let channel = 0; channel < image.head.channels; channel++) {
         for (let z = 0; z < nz; z++) {

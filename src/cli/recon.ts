@@ -1,6 +1,8 @@
 /**
  * Offline reconstruction: runs a pipeline in-process over an ISMRMRD file and
- * stores the images exactly as the client would.
+ * stores the images exactly as the client would. The input is read in blocks
+ * on a worker thread (see IsmrmrdFile.acquisitionBlocks), so reading the next
+ * block overlaps reconstructing the current one.
  */
 import { readFile } from 'node:fs/promises';
 import { loadStreamConfiguration, parseStreamConfiguration } from '../config/index.js';
@@ -13,6 +15,7 @@ import type { Image } from '../ismrmrd/types.js';
 import { parseIsmrmrdHeader, type IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import type { DependencyStore } from '../storage/types.js';
 import { createLogger } from '../util/logger.js';
+import type { ReconProgress } from './progress.js';
 
 /** Offline reconstruction settings. */
 export interface OfflineReconOptions {
@@ -29,6 +32,8 @@ export interface OfflineReconOptions {
   parameters?: ReadonlyMap<string, string>;
   /** Receives each image instead of the HDF5 output (for DICOM or PNG output); images of DICOM messages count too. */
   onImage?: (image: Image, index: number, header: IsmrmrdHeader) => void | Promise<void>;
+  /** Called after each block of acquisitions is queued and after each image. */
+  onProgress?: (progress: ReconProgress) => void;
 }
 
 /** Reconstructs `filename` and appends the images to `outFile`. */
@@ -57,10 +62,14 @@ export async function runOfflineRecon(options: OfflineReconOptions): Promise<{ i
       notify: (path, text) => process.stderr.write(`gantry recon: [${path}] WARNING: ${text}\n`),
     })
       .finally(() => outChannel.close());
+    const total = input.acquisitionCount();
+    let read = 0;
+    const progress = (): void => options.onProgress?.({ acquisitions: read, total, images });
     const feed = (async () => {
-      const count = input.acquisitionCount();
-      for (let start = 0; start < count; start += 64) {
-        for (const acq of input.readAcquisitions(start, Math.min(64, count - start))) await inChannel.push(acq);
+      for await (const block of input.acquisitionBlocks()) {
+        for (const acq of block) await inChannel.push(acq);
+        read += block.length;
+        progress();
       }
       const waves = input.waveformCount();
       if (waves > 0) for (const w of input.readWaveforms(0, waves)) await inChannel.push(w);
@@ -70,13 +79,17 @@ export async function runOfflineRecon(options: OfflineReconOptions): Promise<{ i
       for await (const message of outChannel) {
         if (options.onImage) {
           const image = message.kind === 'image' ? message : message.kind === 'dicom' ? message.image : undefined;
-          if (image && plan.writtenKinds.has(message.kind)) await options.onImage(image, images++, header);
+          if (image && plan.writtenKinds.has(message.kind)) {
+            await options.onImage(image, images++, header);
+            progress();
+          }
           continue;
         }
         if (message.kind !== 'image' || !plan.writtenKinds.has('image')) continue;
         if (!output) output = IsmrmrdFile.open(options.outFile, options.outGroup, { create: true });
         output.appendImage(message);
         images += 1;
+        progress();
       }
     })();
     await Promise.all([run, feed, drain]);

@@ -6,7 +6,12 @@ import { startRelayRegistration } from '../distributed/relay/index.js';
 import { createWorkerPool } from '../distributed/worker-pool.js';
 import { defaultRegistry } from '../gadgets/index.js';
 import { mergeProtocolLimits, type ProtocolLimits } from '../protocol/index.js';
+import { mergeSessionLimits, type SessionLimits } from '../protocol/limits.js';
 import { GantryTcpServer, type TlsListenerOptions } from '../server/tcp-server.js';
+import type { TlsServerSettings } from '../server/tls-listener.js';
+import type { WorkerProofVerifier } from '../server/worker-auth.js';
+import type { WorkerConnector } from '../distributed/nodes/types.js';
+import type { HttpAuthOptions } from '../http/auth.js';
 import type { DependencyStore } from '../storage/types.js';
 import type { Logger } from '../util/logger.js';
 import { GantryHttpServer } from '../http/server.js';
@@ -25,6 +30,8 @@ export interface StartServerOptions {
   channelCapacity?: number;
   lingerMs?: number;
   limits?: Partial<ProtocolLimits>;
+  /** Per-session byte and memory budgets and timeouts (`--session-max-bytes`, `--connect-timeout`, …). */
+  sessionLimits?: Partial<SessionLimits>;
   /** Where measurement dependencies are saved and loaded (none: unavailable). */
   storage?: DependencyStore;
   /** Stream parameters given to every session (`--parameter name=value`). */
@@ -35,6 +42,10 @@ export interface StartServerOptions {
   http?: ServeHttpOptions;
   /** A TLS listener beside the plain port (`--tls-port`); absent = none. */
   tls?: TlsListenerOptions;
+  /** TLS on the data port itself (TLS flags without `--tls-port`); absent = plain TCP. */
+  dataTls?: TlsServerSettings;
+  /** Sessions on the data port must prove the worker secret (`--worker-secret-file`); absent = open. */
+  workerProof?: WorkerProofVerifier;
 }
 
 /** Where the HTTP side listens and what the session registry keeps. */
@@ -51,6 +62,10 @@ export interface ServeHttpOptions {
    * Gadgetron-style test harness) still start.
    */
   fallbackToFreePort?: boolean;
+  /** HTTPS certificate and key (`--http-tls-cert/--http-tls-key`). */
+  https?: { cert: Buffer; key: Buffer };
+  /** Bearer tokens required by the API and page (`--http-token-file`). */
+  auth?: HttpAuthOptions;
 }
 
 /** How `serve` finds workers and runs distributed jobs. */
@@ -76,6 +91,8 @@ export interface ServeDistributionOptions {
   jobBufferBytes?: number;
   /** Jobs one worker runs at once (default 2). */
   workerSlots?: number;
+  /** How links to workers are opened (TLS, worker secret); default plain TCP. */
+  connect?: WorkerConnector;
 }
 
 /** Creates, starts and returns a TCP server. */
@@ -86,6 +103,7 @@ export async function startServer(options: StartServerOptions): Promise<GantryTc
     configDirs: options.configDirs,
     registry: defaultRegistry(),
     limits: mergeProtocolLimits(options.limits),
+    sessionLimits: mergeSessionLimits(options.sessionLimits),
     channelCapacity: options.channelCapacity ?? 64,
     idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
     lingerMs: options.lingerMs ?? 5_000,
@@ -94,6 +112,8 @@ export async function startServer(options: StartServerOptions): Promise<GantryTc
     ...(options.storage ? { storage: options.storage } : {}),
     ...(options.parameters ? { parameters: options.parameters } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.dataTls ? { dataTls: options.dataTls } : {}),
+    ...(options.workerProof ? { workerProof: options.workerProof } : {}),
     sessionRegistry: new SessionRegistry({
       log: options.log,
       ...(options.http?.keepSessions === undefined ? {} : { keepSessions: options.http.keepSessions }),
@@ -103,7 +123,10 @@ export async function startServer(options: StartServerOptions): Promise<GantryTc
   if (options.http) await startHttp(server, options.http, options.log);
   const address = await server.listen();
   if (options.distribution) setUpDistribution(server, options.distribution, options, address.port);
-  options.log.info('gantry listening', { host: address.address, port: address.port });
+  options.log.info('gantry listening', {
+    host: address.address, port: address.port,
+    ...(options.dataTls ? { tls: true } : {}), ...(options.workerProof ? { workerSecret: true } : {}),
+  });
   const tlsAddress = server.tlsAddress;
   if (tlsAddress) options.log.info('gantry tls listening', { host: tlsAddress.address, port: tlsAddress.port, clientCertificates: options.tls?.clientCa !== undefined });
   return server;
@@ -127,6 +150,7 @@ function setUpDistribution(server: GantryTcpServer, d: ServeDistributionOptions,
     workerTimeoutMs: d.workerTimeoutMs ?? 60_000,
     jobBufferBytes: d.jobBufferBytes ?? 1024 * 1024 * 1024,
     workerSlots: d.workerSlots ?? 2,
+    ...(d.connect ? { connect: d.connect } : {}),
   });
   server.registry.setWorkerSource(pool);
   if (sources.length > 0) log.info('worker discovery', { sources: sources.map((s) => s.name) });
@@ -148,6 +172,8 @@ async function startHttp(server: GantryTcpServer, http: ServeHttpOptions, log: L
     log,
     build: { version: info.gantryVersion, commit: info.gitSha },
     storage: storageStats,
+    ...(http.https ? { https: http.https } : {}),
+    ...(http.auth ? { auth: http.auth } : {}),
   });
   let httpServer = make(http.port);
   try {

@@ -14,7 +14,9 @@ import { parseIsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import {
   encodeAcquisition, encodeClose, encodeConfigFile, encodeConfigScript, encodeHeader, encodeQuery, encodeWaveform,
 } from '../protocol/index.js';
+import type { ConnectionOptions } from 'node:tls';
 import { GadgetronConnection } from './connection.js';
+import { explainTlsReadError } from './tls-options.js';
 
 /** Client settings (the reference client's flags). */
 export interface ClientOptions {
@@ -35,6 +37,8 @@ export interface ClientOptions {
   /** Dependency-query mode: no input file. */
   query: boolean;
   timeoutMs: number;
+  /** Connect with TLS (`--tls`, see tls-options.ts); absent = plain TCP. */
+  tls?: ConnectionOptions;
   verbose: boolean;
   /** Where text and responses are printed. */
   stdout: (text: string) => void;
@@ -72,7 +76,7 @@ export async function runClient(options: ClientOptions): Promise<ClientResult> {
   const configScript = options.configLocal ? await readFile(options.configLocal, 'utf8') : undefined;
   if (headerXml !== undefined) await reportDependencies(headerXml, options);
 
-  const connection = await GadgetronConnection.open({ host: options.host, port: options.port, timeoutMs: options.timeoutMs });
+  const connection = await GadgetronConnection.open({ host: options.host, port: options.port, timeoutMs: options.timeoutMs, ...(options.tls ? { tls: options.tls } : {}) });
   const result: ClientResult = { images: 0, acquisitionsSent: 0, serverErrors: [], closedByServer: false };
   let output: IsmrmrdFile | undefined;
   const storeImage = (image: Image): void => {
@@ -135,10 +139,13 @@ export async function runClient(options: ClientOptions): Promise<ClientResult> {
     output?.close();
     connection.close();
     if (result.serverErrors.length > 0) return result;
-    throw err;
+    const readError = await reader.then(() => undefined, (e: unknown) => e);
+    throw options.tls && readError !== undefined ? explainTlsReadError(readError, options.host, options.port) : err;
   }
   try {
-    await reader;
+    await reader.catch((err: unknown) => {
+      throw options.tls ? explainTlsReadError(err, options.host, options.port) : err;
+    });
   } finally {
     input?.close();
     output?.close();
@@ -148,11 +155,39 @@ export async function runClient(options: ClientOptions): Promise<ClientResult> {
   return result;
 }
 
-/** Sends acquisitions and waveforms; waveforms go first when older than the next acquisition. */
+/** Bytes of encoded frames gathered into one write while sending data. */
+const SEND_BATCH_BYTES = 4 * 1024 * 1024;
+
+/** Collects encoded frames and sends them in writes of about {@link SEND_BATCH_BYTES}. */
+class FrameBatch {
+  private chunks: Uint8Array[] = [];
+  private bytes = 0;
+
+  constructor(private readonly connection: GadgetronConnection) {}
+
+  async add(frame: readonly Uint8Array[]): Promise<void> {
+    for (const chunk of frame) {
+      this.chunks.push(chunk);
+      this.bytes += chunk.byteLength;
+    }
+    if (this.bytes >= SEND_BATCH_BYTES) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.chunks.length === 0) return;
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.bytes = 0;
+    await this.connection.send(chunks);
+  }
+}
+
+/** Sends acquisitions and waveforms, in batches; waveforms go first when older than the next acquisition. */
 async function sendData(connection: GadgetronConnection, input: IsmrmrdFile, options: ClientOptions): Promise<number> {
   const acqCount = input.acquisitionCount();
   const wavCount = input.waveformCount();
   const batch = 64;
+  const out = new FrameBatch(connection);
   let w = 0;
   let waveforms = wavCount > 0 ? input.readWaveforms(0, Math.min(batch, wavCount)) : [];
   let wi = 0;
@@ -168,17 +203,18 @@ async function sendData(connection: GadgetronConnection, input: IsmrmrdFile, opt
     const acqs = input.readAcquisitions(start, Math.min(batch, acqCount - start));
     for (const acq of acqs) {
       for (let wav = nextWaveform(); wav && wav.head.time_stamp < acq.head.acquisition_time_stamp; wav = nextWaveform()) {
-        await connection.send(encodeWaveform(wav));
+        await out.add(encodeWaveform(wav));
         wi += 1;
       }
-      await connection.send(encodeAcquisition(acq));
+      await out.add(encodeAcquisition(acq));
     }
     if (options.verbose) options.stderr(`sent ${Math.min(start + batch, acqCount)} of ${acqCount} acquisitions\n`);
   }
   for (let wav = nextWaveform(); wav; wav = nextWaveform()) {
-    await connection.send(encodeWaveform(wav));
+    await out.add(encodeWaveform(wav));
     wi += 1;
   }
+  await out.flush();
   return acqCount;
 }
 
@@ -223,13 +259,13 @@ export interface NoiseStatistics {
  */
 export async function queryNoiseStatistics(
   measurementId: string,
-  options: Pick<ClientOptions, 'host' | 'port' | 'timeoutMs' | 'stderr'>,
+  options: Pick<ClientOptions, 'host' | 'port' | 'timeoutMs' | 'stderr' | 'tls'>,
 ): Promise<NoiseStatistics> {
   let xml: string | undefined;
   let connection: GadgetronConnection | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
-    connection = await GadgetronConnection.open({ host: options.host, port: options.port, timeoutMs: options.timeoutMs });
+    connection = await GadgetronConnection.open({ host: options.host, port: options.port, timeoutMs: options.timeoutMs, ...(options.tls ? { tls: options.tls } : {}) });
     const open = connection;
     timer = setTimeout(() => open.socket.destroy(), Math.max(options.timeoutMs, 10_000) + 20_000);
     await open.send([...encodeConfigScript(noiseDependencyQueryConfig(`GadgetronNoiseCovarianceMatrix_${measurementId}`)), ...encodeClose()]);

@@ -22,10 +22,10 @@
  * for `staleMs`.
  */
 import { connect } from 'node:net';
-import { hostname, networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../util/logger.js';
 import { endpointId, normalizeHost } from './discovery/worker-list.js';
+import { machineIdentity, selfMatcher, type LocalIdentity } from './self-endpoint.js';
 
 /** A worker's address; `id` is `host:port` with IPv6 hosts bracketed (`[::1]:9002`). */
 export interface WorkerEndpoint {
@@ -85,8 +85,10 @@ export interface WorkerPoolOptions {
   /** Discovery period in ms; 0 or less = discover once, then only on demand. */
   refreshMs: number;
   log: Logger;
-  /** This server's own endpoint(s): never added to the pool (a list naming only this server means "compute locally"). A wildcard host (0.0.0.0, ::) matches every local address. */
+  /** This server's own endpoint(s): never added to the pool (a list naming only this server means "compute locally"). A wildcard host (0.0.0.0, ::) matches every address of this machine's interfaces, its host name and POD_IP/POD_IPS (see self-endpoint.ts). */
   self?: { host: string; port: number }[];
+  /** The machine's addresses, host name and environment for recognising `self` (tests; default the running machine and process.env, re-read every discovery round). */
+  identity?: LocalIdentity;
   /** Monotonic clock in ms (tests). */
   now?: () => number;
   /** Health probe for workers whose back-off has elapsed (tests). */
@@ -123,37 +125,6 @@ interface WorkerRecord {
   failures: number;
   retryAt: number;
   probing: boolean;
-}
-
-const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1', 'ip6-localhost'];
-
-function localHostNames(): Set<string> {
-  const names = new Set<string>(LOOPBACK_NAMES);
-  names.add(hostname().toLowerCase());
-  for (const list of Object.values(networkInterfaces())) {
-    for (const info of list ?? []) names.add(normalizeHost(info.address.replace(/%.*$/, '')));
-  }
-  return names;
-}
-
-function isLoopback(host: string): boolean {
-  return LOOPBACK_NAMES.includes(host) || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::ffff:127.0.0.1';
-}
-
-/** Decides whether an address is this server, given its listening endpoints. */
-function selfMatcher(self: readonly { host: string; port: number }[]): (host: string, port: number) => boolean {
-  if (self.length === 0) return () => false;
-  const local = self.some((s) => ['', '0.0.0.0', '::', '*'].includes(normalizeHost(s.host)) || isLoopback(normalizeHost(s.host)))
-    ? localHostNames()
-    : new Set<string>();
-  return (host, port) => self.some((s) => {
-    if (s.port !== port) return false;
-    const own = normalizeHost(s.host);
-    if (own === host) return true;
-    if (['', '0.0.0.0', '::', '*'].includes(own)) return local.has(host) || isLoopback(host);
-    if (isLoopback(own)) return isLoopback(host);
-    return false;
-  });
 }
 
 /** TCP probe: connects, sends a CLOSE message (id 4) so a Gadgetron or Gantry server ends the connection cleanly, and reports whether the connect succeeded. */
@@ -456,7 +427,7 @@ class Pool implements DiscoveringWorkerPool {
     if (this.closed) return;
 
     const now = this.now();
-    const isSelf = selfMatcher(this.options.self ?? []);
+    const isSelf = selfMatcher(this.options.self ?? [], this.options.identity ?? machineIdentity());
     const warnings: string[] = [];
     const merged = new Map<string, { host: string; port: number; sources: string[] }>();
     let selfListed = false;

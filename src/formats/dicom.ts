@@ -22,12 +22,20 @@
  *   or replaces them (keeping study dates), after DICOM PS3.15's basic profile.
  */
 import { createHash } from 'node:crypto';
-import dcmjs from 'dcmjs';
+import { createRequire } from 'node:module';
+import type Dcmjs from 'dcmjs';
 import type { Image } from '../ismrmrd/types.js';
 import { DataType } from '../ismrmrd/types.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import { imagePlane, isComplexImage, planeSize, type ImagePart } from './image-plane.js';
 import { percentileWindow, windowFromMeta } from './windowing.js';
+
+/** dcmjs, loaded on first use: it takes about 70 ms to load, and most commands never write DICOM. */
+let dcmjsModule: typeof Dcmjs | undefined;
+function dcmjs(): typeof Dcmjs {
+  dcmjsModule ??= createRequire(import.meta.url)('dcmjs') as typeof Dcmjs;
+  return dcmjsModule;
+}
 
 /** SOP class of MR Image Storage. */
 export const MR_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.4';
@@ -274,7 +282,7 @@ export function imageToDicom(image: Image, options: DicomExportOptions): DicomIn
         ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
         ImplementationVersionName: IMPLEMENTATION_VERSION,
       };
-      const { DicomDict, DicomMetaDictionary } = dcmjs.data;
+      const { DicomDict, DicomMetaDictionary } = dcmjs().data;
       const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(fileMeta));
       dict.dict = DicomMetaDictionary.denaturalizeDataset(dataset);
       const bytes = new Uint8Array(dict.write());
@@ -295,7 +303,7 @@ export function imageToDicom(image: Image, options: DicomExportOptions): DicomIn
 
 /** Reads back a Part-10 file written by {@link imageToDicom}: its fields by keyword and its real-valued pixels. */
 export function readDicom(bytes: Uint8Array): { fields: Record<string, unknown>; values: Float64Array } {
-  const { DicomMessage, DicomMetaDictionary } = dcmjs.data;
+  const { DicomMessage, DicomMetaDictionary } = dcmjs().data;
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   const fields = DicomMetaDictionary.naturalizeDataset(DicomMessage.readFile(buffer).dict);
   const pixelData = (fields['PixelData'] as ArrayBuffer[] | undefined)?.[0];

@@ -146,6 +146,120 @@ test('ismrmrd-hdf5 reads trajectories of the radial-style -k phantom', (t) => {
   }
 });
 
+test('ismrmrd-hdf5 reads acquisition blocks on a worker thread, bounded in bytes, as views of one buffer', async (t) => {
+  if (!need(t, 'ismrmrd_generate_cartesian_shepp_logan')) return;
+  for (const [name, args] of [['sl.h5', ['-C', '-r', '2']], ['sl_k.h5', ['-m', '64', '-c', '4', '-k']]] as const) {
+    const file = IsmrmrdFile.open(phantom(name, [...args]), 'dataset', { readOnly: true });
+    try {
+      const n = file.acquisitionCount();
+      const raws = file.readRawAcquisitions(0, n);
+      const rowBytes = (i: number): number => 4 * (raws[i]!.data.length + raws[i]!.traj.length);
+      const limit = 5 * rowBytes(n - 1) + 7;
+      let seen = 0;
+      let blocks = 0;
+      for await (const block of file.acquisitionBlocks({ blockBytes: limit, blockRows: 100 })) {
+        blocks += 1;
+        assert.ok(block.length >= 1 && block.length <= 100, `${name}: block of ${block.length} rows`);
+        let bytes = 0;
+        for (const [k, acq] of block.entries()) {
+          const raw = raws[seen + k]!;
+          bytes += rowBytes(seen + k);
+          assert.deepEqual(encodeAcquisitionHeader(acq.head), raw.head, `${name}: header ${seen + k}`);
+          assert.deepEqual(acq.data, raw.data, `${name}: data ${seen + k}`);
+          assert.deepEqual(acq.traj, raw.traj, `${name}: trajectory ${seen + k}`);
+          assert.equal(acq.data.buffer, block[0]!.data.buffer, `${name}: one buffer per block`);
+        }
+        assert.ok(block.length === 1 || bytes <= limit, `${name}: ${bytes} bytes in a block limited to ${limit}`);
+        seen += block.length;
+      }
+      assert.equal(seen, n);
+      assert.ok(blocks >= Math.ceil(n / 100), `${name}: ${blocks} blocks`);
+
+      const tail = await file.readAcquisitionBlock(n - 3, 3, Number.MAX_SAFE_INTEGER);
+      assert.deepEqual(tail.map((a) => a.data), raws.slice(n - 3).map((r) => r.data));
+      assert.equal((await file.readAcquisitionBlock(n, 0)).length, 0);
+      await assert.rejects(file.readAcquisitionBlock(n - 1, 2), (err: Error & { code?: string }) =>
+        err.code === 'ERR_OUT_OF_RANGE' && new RegExp(`Cannot read acquisitions ${n - 1}\\.\\.${n + 1} from .*${name} group /dataset: rows`).test(err.message));
+      await assert.rejects(file.readAcquisitionBlock(-1, 1), RangeError);
+    } finally {
+      file.close();
+    }
+  }
+});
+
+test('ismrmrd-hdf5 closing a file while a block read is queued fails the read, never the process', async (t) => {
+  if (!need(t, 'ismrmrd_generate_cartesian_shepp_logan')) return;
+  const file = IsmrmrdFile.open(phantom('sl.h5', ['-C', '-r', '2']), 'dataset', { readOnly: true });
+  const n = file.acquisitionCount();
+  const reads = [file.readAcquisitionBlock(0, n), file.readAcquisitionBlock(1, n - 1)];
+  file.close();
+  for (const outcome of await Promise.allSettled(reads)) {
+    if (outcome.status === 'fulfilled') assert.ok(outcome.value.length > 0);
+    else assert.match(String(outcome.reason), /Cannot read acquisitions .*: the dataset was closed/);
+  }
+  assert.throws(() => file.acquisitionCount(), /it is closed/);
+});
+
+test('ismrmrd-hdf5 block reads reject rows whose header misstates their length, with the row named', async (t) => {
+  if (!need(t)) return;
+  const path = join(dir, 'lying.h5');
+  const file = IsmrmrdFile.open(path, 'dataset', { create: true });
+  const marker = [0x5a17c0de, 0x0badf00d];
+  for (let i = 0; i < 3; i++) {
+    const head = { ...decodeAcquisitionHeader(new Uint8Array(340)), number_of_samples: 4, active_channels: 2, available_channels: 2, scan_counter: i };
+    head.user_int = [marker[0]!, marker[1]!, i, 0, 0, 0, 0, 0];
+    file.appendAcquisition({ kind: 'acquisition', head, traj: new Float32Array(0), data: new Float32Array(16).fill(i + 1) });
+  }
+  file.close();
+  // Patch the stored number_of_samples of rows 1 (understated: 2) and 2 (overstated: 9); user_int sits 276 bytes into the header.
+  const bytes = readFileSync(path);
+  const needle = Buffer.alloc(8);
+  needle.writeUInt32LE(marker[0]!, 0);
+  needle.writeUInt32LE(marker[1]!, 4);
+  for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) {
+    const row = bytes.readUInt32LE(at + 8);
+    if (row === 1) bytes.writeUInt16LE(2, at - 276 + 34);
+    if (row === 2) bytes.writeUInt16LE(9, at - 276 + 34);
+  }
+  writeFileSync(path, bytes);
+
+  const lying = IsmrmrdFile.open(path, 'dataset', { readOnly: true });
+  try {
+    assert.deepEqual(lying.readAcquisitions(0, 1)[0]!.data, new Float32Array(16).fill(1));
+    assert.throws(() => lying.readAcquisitions(0, 3), /Cannot read acquisition 1 from .*lying\.h5 group \/dataset: data length 16 does not match 2 samples × 2 channels × 2/);
+    await assert.rejects(lying.readAcquisitionBlock(1, 1), /Cannot read acquisition 1 from .*data length 16 does not match 2 samples/);
+    await assert.rejects(lying.readAcquisitionBlock(2, 1), /Cannot read acquisition 2 from .*data length 16 does not match 9 samples/);
+    const raw = lying.readRawAcquisitions(1, 2);
+    assert.deepEqual(raw.map((r) => r.data), [new Float32Array(16).fill(2), new Float32Array(16).fill(3)], 'the stored samples are intact');
+  } finally {
+    lying.close();
+  }
+
+  // A row far larger than its header says (33 MB stored, 1 KB claimed) overflows the block's buffer: the read falls back and still names the row.
+  const bigPath = join(dir, 'lying-big.h5');
+  const big = IsmrmrdFile.open(bigPath, 'dataset', { create: true });
+  const bigHead = { ...decodeAcquisitionHeader(new Uint8Array(340)), number_of_samples: 65535, active_channels: 64, available_channels: 64 };
+  bigHead.user_int = [marker[0]!, marker[1]!, 7, 0, 0, 0, 0, 0];
+  const small = { ...bigHead, number_of_samples: 4, active_channels: 2, available_channels: 2, user_int: [0, 0, 0, 0, 0, 0, 0, 0] };
+  big.appendAcquisition({ kind: 'acquisition', head: small, traj: new Float32Array(0), data: new Float32Array(16).fill(5) });
+  big.appendAcquisition({ kind: 'acquisition', head: bigHead, traj: new Float32Array(0), data: new Float32Array(2 * 65535 * 64).fill(6) });
+  big.appendAcquisition({ kind: 'acquisition', head: small, traj: new Float32Array(0), data: new Float32Array(16).fill(7) });
+  big.close();
+  const bigBytes = readFileSync(bigPath);
+  const at = bigBytes.indexOf(needle);
+  assert.ok(at > 276);
+  bigBytes.writeUInt16LE(4, at - 276 + 34);
+  writeFileSync(bigPath, bigBytes);
+  const overflow = IsmrmrdFile.open(bigPath, 'dataset', { readOnly: true });
+  try {
+    assert.throws(() => overflow.readAcquisitions(0, 3), /Cannot read acquisition 1 from .*data length 8388480 does not match 4 samples × 64 channels × 2/);
+    await assert.rejects(overflow.readAcquisitionBlock(0, 3), /Cannot read acquisition 1 from .*data length 8388480 does not match 4 samples/);
+    assert.deepEqual((await overflow.readAcquisitionBlock(2, 1))[0]!.data, new Float32Array(16).fill(7));
+  } finally {
+    overflow.close();
+  }
+});
+
 test('ismrmrd-hdf5 writes a copy identical to the original (h5diff)', (t) => {
   if (!need(t, 'ismrmrd_generate_cartesian_shepp_logan', 'h5diff')) return;
   for (const [name, args] of [['sl.h5', ['-C', '-r', '2']], ['sl_k.h5', ['-m', '64', '-c', '4', '-k']]] as const) {

@@ -4,12 +4,20 @@
  * in `native/` (N-API over Debian's libismrmrd 1.8 and HDF5). Writes use
  * libismrmrd itself, so files match what the reference tools and
  * `gadgetron_ismrmrd_client` write; reads go straight to HDF5 in batches.
+ *
+ * Acquisitions are read in blocks: the addon reads a run of rows into one
+ * buffer (headers packed, trajectories and samples in one Float32Array) and
+ * each acquisition's `traj` and `data` are views of it, so a block costs a
+ * few allocations rather than several per row. {@link IsmrmrdFile.acquisitionBlocks}
+ * reads the next block on a worker thread while the caller works on the
+ * current one.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  ACQUISITION_HEADER_SIZE,
   decodeAcquisitionHeader,
   decodeImageHeader,
   decodeWaveformHeader,
@@ -19,7 +27,7 @@ import {
 } from '../ismrmrd/header-codec.js';
 import { parseMeta, serializeMeta } from '../ismrmrd/meta.js';
 import { bytesPerPixel, DataType } from '../ismrmrd/types.js';
-import type { Acquisition, Image, ImageHeader, ImagePixels, Waveform } from '../ismrmrd/types.js';
+import type { Acquisition, AcquisitionHeader, Image, ImageHeader, ImagePixels, Waveform } from '../ismrmrd/types.js';
 
 /** Path of the addon relative to the repository root. */
 export const ADDON_RELATIVE_PATH = 'native/build/Release/ismrmrd_hdf5.node';
@@ -33,6 +41,16 @@ export interface RawAcquisition {
   head: Uint8Array;
   traj: Float32Array;
   data: Float32Array;
+}
+/**
+ * A block of acquisition rows as the addon returns it: `heads` holds the
+ * packed 340-byte headers; row i's trajectory is `layout[4i+1]` floats of
+ * `floats` from `layout[4i]`, its samples `layout[4i+3]` floats from `layout[4i+2]`.
+ */
+interface RawAcquisitionBlock {
+  heads: Uint8Array;
+  floats: Float32Array;
+  layout: Uint32Array;
 }
 interface RawWaveform {
   head: Uint8Array;
@@ -59,6 +77,8 @@ interface Addon {
   writeHeader(h: AddonHandle, xml: string): void;
   acquisitionCount(h: AddonHandle): number;
   readAcquisitions(h: AddonHandle, start: number, count: number): RawAcquisition[];
+  readAcquisitionBlockSync(h: AddonHandle, start: number, count: number, maxBytes: number): RawAcquisitionBlock;
+  readAcquisitionBlock(h: AddonHandle, start: number, count: number, maxBytes: number): Promise<RawAcquisitionBlock>;
   appendAcquisition(h: AddonHandle, head: Uint8Array, traj: Float32Array, data: Float32Array): void;
   waveformCount(h: AddonHandle): number;
   readWaveforms(h: AddonHandle, start: number, count: number): RawWaveform[];
@@ -190,6 +210,24 @@ function pixelsFromBuffer(dataType: number, buffer: ArrayBuffer): ImagePixels {
 
 const READ_BATCH = 128;
 
+/** No byte limit on a block (the addon takes any number ≥ 1e19 as unlimited). */
+const UNLIMITED_BYTES = 2e19;
+
+/** Block size of {@link IsmrmrdFile.acquisitionBlocks}: large enough that per-call costs vanish, small enough to keep memory bounded. */
+export const DEFAULT_BLOCK_BYTES = 8 * 1024 * 1024;
+/** Most rows in one block of {@link IsmrmrdFile.acquisitionBlocks}. */
+export const DEFAULT_BLOCK_ROWS = 1024;
+
+/** Options of {@link IsmrmrdFile.acquisitionBlocks}. */
+export interface AcquisitionBlockOptions {
+  /** First row (default 0). */
+  start?: number;
+  /** Bytes of samples per block (at least one row per block; default {@link DEFAULT_BLOCK_BYTES}). */
+  blockBytes?: number;
+  /** Rows per block at most (default {@link DEFAULT_BLOCK_ROWS}). */
+  blockRows?: number;
+}
+
 /**
  * One ISMRMRD dataset group in an HDF5 file. Not safe to share between
  * worker threads (serial HDF5); close it when done.
@@ -256,9 +294,50 @@ export class IsmrmrdFile {
     return this.readAcquisitions(index, 1)[0] as Acquisition;
   }
 
-  /** `count` acquisitions from `start`, read in one HDF5 call. */
+  /** `count` acquisitions from `start`, read as one block (their `traj` and `data` are views of one buffer). */
   readAcquisitions(start: number, count: number): Acquisition[] {
-    return this.#addon.readAcquisitions(this.#h, start, count).map((raw, i) => toAcquisition(raw, start + i, this));
+    checkRange(start, count);
+    return fromBlock(this.#addon.readAcquisitionBlockSync(this.#h, start, count, UNLIMITED_BYTES), start, this);
+  }
+
+  /**
+   * Up to `count` acquisitions from `start`, fewer when their samples
+   * exceed `maxBytes` (never fewer than one), read on a worker thread.
+   */
+  async readAcquisitionBlock(start: number, count: number, maxBytes = DEFAULT_BLOCK_BYTES): Promise<Acquisition[]> {
+    checkRange(start, count);
+    const block = await this.#addon.readAcquisitionBlock(this.#h, start, count, Math.max(1, maxBytes));
+    return fromBlock(block, start, this);
+  }
+
+  /**
+   * All acquisitions from `options.start` in file order, block by block; the
+   * next block is read on a worker thread while the caller handles the
+   * current one, so at most two blocks are held.
+   */
+  async *acquisitionBlocks(options: AcquisitionBlockOptions = {}): AsyncGenerator<Acquisition[]> {
+    const total = this.acquisitionCount();
+    const bytes = options.blockBytes ?? DEFAULT_BLOCK_BYTES;
+    const rows = Math.max(1, Math.floor(options.blockRows ?? DEFAULT_BLOCK_ROWS));
+    let start = options.start ?? 0;
+    const prefetch = (): Promise<Acquisition[]> | undefined => {
+      if (start >= total) return undefined;
+      const read = this.readAcquisitionBlock(start, Math.min(rows, total - start), bytes);
+      // Marked as handled: a caller that stops early (or closes the file) must not leave an unhandled rejection behind.
+      read.catch(() => undefined);
+      return read;
+    };
+    let next = prefetch();
+    try {
+      while (next) {
+        const block = await next;
+        start += block.length;
+        next = block.length > 0 ? prefetch() : undefined;
+        yield block;
+      }
+    } finally {
+      await next?.catch(() => undefined);
+    }
   }
 
   /** Rows `[start, start+count)` with their headers as the raw 340 stored bytes. */
@@ -391,21 +470,42 @@ export class IsmrmrdFile {
   }
 }
 
-function toAcquisition(raw: RawAcquisition, index: number, file: IsmrmrdFile): Acquisition {
-  const head = decodeAcquisitionHeader(raw.head);
+function checkRange(start: number, count: number): void {
+  if (!Number.isInteger(start) || start < 0 || !Number.isInteger(count) || count < 0) {
+    throw new RangeError(`Cannot read acquisitions: start ${start} and count ${count} must be non-negative integers`);
+  }
+}
+
+/** The acquisitions of a block (rows `start`…), checked against their headers. */
+function fromBlock(block: RawAcquisitionBlock, start: number, file: IsmrmrdFile): Acquisition[] {
+  const { heads, floats, layout } = block;
+  const count = heads.length / ACQUISITION_HEADER_SIZE;
+  const out = new Array<Acquisition>(count);
+  for (let i = 0; i < count; i++) {
+    const head = decodeAcquisitionHeader(heads, i * ACQUISITION_HEADER_SIZE);
+    const t = layout[4 * i] as number;
+    const d = layout[4 * i + 2] as number;
+    const traj = floats.subarray(t, t + (layout[4 * i + 1] as number));
+    const data = floats.subarray(d, d + (layout[4 * i + 3] as number));
+    checkLengths(head, traj, data, start + i, file);
+    out[i] = { kind: 'acquisition', head, traj, data };
+  }
+  return out;
+}
+
+function checkLengths(head: AcquisitionHeader, traj: Float32Array, data: Float32Array, index: number, file: IsmrmrdFile): void {
   const ns = head.number_of_samples;
   const where = `${file.path} group ${file.group}`;
-  if (raw.data.length !== 2 * ns * head.active_channels) {
+  if (data.length !== 2 * ns * head.active_channels) {
     throw new Error(
-      `Cannot read acquisition ${index} from ${where}: data length ${raw.data.length} does not match ` +
+      `Cannot read acquisition ${index} from ${where}: data length ${data.length} does not match ` +
         `${ns} samples × ${head.active_channels} channels × 2`,
     );
   }
-  if (raw.traj.length !== ns * head.trajectory_dimensions) {
+  if (traj.length !== ns * head.trajectory_dimensions) {
     throw new Error(
-      `Cannot read acquisition ${index} from ${where}: trajectory length ${raw.traj.length} does not match ` +
+      `Cannot read acquisition ${index} from ${where}: trajectory length ${traj.length} does not match ` +
         `${ns} samples × ${head.trajectory_dimensions} dimensions`,
     );
   }
-  return { kind: 'acquisition', head, traj: raw.traj, data: raw.data };
 }

@@ -153,7 +153,8 @@ export function makeDataBuffered(
   const refE2Min = separateRef && stats ? minOf(stats.kspace_encode_step_2) : 0;
 
   const dims = [NE0, NE1, NE2, CHA, NN, NS, NLOC];
-  const data = new Float32Array(2 * NE0 * NE1 * NE2 * CHA * NN * NS * NLOC);
+  // Shared memory, so the recon gadgets' compute threads read the buffer without a copy (src/engine/thread-pool.ts).
+  const data = new Float32Array(new SharedArrayBuffer(8 * NE0 * NE1 * NE2 * CHA * NN * NS * NLOC));
   const headerDims = [NE1, NE2, NN, NS, NLOC];
   const headers: (AcquisitionHeader | undefined)[] = new Array(NE1 * NE2 * NN * NS * NLOC).fill(undefined);
   const D = first.trajectory_dimensions;

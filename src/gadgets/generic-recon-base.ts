@@ -15,8 +15,7 @@ import { metaAppend, metaSet } from '../ismrmrd/meta.js';
 import type { ComplexArray } from '../ismrmrd/ndarray.js';
 import { DataType, emptyAcquisitionHeader, emptyImageHeader, ImageType, type AcquisitionHeader, type ImageHeader, type MetaContainer } from '../ismrmrd/types.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
-import { coilMapInati, coilMapInatiIter } from '../kernels/coil-maps.js';
-import { fftc } from '../kernels/fft.js';
+import { coilMapsOfKspace } from '../kernels/coil-maps.js';
 import { symmetricFilterRef } from '../kernels/filters.js';
 import { DataRole, genericReconBaseProperties, MetaName } from './generic-recon-common.js';
 
@@ -342,19 +341,15 @@ export function estimateCoilMaps(kspace: ComplexArray, options: CoilMapOptions):
   const [RO, E1, E2, CHA, N, S, SLC] = d;
   const block = RO * E1 * E2 * CHA;
   const out = new Float32Array(kspace.data.length);
-  const im = new Float32Array(2 * block);
-  const bdims = [RO, E1, E2, CHA];
   for (let b = 0; b < N * S * SLC; b++) {
-    im.set(kspace.data.subarray(2 * block * b, 2 * block * (b + 1)));
-    fftc(im, bdims, E2 > 1 ? [0, 1, 2] : [0, 1], true);
-    const dst = out.subarray(2 * block * b, 2 * block * (b + 1));
-    if (options.coil_map_algorithm === 'Inati_Iter') {
-      coilMapInatiIter(im, bdims, options.coil_map_kernel_size_readout, options.coil_map_kernel_size_phase, options.coil_map_num_iter, options.coil_map_thres_iter, dst);
-    } else {
-      coilMapInati(im, bdims, options.coil_map_kernel_size_readout, options.coil_map_kernel_size_phase, 3, dst);
-    }
+    estimateCoilMapsBlock(kspace.data.subarray(2 * block * b, 2 * block * (b + 1)), [RO, E1, E2, CHA], options, out.subarray(2 * block * b, 2 * block * (b + 1)));
   }
   return { data: out, dims: d.slice() };
+}
+
+/** {@link estimateCoilMaps} of one block: low-resolution k-space [RO, E1, E2, CHA] → maps in `dst` (same size). */
+export function estimateCoilMapsBlock(kspace: Float32Array, dims: readonly [number, number, number, number], options: CoilMapOptions, dst: Float32Array): Float32Array {
+  return coilMapsOfKspace(kspace, dims, options, dst);
 }
 
 /**

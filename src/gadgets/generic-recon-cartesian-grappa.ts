@@ -25,17 +25,29 @@
  */
 import { defineGadget, type GadgetContext } from '../engine/gadget.js';
 import type { Output } from '../engine/channel.js';
+import { isShared, sharedFloat32, type ComputePool } from '../engine/thread-pool.js';
 import type { DataBuffered, ImageArray, ReconBit, ReconData } from '../ismrmrd/buffers.js';
 import { isReconData, type Message } from '../ismrmrd/messages.js';
 import type { ComplexArray } from '../ismrmrd/ndarray.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
-import { fftc } from '../kernels/fft.js';
-import { applyUnmixing, calibrateGrappa, grappaConvolutionKernel, grappaUnmixing } from '../kernels/grappa.js';
+import { gfactorFromUnmixing, type GrappaCalibrationOptions } from '../kernels/grappa.js';
 import { DataRole } from './generic-recon-common.js';
 import {
-  accelerationOf, calibrationModeOf, dims7, estimateCoilMaps, firstChannels, genericReconGadgetProperties, makeImageArray,
-  makeRefCoilMapKspace, prepareImageArray, requireHeader, snrScaling, timed, withPixels, type CoilMapOptions, type Dims7,
+  accelerationOf, calibrationModeOf, dims7, firstChannels, genericReconGadgetProperties, makeImageArray,
+  makeRefCoilMapKspace, prepareImageArray, requireHeader, snrScaling, withPixels, type CoilMapOptions, type Dims7,
 } from './generic-recon-base.js';
+import {
+  executionOf, INLINE, reconPool, runInline, runOnPool, splitRange,
+  type CoilMapsArgs, type GrappaCalibrateArgs, type GrappaCalibrateResult, type GrappaUnmixingArgs, type GrappaUnwrapArgs,
+  type JobBatch, type ReconExecution, type ReconSteps, type ReconTaskName,
+} from './generic-recon-tasks.js';
+
+/** A copy of `a` in shared memory. */
+function copyToShared(a: Float32Array): Float32Array {
+  const out = sharedFloat32(a.length);
+  out.set(a);
+  return out;
+}
 
 /** Options of {@link GrappaRecon} (the gadget's properties). */
 export interface GrappaReconOptions extends CoilMapOptions {
@@ -120,8 +132,33 @@ export class GrappaRecon {
 
   constructor(private readonly header: IsmrmrdHeader, private readonly options: GrappaReconOptions, private readonly context?: GadgetContext) {}
 
-  /** Calibrates encoding space `e` from a prepared reference for data of [RO, E1, E2]. */
+  /** Calibrates encoding space `e` from a prepared reference for data of [RO, E1, E2] (on the calling thread). */
   calibrate(ref: DataBuffered, grid: [number, number, number], e: number): GrappaCalibrationState {
+    return runInline(this.calibrateSteps(ref, grid, e, INLINE));
+  }
+
+  /** Unwraps the data of encoding space `e` with its calibration: I [RO, E1, E2, 1, N, S, SLC] (on the calling thread). */
+  unwrap(data: DataBuffered, cal: GrappaCalibrationState, e: number): ComplexArray {
+    return runInline(this.unwrapSteps(data, cal, e, INLINE));
+  }
+
+  /** Processes one buffer on the calling thread: calibrates from its references and returns the arrays to send, in order. */
+  process(recon: ReconData): ImageArray[] {
+    return runInline(this.processSteps(recon, INLINE));
+  }
+
+  /** {@link process} with calibration blocks, coil maps, weight channels and frames spread over `pool`; the same bits for any thread count. */
+  processOn(pool: ComputePool, recon: ReconData): Promise<ImageArray[]> {
+    return runOnPool(pool, this.processSteps(recon, executionOf(pool)));
+  }
+
+  private *processSteps(recon: ReconData, exec: ReconExecution): ReconSteps<ImageArray[]> {
+    const out: ImageArray[] = [];
+    for (let e = 0; e < recon.rbit.length; e++) out.push(...(yield* this.processBitSteps(recon.rbit[e] as ReconBit, e, exec)));
+    return out;
+  }
+
+  private *calibrateSteps(ref: DataBuffered, grid: [number, number, number], e: number, exec: ReconExecution): ReconSteps<GrappaCalibrationState> {
     const o = this.options;
     const mode = calibrationModeOf(this.header, e);
     const R = accelerationOf(this.header, e);
@@ -131,49 +168,73 @@ export class GrappaRecon {
     if (accelerated) checkCalibrationData(ref.data, e, R);
     const refCm = makeRefCoilMapKspace(ref, grid, mode);
     const dstCha = downstreamChannels(ref.data, o.downstream_coil_compression, o.downstream_coil_compression_thres, o.downstream_coil_compression_num_modesKept);
-    const coilMaps = estimateCoilMaps(firstChannels(refCm, dstCha), o);
     const [RO, E1, E2] = grid;
     const vol = RO * E1 * E2;
     const blocks = rN * rS * rSLC;
+    const mapsK = firstChannels(refCm, dstCha);
+    const mapBlock = vol * dstCha;
+    const mapsIn = exec.shared ? sharedFloat32(mapsK.data.length) : mapsK.data;
+    if (mapsIn !== mapsK.data) mapsIn.set(mapsK.data);
+    const maps = sharedFloat32(mapsK.data.length, exec.shared);
+    const coilOptions: CoilMapOptions = {
+      coil_map_algorithm: o.coil_map_algorithm, coil_map_kernel_size_readout: o.coil_map_kernel_size_readout,
+      coil_map_kernel_size_phase: o.coil_map_kernel_size_phase, coil_map_num_iter: o.coil_map_num_iter, coil_map_thres_iter: o.coil_map_thres_iter,
+    };
+    const mapJobs: JobBatch = Array.from({ length: blocks }, (_v, b) => ['coilMaps', {
+      kspace: mapsIn.subarray(2 * mapBlock * b, 2 * mapBlock * (b + 1)), dims: [RO, E1, E2, dstCha], options: coilOptions,
+      out: maps.subarray(2 * mapBlock * b, 2 * mapBlock * (b + 1)),
+    } satisfies CoilMapsArgs] as const);
+    const fitItself = o.downstream_coil_compression;
+    const refBlock = refRO * refE1 * refE2;
+    const calOptions: GrappaCalibrationOptions = {
+      accelE1: R[0],
+      accelE2: R[1],
+      kRO: o.grappa_kSize_RO,
+      kE1: o.grappa_kSize_E1,
+      kE2: o.grappa_kSize_E2,
+      threeD: E2 > 1,
+      lambda: o.grappa_reg_lamda,
+      overDetermineRatio: o.grappa_calib_over_determine_ratio,
+      fitItself,
+    };
+    const calJobs: JobBatch = accelerated
+      ? Array.from({ length: blocks }, (_v, b) => ['grappaCalibrate', {
+        ref: ref.data.data.subarray(2 * refBlock * srcCha * b, 2 * refBlock * srcCha * (b + 1)),
+        dims: [refRO, refE1, refE2, srcCha], dstCha, options: calOptions,
+      } satisfies GrappaCalibrateArgs] as const)
+      : [];
+    const results = yield [...mapJobs, ...calJobs];
+    const coilMaps: ComplexArray = { data: maps, dims: mapsK.dims.slice() };
     if (!accelerated) {
-      const unmixing = new Float32Array(coilMaps.data.length);
+      const unmixing = new Float32Array(maps.length);
       for (let i = 0; i < unmixing.length; i += 2) {
-        unmixing[i] = coilMaps.data[i] as number;
-        unmixing[i + 1] = -(coilMaps.data[i + 1] as number);
+        unmixing[i] = maps[i] as number;
+        unmixing[i + 1] = -(maps[i + 1] as number);
       }
       return { grid, srcCha, dstCha, coilMaps, unmixing: { data: unmixing, dims: coilMaps.dims.slice() } };
     }
-    const fitItself = o.downstream_coil_compression;
-    const unmixing = new Float32Array(2 * vol * srcCha * blocks);
-    const gfactor = new Float32Array(vol * blocks);
-    const refBlock = refRO * refE1 * refE2;
+    const cals = results.slice(blocks) as GrappaCalibrateResult[];
+    const unmixing = sharedFloat32(2 * vol * srcCha * blocks, exec.shared);
+    const mixJobs: (readonly [ReconTaskName, unknown])[] = [];
     for (let b = 0; b < blocks; b++) {
-      const src = ref.data.data.subarray(2 * refBlock * srcCha * b, 2 * refBlock * srcCha * (b + 1));
-      const dst = fitItself ? src.subarray(0, 2 * refBlock * dstCha) : src;
-      const cal = calibrateGrappa(src, [refRO, refE1, refE2, srcCha], dst, fitItself ? dstCha : srcCha, {
-        accelE1: R[0],
-        accelE2: R[1],
-        kRO: o.grappa_kSize_RO,
-        kE1: o.grappa_kSize_E1,
-        kE2: o.grappa_kSize_E2,
-        threeD: E2 > 1,
-        lambda: o.grappa_reg_lamda,
-        overDetermineRatio: o.grappa_calib_over_determine_ratio,
-        fitItself,
-      });
-      const conv = grappaConvolutionKernel(cal);
-      const maps = coilMaps.data.subarray(2 * vol * dstCha * b, 2 * vol * dstCha * (b + 1));
-      grappaUnmixing(
-        conv, maps, grid, R[0] * R[1],
-        unmixing.subarray(2 * vol * srcCha * b, 2 * vol * srcCha * (b + 1)), gfactor.subarray(vol * b, vol * (b + 1)),
-      );
-      if (o.verbose) this.context?.log.info(`GRAPPA encoding ${e} block ${b}: ${cal.equations} equations, ${cal.unknowns} unknowns, ${srcCha} → ${cal.dstCha} channels`);
+      const cal = cals[b] as GrappaCalibrateResult;
+      if (o.verbose) this.context?.log.info(`GRAPPA encoding ${e} block ${b}: ${cal.equations} equations, ${cal.unknowns} unknowns, ${srcCha} → ${cal.conv.dims[4]} channels`);
+      for (const [from, to] of splitRange(srcCha, exec.parts)) {
+        mixJobs.push(['grappaUnmixing', {
+          conv: cal.conv, maps: maps.subarray(2 * mapBlock * b, 2 * mapBlock * (b + 1)), grid, from, to,
+          unmixing: unmixing.subarray(2 * vol * srcCha * b, 2 * vol * srcCha * (b + 1)),
+        } satisfies GrappaUnmixingArgs]);
+      }
+    }
+    yield mixJobs;
+    const gfactor = new Float32Array(vol * blocks);
+    for (let b = 0; b < blocks; b++) {
+      gfactorFromUnmixing(unmixing.subarray(2 * vol * srcCha * b, 2 * vol * srcCha * (b + 1)), vol, srcCha, R[0] * R[1], gfactor.subarray(vol * b, vol * (b + 1)));
     }
     return { grid, srcCha, dstCha, coilMaps, unmixing: { data: unmixing, dims: [RO, E1, E2, srcCha, rN, rS, rSLC] }, gfactor };
   }
 
-  /** Unwraps the data of encoding space `e` with its calibration: I [RO, E1, E2, 1, N, S, SLC]. */
-  unwrap(data: DataBuffered, cal: GrappaCalibrationState, e: number): ComplexArray {
+  private *unwrapSteps(data: DataBuffered, cal: GrappaCalibrationState, e: number, exec: ReconExecution): ReconSteps<ComplexArray> {
     const [RO, E1, E2, CHA, N, S, SLC] = dims7(data.data, 'apply GRAPPA');
     const [gRO, gE1, gE2] = cal.grid;
     if (RO !== gRO || E1 !== gE1 || E2 !== gE2) {
@@ -188,48 +249,50 @@ export class GrappaRecon {
     const { effectiveAcceleration, ratio } = snrScaling(data);
     const scale = effectiveAcceleration > 1 ? Math.fround((1 / (R[0] * R[1])) * ratio) : 1;
     const vol = RO * E1 * E2;
-    const block = vol * CHA;
-    const channels = Math.min(Cu, CHA);
-    const out = new Float32Array(2 * vol * N * S * SLC);
-    const aliased = new Float32Array(2 * block);
+    const frames: [number, number][] = [];
     for (let slc = 0; slc < SLC; slc++) {
       for (let s = 0; s < S; s++) {
-        for (let n = 0; n < N; n++) {
-          const b = n + N * (s + S * slc);
-          aliased.set(data.data.data.subarray(2 * block * b, 2 * block * (b + 1)));
-          fftc(aliased, [RO, E1, E2, CHA], E2 > 1 ? [0, 1, 2] : [0, 1], true);
-          if (scale !== 1) for (let i = 0; i < aliased.length; i++) aliased[i] = (aliased[i] as number) * scale;
-          const ub = Math.min(n, rN - 1) + rN * (Math.min(s, rS - 1) + rS * slc);
-          applyUnmixing(aliased, cal.unmixing.data.subarray(2 * vol * Cu * ub, 2 * vol * Cu * (ub + 1)), vol, channels, out.subarray(2 * vol * b, 2 * vol * (b + 1)));
-        }
+        for (let n = 0; n < N; n++) frames.push([n + N * (s + S * slc), Math.min(n, rN - 1) + rN * (Math.min(s, rS - 1) + rS * slc)]);
       }
     }
+    const out = sharedFloat32(2 * vol * N * S * SLC, exec.shared);
+    const input = exec.shared && !isShared(data.data.data) ? copyToShared(data.data.data) : data.data.data;
+    const weights = exec.shared && !isShared(cal.unmixing.data) ? copyToShared(cal.unmixing.data) : cal.unmixing.data;
+    const pieces = exec.shared ? splitRange(frames.length, frames.length) : [[0, frames.length] as [number, number]];
+    yield pieces.map(([from, to]) => ['grappaUnwrap', {
+      data: input, dims: [RO, E1, E2, CHA], frames: frames.slice(from, to), unmixing: weights, weightChannels: Cu,
+      channels: Math.min(Cu, CHA), scale, out,
+    } satisfies GrappaUnwrapArgs] as const);
     return { data: out, dims: [RO, E1, E2, 1, N, S, SLC] };
   }
 
-  /** Processes one buffer: calibrates from its references and returns the arrays to send, in order. */
-  process(recon: ReconData): ImageArray[] {
-    const out: ImageArray[] = [];
-    recon.rbit.forEach((bit, e) => out.push(...this.processBit(bit, e)));
-    return out;
-  }
-
-  private processBit(bit: ReconBit, e: number): ImageArray[] {
+  private *processBitSteps(bit: ReconBit, e: number, exec: ReconExecution): ReconSteps<ImageArray[]> {
     const o = this.options;
     const ctx = this.context;
-    const step = <T>(what: string, fn: () => T): T => (ctx ? timed(ctx, o.perform_timing, `GenericReconCartesianGrappaGadget ${what}, encoding ${e}`, fn) : fn());
+    const report = (what: string, started: number): void => {
+      if (ctx && o.perform_timing) ctx.log.info(`GenericReconCartesianGrappaGadget ${what}, encoding ${e}: ${(performance.now() - started).toFixed(1)} ms`);
+    };
     const [RO, E1, E2] = dims7(bit.data.data, 'reconstruct');
     let gfactor: Float32Array | undefined;
     if (bit.ref) {
-      const ref = bit.ref;
-      const cal = step('calibration', () => this.calibrate(ref, [RO, E1, E2], e));
+      const started = performance.now();
+      const cal = yield* this.calibrateSteps(bit.ref, [RO, E1, E2], e, exec);
+      report('calibration', started);
       this.calibrations[e] = cal;
       gfactor = cal.gfactor;
     }
     if (bit.data.data.data.length === 0) throw new Error(`Cannot reconstruct encoding space ${e}: the data buffer is empty`);
     const cal = this.calibrations[e];
     if (!cal) throw new Error(`Cannot reconstruct encoding space ${e}: no reference (calibration) data have been received for it`);
-    const pixels = step('unwrapping', () => this.unwrap(bit.data, cal, e));
+    const started = performance.now();
+    const pixels = yield* this.unwrapSteps(bit.data, cal, e, exec);
+    report('unwrapping', started);
+    return this.imageArrays(bit, e, cal, pixels, gfactor);
+  }
+
+  private imageArrays(bit: ReconBit, e: number, cal: GrappaCalibrationState, pixels: ComplexArray, gfactor: Float32Array | undefined): ImageArray[] {
+    const o = this.options;
+    const [RO, E1, E2] = dims7(bit.data.data, 'reconstruct');
     const images = makeImageArray(pixels, bit.data, this.header, e);
     const sent: ImageArray[] = [];
     const R = accelerationOf(this.header, e);
@@ -298,9 +361,10 @@ export const genericReconCartesianGrappaGadget = defineGadget({
   accepts: isReconData,
   async run(input, output, props, context) {
     let recon: GrappaRecon | undefined;
+    const pool = reconPool();
     for await (const data of input) {
       recon ??= new GrappaRecon(requireHeader(context, 'GenericReconCartesianGrappaGadget'), props, context);
-      await pushAll(output, recon.process(data));
+      await pushAll(output, await recon.processOn(pool, data));
     }
   },
 });

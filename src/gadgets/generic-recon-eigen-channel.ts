@@ -13,14 +13,16 @@
  * `upstream_coil_compression` itself is not consulted.
  */
 import { defineGadget } from '../engine/gadget.js';
-import type { DataBuffered, ReconBit, ReconData } from '../ismrmrd/buffers.js';
+import { isShared, sharedFloat32, type ComputePool } from '../engine/thread-pool.js';
+import type { ReconBit, ReconData } from '../ismrmrd/buffers.js';
 import { isReconData } from '../ismrmrd/messages.js';
 import type { ComplexArray } from '../ismrmrd/ndarray.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import type { CMatrix } from '../kernels/dense.js';
-import { applyChannelRotation, kltCoefficients, kltModesKept } from '../kernels/klt.js';
+import { kltCoefficients, kltModesKept } from '../kernels/klt.js';
 import { genericReconBaseProperties } from './generic-recon-common.js';
-import { averageOverNS, calibrationModeOf, dims7, requireHeader, timed } from './generic-recon-base.js';
+import { averageOverNS, calibrationModeOf, dims7, requireHeader } from './generic-recon-base.js';
+import { executionOf, INLINE, reconPool, runInline, runOnPool, splitRange, type ChannelRotationArgs, type ReconExecution, type ReconSteps } from './generic-recon-tasks.js';
 
 /** Options of {@link EigenChannelCompressor} (the gadget's properties). */
 export interface EigenChannelOptions {
@@ -76,6 +78,11 @@ export function computeEigenChannels(source: ComplexArray, N: number, S: number,
 
 /** Rotates every (n, s, slc) block of `a` into the kept eigen-channels (`apply_eigen_channel_coefficients`). */
 export function applyEigenChannels(a: ComplexArray, set: EigenChannelSet): ComplexArray {
+  return runInline(eigenChannelSteps(a, set, INLINE));
+}
+
+/** Steps of {@link applyEigenChannels}: blocks spread over `exec.parts` tasks, output in shared memory when asked. */
+export function* eigenChannelSteps(a: ComplexArray, set: EigenChannelSet, exec: ReconExecution): ReconSteps<ComplexArray> {
   const [RO, E1, E2, CHA, N, S, SLC] = dims7(a, 'apply eigen-channel coefficients');
   if (CHA !== set.channels) {
     throw new RangeError(`Cannot apply coil compression: the buffer has ${CHA} channels, the coefficients were computed for ${set.channels}`);
@@ -85,21 +92,23 @@ export function applyEigenChannels(a: ComplexArray, set: EigenChannelSet): Compl
   }
   const points = RO * E1 * E2;
   const K = set.kept;
-  const out = new Float32Array(2 * points * K * N * S * SLC);
+  const blocks: [number, Float64Array][] = [];
   for (let slc = 0; slc < SLC; slc++) {
     const perS = set.vectors[slc] as CMatrix[][];
     for (let s = 0; s < S; s++) {
       const perN = perS[Math.min(s, perS.length - 1)] as CMatrix[];
-      for (let n = 0; n < N; n++) {
-        const V = perN[Math.min(n, perN.length - 1)] as CMatrix;
-        const b = n + N * (s + S * slc);
-        applyChannelRotation(
-          a.data.subarray(2 * points * CHA * b, 2 * points * CHA * (b + 1)), points, V, K,
-          out.subarray(2 * points * K * b, 2 * points * K * (b + 1)),
-        );
-      }
+      for (let n = 0; n < N; n++) blocks.push([n + N * (s + S * slc), (perN[Math.min(n, perN.length - 1)] as CMatrix).data]);
     }
   }
+  let input = a.data;
+  if (exec.shared && !isShared(a.data)) {
+    input = sharedFloat32(a.data.length);
+    input.set(a.data);
+  }
+  const out = sharedFloat32(2 * points * K * N * S * SLC, exec.shared);
+  yield splitRange(blocks.length, exec.parts).map(([from, to]) => ['channelRotation', {
+    src: input, dst: out, points, channels: CHA, kept: K, blocks: blocks.slice(from, to),
+  } satisfies ChannelRotationArgs] as const);
   return { data: out, dims: [RO, E1, E2, K, N, S, SLC] };
 }
 
@@ -110,12 +119,23 @@ export class EigenChannelCompressor {
 
   constructor(private readonly header: IsmrmrdHeader, private readonly options: EigenChannelOptions) {}
 
-  /** A new ReconData with data and reference in eigen-channels. */
+  /** A new ReconData with data and reference in eigen-channels (on the calling thread). */
   process(recon: ReconData): ReconData {
-    return { kind: 'recondata', rbit: recon.rbit.map((bit, e) => this.processBit(bit, e)) };
+    return runInline(this.steps(recon, INLINE));
   }
 
-  private processBit(bit: ReconBit, e: number): ReconBit {
+  /** {@link process} with the rotation of the blocks spread over `pool`; the same bits for any thread count. */
+  processOn(pool: ComputePool, recon: ReconData): Promise<ReconData> {
+    return runOnPool(pool, this.steps(recon, executionOf(pool)));
+  }
+
+  private *steps(recon: ReconData, exec: ReconExecution): ReconSteps<ReconData> {
+    const rbit: ReconBit[] = [];
+    for (let e = 0; e < recon.rbit.length; e++) rbit.push(yield* this.bitSteps(recon.rbit[e] as ReconBit, e, exec));
+    return { kind: 'recondata', rbit };
+  }
+
+  private *bitSteps(bit: ReconBit, e: number, exec: ReconExecution): ReconSteps<ReconBit> {
     const [, , , , N, S, SLC] = dims7(bit.data.data, 'compress channels');
     if (bit.data.data.data.length === 0) throw new Error(`Cannot compress channels of encoding space ${e}: the data buffer is empty`);
     if (bit.ref && bit.ref.data.dims[3] !== bit.data.data.dims[3]) {
@@ -128,9 +148,8 @@ export class EigenChannelCompressor {
       set = computeEigenChannels(source, N, S, this.options, calibrationModeOf(this.header, e) === 'interleaved');
       this.sets[e] = set;
     }
-    const rotate = (b: DataBuffered, s: EigenChannelSet): DataBuffered => ({ ...b, data: applyEigenChannels(b.data, s) });
-    const out: ReconBit = { data: rotate(bit.data, set) };
-    if (bit.ref) out.ref = rotate(bit.ref, set);
+    const out: ReconBit = { data: { ...bit.data, data: yield* eigenChannelSteps(bit.data.data, set, exec) } };
+    if (bit.ref) out.ref = { ...bit.ref, data: yield* eigenChannelSteps(bit.ref.data, set, exec) };
     return out;
   }
 }
@@ -152,10 +171,12 @@ export const genericReconEigenChannelGadget = defineGadget({
   accepts: isReconData,
   async run(input, output, props, context) {
     let compressor: EigenChannelCompressor | undefined;
+    const pool = reconPool();
     for await (const recon of input) {
       compressor ??= new EigenChannelCompressor(requireHeader(context, 'GenericReconEigenChannelGadget'), props);
-      const c = compressor;
-      const out = timed(context, props.perform_timing, 'GenericReconEigenChannelGadget', () => c.process(recon));
+      const started = performance.now();
+      const out = await compressor.processOn(pool, recon);
+      if (props.perform_timing) context.log.info(`GenericReconEigenChannelGadget: ${(performance.now() - started).toFixed(1)} ms`);
       if (props.verbose) {
         out.rbit.forEach((bit, e) => context.log.info(`GenericReconEigenChannelGadget: encoding ${e} keeps ${bit.data.data.dims[3]} of ${recon.rbit[e]?.data.data.dims[3]} channels`));
       }

@@ -89,7 +89,6 @@ export function selectOrAverageReference(ref: ComplexArray, options: ReferencePr
 export function prepareReference(ref: DataBuffered, mode: CalibrationModeName, options: ReferencePrepOptions, e: number): DataBuffered {
   const [RO, E1, E2] = dims7(ref.data, 'prepare reference data');
   if (ref.data.data.length === 0) throw new Error(`Cannot prepare reference data of encoding space ${e}: the buffer is empty`);
-  const averaged = selectOrAverageReference(ref.data, options, mode === 'interleaved');
   const e1Range = detectSampledRange(ref.data, 1);
   if (!e1Range) throw new Error(`Cannot prepare reference data of encoding space ${e}: no readout of channel 0 is non-zero`);
   const e2Range: [number, number] = E2 > 1 ? (detectSampledRange(ref.data, 2) ?? [0, E2 - 1]) : [0, 0];
@@ -100,7 +99,11 @@ export function prepareReference(ref: DataBuffered, mode: CalibrationModeName, o
     Math.min(e1Range[1] - e1Range[0] + 1, E1 - offset[1]),
     Math.min(e2Range[1] - e2Range[0] + 1, E2 - offset[2]),
   ];
-  const cropped = cropBuffer(averaged, offset, size);
+  // Averaging acts per sample, and the sampling count of interleaved data per whole readout, so cropping E1/E2 first
+  // (then RO) gives the same bits as averaging the whole buffer first, for a fraction of the work.
+  const lines = cropBuffer(ref.data, [0, offset[1], offset[2]], [RO, size[1], size[2]]);
+  const averaged = selectOrAverageReference(lines, options, mode === 'interleaved');
+  const cropped = cropBuffer(averaged, [offset[0], 0, 0], size);
   const keepCentre = mode === 'interleaved' || mode === 'noacceleration';
   const ro: SamplingLimit = { min: l0.min, max: Math.min(l0.max, RO - 1), center: RO >> 1 };
   const lim1: SamplingLimit = {

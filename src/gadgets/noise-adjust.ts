@@ -27,6 +27,8 @@ import {
 } from '../storage/context.js';
 import { SfndamFormatError, decodeNoiseCovariance, encodeNoiseCovariance, type NoiseCovariance } from '../storage/sfndam.js';
 import { StorageError } from '../storage/types.js';
+import { reconPool } from './generic-recon-tasks.js';
+import { PooledNoiseWhitening } from './noise-whitening-pool.js';
 
 /** Gadgetron's default relative receiver noise bandwidth β when the header gives none. */
 export const DEFAULT_RECEIVER_NOISE_BANDWIDTH = 0.793;
@@ -274,6 +276,8 @@ export const noiseAdjustGadget = defineGadget({
     let loaded = await loadCovariance(context, coilLabels);
     const gatherer: Gatherer | undefined = loaded ? undefined : { acc: undefined, channels: 0, samples: 0, dwellUs: 0 };
     let whitening: { matrix: Float64Array; channels: number; origin: string } | undefined;
+    const pool = reconPool();
+    const pooled = pool.workers > 0 ? new PooledNoiseWhitening(pool, output) : undefined;
     let mismatchReported = false;
     let saved = false;
     for await (const acq of input) {
@@ -308,6 +312,7 @@ export const noiseAdjustGadget = defineGadget({
         }
       }
       if (!whitening) {
+        await pooled?.flush();
         await output.push(acq);
         continue;
       }
@@ -320,13 +325,19 @@ export const noiseAdjustGadget = defineGadget({
           mismatchReported = true;
           warn(context, 'channel-mismatch', `Readouts with ${channels} channels do not match the noise covariance of ${whitening.origin} (${whitening.channels} channels): they pass without prewhitening (pass_nonconformant_data)`);
         }
+        await pooled?.flush();
         await output.push(acq);
         continue;
       }
       const samples = acq.head.number_of_samples;
+      if (pooled) {
+        await pooled.add(acq, samples, channels, whitening.matrix);
+        continue;
+      }
       const data = applyNoiseWhitening(acq.data, samples, channels, whitening.matrix, new Float32Array(2 * samples * channels));
       await output.push({ ...acq, data });
     }
+    await pooled?.flush();
     if (gatherer && !saved && gatherer.acc && gatherer.samples > 0) {
       await saveCovariance(context, gatherer, normalizedCovariance(gatherer.acc, gatherer.samples), coilLabels, bandwidth, true);
     }

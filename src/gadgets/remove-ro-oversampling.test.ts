@@ -92,3 +92,17 @@ test('RemoveROOversamplingGadget also processes noise readouts that reach it', a
   const [out] = ofKind(await runGadget(removeROOversamplingGadget, [acq], { header: header(64, 600, 32, 300) }), 'acquisition');
   assert.equal(out?.head.number_of_samples, 32);
 });
+
+test('RemoveROOversamplingGadget leaves its input alone and gives the same result whatever came before (reused scratch)', async () => {
+  const big = bandLimitedReadout(128, 4, 64, 21);
+  const small = bandLimitedReadout(64, 3, 32, 11);
+  const bigAcq = makeAcquisition({ samples: 128, channels: 4, raw: Float32Array.from(big.kspace) });
+  const smallAcq = makeAcquisition({ samples: 64, channels: 3, raw: Float32Array.from(small.kspace) });
+  const alone = ofKind(await runGadget(removeROOversamplingGadget, [smallAcq], { header: header(64, 600, 32, 300) }), 'acquisition')[0];
+  await runGadget(removeROOversamplingGadget, [bigAcq], { header: header(128, 600, 64, 300) });
+  const after = ofKind(await runGadget(removeROOversamplingGadget, [smallAcq], { header: header(64, 600, 32, 300) }), 'acquisition')[0];
+  assert.ok(alone && after);
+  assert.deepEqual(after.data, alone.data, 'a smaller readout after a larger one');
+  assert.deepEqual(smallAcq.data, Float32Array.from(small.kspace), 'the input samples are unchanged');
+  assert.deepEqual(bigAcq.data, Float32Array.from(big.kspace), 'the input samples are unchanged');
+});

@@ -9,13 +9,23 @@ import { isAcquisition } from '../ismrmrd/messages.js';
 import { fftc } from '../kernels/index.js';
 import type { Acquisition } from '../ismrmrd/types.js';
 
-/** Removes oversampling from one readout by ratio `r`; returns a new acquisition. */
+/** Scratch for the inverse transform, reused from readout to readout (one per thread: module state). */
+let scratch = new Float32Array(0);
+
+function workArea(length: number): Float32Array {
+  if (scratch.length < length) scratch = new Float32Array(Math.max(length, 2 * scratch.length));
+  return scratch.subarray(0, length);
+}
+
+/** Removes oversampling from one readout by ratio `r`; returns a new acquisition (the input is not changed). */
 export function removeReadoutOversampling(acq: Acquisition, r: number): Acquisition {
   const ns = acq.head.number_of_samples;
   const channels = acq.head.active_channels;
   const nsOut = Math.floor(ns / r);
   const start = Math.floor((ns - nsOut) / 2);
-  const work = Float32Array.from(acq.data);
+  // The inverse FFT runs on a reused scratch copy: only the cropped output is a new allocation.
+  const work = workArea(acq.data.length);
+  work.set(acq.data);
   fftc(work, [ns, channels], [0], true);
   const out = new Float32Array(2 * nsOut * channels);
   for (let c = 0; c < channels; c++) {

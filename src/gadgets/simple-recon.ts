@@ -8,7 +8,8 @@ import type { DataBuffered, ImageArray, ReconData } from '../ismrmrd/buffers.js'
 import { DataType, emptyImageHeader, ImageType, type AcquisitionHeader, type ImageHeader, type MetaContainer } from '../ismrmrd/types.js';
 import { defineGadget } from '../engine/gadget.js';
 import { isReconData } from '../ismrmrd/messages.js';
-import { fftc, rootSumOfSquares } from '../kernels/index.js';
+import { isShared, sharedFloat32 } from '../engine/thread-pool.js';
+import { executionOf, INLINE, reconPool, runInline, runOnPool, splitRange, type ReconExecution, type ReconSteps, type RssFramesArgs } from './generic-recon-tasks.js';
 
 /** Picks the header of the centre line of block (n, s, loc), or the first sampled one. */
 export function centreHeader(buffer: DataBuffered, n: number, s: number, loc: number): AcquisitionHeader | undefined {
@@ -58,23 +59,18 @@ export function imageHeaderFromAcquisition(acq: AcquisitionHeader | undefined, m
 
 /** Reconstructs every block of one buffer; `nextIndex` numbers the images. */
 export function simpleRecon(buffer: DataBuffered, nextIndex: () => number, series: number): ImageArray {
+  return runInline(simpleReconSteps(buffer, nextIndex, series, INLINE));
+}
+
+/** Steps of {@link simpleRecon}: the blocks spread over `exec.parts` tasks; image numbers are taken in block order before any work. */
+export function* simpleReconSteps(buffer: DataBuffered, nextIndex: () => number, series: number, exec: ReconExecution): ReconSteps<ImageArray> {
   const [E0, E1, E2, CHA, N, S, LOC] = buffer.data.dims as [number, number, number, number, number, number, number];
-  const block = E0 * E1 * E2 * CHA;
   const image = E0 * E1 * E2;
-  const out = new Float32Array(2 * image * N * S * LOC);
-  const rss = new Float32Array(image);
-  const work = new Float32Array(2 * block);
   const headers: ImageHeader[] = [];
   const meta: MetaContainer[] = [];
   for (let loc = 0; loc < LOC; loc++) {
     for (let s = 0; s < S; s++) {
       for (let n = 0; n < N; n++) {
-        const b = n + N * (s + S * loc);
-        work.set(buffer.data.data.subarray(2 * b * block, 2 * (b + 1) * block));
-        fftc(work, [E0, E1, E2, CHA], [0, 1, 2], true);
-        rootSumOfSquares(work, [E0, E1, E2, CHA], 3, rss);
-        const base = 2 * b * image;
-        for (let i = 0; i < image; i++) out[base + 2 * i] = rss[i] as number;
         const h = imageHeaderFromAcquisition(centreHeader(buffer, n, s, loc), [E0, E1, E2], buffer.sampling.recon_FOV);
         h.image_index = nextIndex();
         h.image_series_index = series;
@@ -83,6 +79,16 @@ export function simpleRecon(buffer: DataBuffered, nextIndex: () => number, serie
       }
     }
   }
+  const blocks = N * S * LOC;
+  const out = sharedFloat32(2 * image * blocks, exec.shared);
+  let data = buffer.data.data;
+  if (exec.shared && !isShared(data)) {
+    data = sharedFloat32(data.length);
+    data.set(buffer.data.data);
+  }
+  yield splitRange(blocks, exec.parts).map(([from, to]) => ['rssFrames', {
+    data, dims: [E0, E1, E2, CHA], blocks: Array.from({ length: to - from }, (_v, k) => from + k), out,
+  } satisfies RssFramesArgs] as const);
   return { kind: 'imagearray', data: { data: out, dims: [E0, E1, E2, 1, N, S, LOC] }, headers, meta };
 }
 
@@ -98,8 +104,19 @@ export const simpleReconGadget = defineGadget({
   async run(input, output, props) {
     let counter = 0;
     const nextIndex = (): number => ++counter;
+    const pool = reconPool();
+    const exec = executionOf(pool);
+    // Buffers (e.g. repetitions) are reconstructed concurrently, up to one per worker, and sent in input order.
+    const window: Promise<ImageArray>[] = [];
+    const limit = Math.max(1, pool.workers);
     for await (const recon of input as AsyncIterable<ReconData>) {
-      for (const bit of recon.rbit) await output.push(simpleRecon(bit.data, nextIndex, props.image_series));
+      for (const bit of recon.rbit) {
+        const pending = runOnPool(pool, simpleReconSteps(bit.data, nextIndex, props.image_series, exec));
+        pending.catch(() => undefined);
+        window.push(pending);
+        if (window.length >= limit) await output.push(await (window.shift() as Promise<ImageArray>));
+      }
     }
+    while (window.length > 0) await output.push(await (window.shift() as Promise<ImageArray>));
   },
 });

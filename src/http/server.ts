@@ -14,6 +14,7 @@ import type { SessionRegistry } from '../observe/session-registry.js';
 import type { StorageCounters } from '../storage/instrumented-store.js';
 import type { Logger } from '../util/logger.js';
 import { registerApiRoutes } from './api.js';
+import { registerAuth, type HttpAuthOptions } from './auth.js';
 import { createMetrics, type ReadinessSource } from './metrics.js';
 
 /** HTTP server settings. */
@@ -27,6 +28,10 @@ export interface HttpServerOptions {
   storage?: StorageCounters;
   /** Folder with the bundled page (default: dist/web beside the compiled sources). */
   webRoot?: string;
+  /** HTTPS: PEM certificate chain and key (`--http-tls-cert/--http-tls-key`); absent = plain HTTP. */
+  https?: { cert: Buffer; key: Buffer };
+  /** Bearer tokens the API and page require (`--http-token-file`); absent = open. */
+  auth?: HttpAuthOptions;
 }
 
 /** Where the build puts the page: `dist/web`. */
@@ -59,7 +64,11 @@ export class GantryHttpServer {
   private readonly streams = new Set<FastifyReply>();
 
   constructor(private readonly options: HttpServerOptions) {
-    this.app = Fastify({ logger: false, forceCloseConnections: true });
+    // with `https` Fastify serves over an https.Server; the routes and hooks are the same
+    this.app = (options.https
+      ? Fastify({ logger: false, forceCloseConnections: true, https: options.https })
+      : Fastify({ logger: false, forceCloseConnections: true })) as unknown as FastifyInstance;
+    if (options.auth) registerAuth(this.app, { ...options.auth, secureCookie: options.https !== undefined }, options.log);
     this.metrics = createMetrics({
       sessions: options.sessions,
       readiness: options.readiness,
@@ -73,7 +82,9 @@ export class GantryHttpServer {
   async listen(): Promise<AddressInfo> {
     await this.app.listen({ host: this.options.host, port: this.options.port });
     const address = this.app.server.address() as AddressInfo;
-    this.options.log.info('gantry http listening', { host: address.address, port: address.port });
+    this.options.log.info('gantry http listening', {
+      host: address.address, port: address.port, ...(this.options.https ? { tls: true } : {}), ...(this.options.auth ? { auth: true } : {}),
+    });
     return address;
   }
 

@@ -17,6 +17,7 @@
  * Arrays are [RO, E1, E2, CHA], column-major, interleaved complex float32;
  * E2 = 1 selects the 2D window.
  */
+import { fftc } from './fft.js';
 import { checkOperand, type LinearOperator } from './linear-operator.js';
 
 const FLOAT_EPSILON = 1.1920928955078125e-7;
@@ -459,4 +460,31 @@ export class CoilCombineOperator implements LinearOperator {
     }
     return x;
   }
+}
+
+/** Coil-map settings as the generic recon gadgets name them. */
+export interface CoilMapSettings {
+  /** 'Inati_Iter', else Inati (power 3). */
+  coil_map_algorithm: string;
+  coil_map_kernel_size_readout: number;
+  coil_map_kernel_size_phase: number;
+  coil_map_num_iter: number;
+  coil_map_thres_iter: number;
+}
+
+/**
+ * Coil maps of one block of low-resolution k-space [RO, E1, E2, CHA]: a
+ * centred inverse FFT (2D, or 3D when E2 > 1), then Inati (power 3) or
+ * Inati_Iter, into `dst` (same size). `kspace` is not modified.
+ */
+export function coilMapsOfKspace(kspace: Float32Array, dims: readonly [number, number, number, number], settings: CoilMapSettings, dst: Float32Array): Float32Array {
+  const bdims = [...dims];
+  const im = Float32Array.from(kspace);
+  fftc(im, bdims, dims[2] > 1 ? [0, 1, 2] : [0, 1], true);
+  if (settings.coil_map_algorithm === 'Inati_Iter') {
+    coilMapInatiIter(im, bdims, settings.coil_map_kernel_size_readout, settings.coil_map_kernel_size_phase, settings.coil_map_num_iter, settings.coil_map_thres_iter, dst);
+  } else {
+    coilMapInati(im, bdims, settings.coil_map_kernel_size_readout, settings.coil_map_kernel_size_phase, 3, dst);
+  }
+  return dst;
 }

@@ -408,9 +408,35 @@ export function grappaUnmixing(
   }
   if (unmixing.length !== 2 * vol * srcCha) throw new RangeError(`Cannot compute GRAPPA unmixing weights: output does not hold ${srcCha} channels of [${RO}, ${E1}, ${E2}]`);
   if (gfactor && gfactor.length !== vol) throw new RangeError(`Cannot compute the g-factor: output holds ${gfactor.length} values, not ${vol}`);
-  unmixing.fill(0);
+  grappaUnmixingChannels(conv, maps, size, 0, srcCha, unmixing);
+  if (gfactor) gfactorFromUnmixing(unmixing, vol, srcCha, acceleration, gfactor);
+  return unmixing;
+}
+
+/**
+ * The unmixing weights u_src of {@link grappaUnmixing} for source channels
+ * `from` ≤ src < `to` only, written into their place in `unmixing`
+ * [RO, E1, E2, srcCha] (the other channels are left alone). Each channel's
+ * sum runs over the targets in the same order whichever range it is computed
+ * in, so splitting the channels over threads gives the same bits.
+ */
+export function grappaUnmixingChannels(
+  conv: GrappaConvolutionKernel, maps: Float32Array, size: readonly number[], from: number, to: number, unmixing: Float32Array,
+): Float32Array {
+  const [RO, E1, E2] = checkSize('compute GRAPPA unmixing weights', size);
+  const srcCha = conv.dims[3];
+  const dstCha = conv.dims[4];
+  const vol = RO * E1 * E2;
+  if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > srcCha || from > to) {
+    throw new RangeError(`Cannot compute GRAPPA unmixing weights for channels [${from}, ${to}) of ${srcCha}`);
+  }
+  if (maps.length !== 2 * vol * dstCha) {
+    throw new RangeError(`Cannot compute GRAPPA unmixing weights: coil maps hold ${maps.length / (2 * vol)} channels of [${RO}, ${E1}, ${E2}], the kernel has ${dstCha} targets`);
+  }
+  if (unmixing.length !== 2 * vol * srcCha) throw new RangeError(`Cannot compute GRAPPA unmixing weights: output does not hold ${srcCha} channels of [${RO}, ${E1}, ${E2}]`);
+  unmixing.fill(0, 2 * vol * from, 2 * vol * to);
   const kIm = new Float32Array(2 * vol);
-  for (let s = 0; s < srcCha; s++) {
+  for (let s = from; s < to; s++) {
     const uBase = 2 * vol * s;
     for (let d = 0; d < dstCha; d++) {
       grappaImageDomainKernel(conv, size, s, d, kIm);
@@ -425,7 +451,6 @@ export function grappaUnmixing(
       }
     }
   }
-  if (gfactor) gfactorFromUnmixing(unmixing, vol, srcCha, acceleration, gfactor);
   return unmixing;
 }
 
@@ -445,11 +470,12 @@ export function gfactorFromUnmixing(unmixing: Float32Array, vol: number, channel
 }
 
 /**
- * Applies unmixing weights: dst(x) = Σ_{c < channels} u_c(x)·a_c(x), with
- * aliased images `aliased` [vol, ≥ channels] and weights `unmixing`
- * [vol, ≥ channels]; `dst` holds vol complex values.
+ * Applies unmixing weights: dst(x) = scale·Σ_{c < channels} u_c(x)·a_c(x),
+ * with aliased images `aliased` [vol, ≥ channels] and weights `unmixing`
+ * [vol, ≥ channels] (sums in float64, scaled, rounded once); `dst` holds vol
+ * complex values.
  */
-export function applyUnmixing(aliased: Float32Array, unmixing: Float32Array, vol: number, channels: number, dst: Float32Array): Float32Array {
+export function applyUnmixing(aliased: Float32Array, unmixing: Float32Array, vol: number, channels: number, dst: Float32Array, scale = 1): Float32Array {
   if (aliased.length < 2 * vol * channels || unmixing.length < 2 * vol * channels) {
     throw new RangeError(`Cannot apply GRAPPA unmixing over ${channels} channels: images or weights hold fewer than ${channels} × ${vol} values`);
   }
@@ -468,8 +494,8 @@ export function applyUnmixing(aliased: Float32Array, unmixing: Float32Array, vol
     }
   }
   for (let p = 0; p < vol; p++) {
-    dst[2 * p] = accRe[p] as number;
-    dst[2 * p + 1] = accIm[p] as number;
+    dst[2 * p] = (accRe[p] as number) * scale;
+    dst[2 * p + 1] = (accIm[p] as number) * scale;
   }
   return dst;
 }

@@ -9,7 +9,9 @@
  * economy SVD Ã = UΣVᴴ gives the eigen-channels; here V and σ² come from the
  * Hermitian eigendecomposition of ÃᴴÃ = VΣ²Vᴴ, which is the same thing.
  */
+import { cgemm } from './blas.js';
 import { cmatrix, hermitianEigen, type CMatrix } from './dense.js';
+import { nativeKernels } from './native.js';
 import { checkOperand, type LinearOperator } from './linear-operator.js';
 
 /** Eigen-channel coefficients of one data set. */
@@ -103,7 +105,9 @@ export function kltModesKept(eigenvalues: Float64Array, thres: number, modes: nu
 
 /**
  * Rotates channels: dst[p, k] = Σ_c src[p, c]·V[c, k] for k < kept, with
- * `points` samples per channel (channel-major, as in [RO, E1, E2, CHA]).
+ * `points` samples per channel (channel-major, as in [RO, E1, E2, CHA]):
+ * one OpenBLAS cgemm with the native kernels (float32), else a float64
+ * TypeScript loop.
  * `dst` holds points × kept complex values and must not overlap `src`.
  */
 export function applyChannelRotation(src: Float32Array, points: number, V: CMatrix, kept: number, dst: Float32Array): Float32Array {
@@ -112,6 +116,11 @@ export function applyChannelRotation(src: Float32Array, points: number, V: CMatr
   if (src.length !== 2 * points * C) throw new RangeError(`Cannot rotate channels: ${src.length / 2} samples are not ${points} × ${C} channels`);
   if (dst.length !== 2 * points * kept) throw new RangeError(`Cannot rotate channels: destination holds ${dst.length / 2} samples, not ${points} × ${kept}`);
   const v = V.data;
+  if (nativeKernels() !== null) {
+    const v32 = new Float32Array(2 * C * kept);
+    for (let i = 0; i < v32.length; i++) v32[i] = v[i] as number;
+    return cgemm(points, kept, C, src, v32, dst);
+  }
   const accRe = new Float64Array(points);
   const accIm = new Float64Array(points);
   for (let k = 0; k < kept; k++) {

@@ -15,7 +15,9 @@
  *
  * Matrices here are CHA × CHA, column-major, interleaved re/im, float64.
  */
+import { cgemm } from './blas.js';
 import { cholesky, invertLower, type CMatrix } from './dense.js';
+import { nativeKernels } from './native.js';
 
 /**
  * Adds DᴴD of one readout (`samples` × `channels`) to `acc` (CHA × CHA, float64)
@@ -107,10 +109,15 @@ export function noiseWhiteningMatrix(covariance: Float64Array, channels: number,
   return out;
 }
 
+let whiteningMatrix32 = new Float32Array(0);
+let whiteningScratch = new Float32Array(0);
+
 /**
  * Applies a lower-triangular whitening matrix to every sample of a readout,
- * y = M·x, accumulating in float64 and rounding once to float32. `dest` may
- * be `src`. Returns `dest`.
+ * y = M·x. With the native kernels this is one OpenBLAS product
+ * Y = X·Mᵀ (X the samples × channels readout; float32, one thread, so the
+ * same bits on every run); without them the TypeScript loop accumulates in
+ * float64 and rounds once to float32. `dest` may be `src`. Returns `dest`.
  */
 export function applyNoiseWhitening(
   src: Float32Array,
@@ -125,6 +132,20 @@ export function applyNoiseWhitening(
   }
   if (whitening.length !== 2 * channels * channels) {
     throw new RangeError(`Cannot whiten: matrix length ${whitening.length} does not match ${channels} × ${channels}`);
+  }
+  if (nativeKernels() !== null) {
+    if (whiteningMatrix32.length !== whitening.length) whiteningMatrix32 = new Float32Array(whitening.length);
+    whiteningMatrix32.set(whitening);
+    const overlaps = src.buffer === dest.buffer && src.byteOffset < dest.byteOffset + 4 * n && dest.byteOffset < src.byteOffset + 4 * n;
+    if (!overlaps) {
+      cgemm(samples, channels, channels, src, whiteningMatrix32, dest, { opB: 'T' });
+      return dest;
+    }
+    if (whiteningScratch.length < n) whiteningScratch = new Float32Array(n);
+    const scratch = whiteningScratch.subarray(0, n);
+    cgemm(samples, channels, channels, src, whiteningMatrix32, scratch, { opB: 'T' });
+    dest.set(scratch);
+    return dest;
   }
   const x = new Float64Array(2 * channels);
   for (let s = 0; s < samples; s++) {

@@ -291,3 +291,44 @@ test('FrameDecoder keeps up with 32-channel × 512-sample acquisitions in 64 KiB
   t.diagnostic(`${count} acquisitions (${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB) in ${ms.toFixed(1)} ms`);
   assert.ok(ms < 2000);
 });
+
+test('FrameDecoder returns an acquisition lying whole and aligned in a chunk as views into it, and copies otherwise', () => {
+  const acq = acquisition(8, 2, 2, 3);
+  const expected: Frame = { kind: 'acquisition', acquisition: acq };
+  const frame = concatChunks(encodeAcquisition(acq));
+  // 2 spare bytes in front put the payload (at 2 + 342) on a 4-byte boundary
+  const aligned = new Uint8Array(2 + frame.byteLength).subarray(2);
+  aligned.set(frame);
+  const [viewed] = new FrameDecoder().push(aligned);
+  assert.deepStrictEqual(viewed, expected);
+  assert.ok(viewed?.kind === 'acquisition' && viewed.acquisition.data.buffer === aligned.buffer, 'data is a view into the chunk');
+  assert.ok(viewed?.kind === 'acquisition' && viewed.acquisition.traj.buffer === aligned.buffer, 'trajectory is a view into the chunk');
+
+  const [copied] = new FrameDecoder({}, { views: false }).push(aligned);
+  assert.deepStrictEqual(copied, expected);
+  assert.ok(copied?.kind === 'acquisition' && copied.acquisition.data.buffer !== aligned.buffer, 'views: false copies');
+
+  // a 7-byte text frame in front leaves the payload unaligned: copied, and still correct
+  const shifted = concatChunks([...encodeText('a'), frame]);
+  const decoded = new FrameDecoder().push(shifted);
+  assert.deepStrictEqual(decoded, [{ kind: 'text', text: 'a' }, expected]);
+  const last = decoded[1];
+  assert.ok(last?.kind === 'acquisition' && last.acquisition.data.buffer !== shifted.buffer && last.acquisition.data.byteOffset % 4 === 0);
+});
+
+test('FrameDecoder reads an acquisition whose header is whole in a chunk but whose payload is not, with pending counting the bytes', () => {
+  const acqs = [acquisition(16, 4, 0, 1), acquisition(16, 4, 3, 2)];
+  const bytes = concatChunks(acqs.flatMap((a) => encodeAcquisition(a)));
+  const first = 2 + 340 + 4 * 2 * 16 * 4;
+  for (const cut of [2 + 340, 2 + 340 + 1, 400, first - 1, first + 2 + 340 + 5]) {
+    const decoder = new FrameDecoder();
+    const frames = decoder.push(bytes.subarray(0, cut));
+    assert.equal(decoder.pending, cut < first ? cut : cut - first, `pending after ${cut} bytes`);
+    frames.push(...decoder.push(bytes.subarray(cut)));
+    decoder.end();
+    assert.deepStrictEqual(frames, acqs.map((a): Frame => ({ kind: 'acquisition', acquisition: a })));
+  }
+  const truncated = new FrameDecoder();
+  truncated.push(bytes.subarray(0, 400));
+  assert.throws(() => truncated.end(), /Connection closed in the middle of an acquisition message \(400 of 854 bytes\)/);
+});

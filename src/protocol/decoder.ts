@@ -3,9 +3,14 @@
  *
  * Each frame is read by a generator that asks for one buffer at a time to be
  * filled: small fixed parts go into a reused scratch buffer, payloads straight
- * into freshly allocated (hence aligned) typed arrays. Bytes are copied exactly
+ * into freshly allocated (hence aligned) typed arrays. Bytes are copied at most
  * once and only the current frame is ever held. Every length read from the wire
  * is checked against {@link ProtocolLimits} before anything is allocated.
+ *
+ * Acquisitions, the bulk of any stream, take a shorter path: a header that lies
+ * whole in the pushed chunk is read there, and an acquisition that lies whole
+ * in the chunk at a 4-byte-aligned offset is returned as views into the chunk,
+ * with no copy (see {@link FrameDecoderOptions.views}).
  */
 import {
   ACQUISITION_HEADER_SIZE,
@@ -17,7 +22,7 @@ import {
 } from '../ismrmrd/header-codec.js';
 import { parseMeta } from '../ismrmrd/meta.js';
 import { AcqFlag, DataType, bytesPerPixel, isFlagSet } from '../ismrmrd/types.js';
-import type { ImagePixels, MetaContainer } from '../ismrmrd/types.js';
+import type { AcquisitionHeader, ImagePixels, MetaContainer } from '../ismrmrd/types.js';
 import { readBucket, readImageArray, readReconData } from './buffer-decoder.js';
 import type { PartContext } from './buffer-decoder.js';
 import { ProtocolError } from './errors.js';
@@ -33,6 +38,26 @@ const ID_SIZE = 2;
 const FILENAME_SIZE = 1024;
 const SCRATCH_SIZE = 1024;
 const EMPTY = new Uint8Array(0);
+const ACQUISITION_ID_LOW = MessageId.ACQUISITION & 0xff;
+const ACQUISITION_ID_HIGH = MessageId.ACQUISITION >>> 8;
+const ACQUISITION_PREFIX = ID_SIZE + ACQUISITION_HEADER_SIZE;
+
+/** How a {@link FrameDecoder} may hold on to the bytes it is given. */
+export interface FrameDecoderOptions {
+  /**
+   * Let decoded acquisitions be views into the pushed chunk when they lie in
+   * it whole and aligned (default true). The caller must then not change a
+   * chunk after pushing it (socket chunks are never reused); false copies
+   * every payload.
+   */
+  views?: boolean;
+}
+
+/** A Float32Array of `length` elements over fresh memory that is not zeroed: the caller fills all of it. */
+function uninitializedFloats(length: number): Float32Array {
+  if (length === 0) return new Float32Array(0);
+  return new Float32Array(Buffer.allocUnsafeSlow(4 * length).buffer, 0, length);
+}
 
 /** What each id is called in error messages. */
 const nouns: ReadonlyMap<number, string> = new Map([
@@ -114,9 +139,11 @@ export class FrameDecoder {
   #failure: Error | null = null;
   /** What the readers of ids 1023, 1024 and 1050 use of this decoder. */
   readonly #parts: PartContext;
+  readonly #views: boolean;
 
-  constructor(limits: Partial<ProtocolLimits> = {}) {
+  constructor(limits: Partial<ProtocolLimits> = {}, options: FrameDecoderOptions = {}) {
     this.limits = mergeProtocolLimits(limits);
+    this.#views = options.views ?? true;
     this.#parts = {
       limits: this.limits,
       view: this.#view,
@@ -138,6 +165,7 @@ export class FrameDecoder {
    * When invalid bytes follow complete frames in `chunk`, those frames are returned
    * and the error is thrown by the next `push` or `end` (check `errored` to act at once),
    * so frames and errors come out the same however the stream is split.
+   * Decoded acquisitions may be views into `chunk` (see {@link FrameDecoderOptions.views}).
    */
   push(chunk: Uint8Array): Frame[] {
     if (this.#failure !== null) throw this.#failure;
@@ -146,7 +174,17 @@ export class FrameDecoder {
     let offset = 0;
     try {
       while (offset < length) {
-        if (this.#reader === null) this.#begin();
+        if (this.#reader === null) {
+          if (
+            length - offset >= ACQUISITION_PREFIX &&
+            chunk[offset] === ACQUISITION_ID_LOW &&
+            chunk[offset + 1] === ACQUISITION_ID_HIGH
+          ) {
+            offset = this.#acquisitionInChunk(chunk, offset, frames);
+            continue;
+          }
+          this.#begin();
+        }
         const target = this.#target;
         const n = Math.min(target.byteLength - this.#filled, length - offset);
         target.set(n === length ? chunk : chunk.subarray(offset, offset + n), this.#filled);
@@ -356,11 +394,16 @@ export class FrameDecoder {
   }
 
   *#acquisition(): FrameReader {
-    const fixed = ID_SIZE + ACQUISITION_HEADER_SIZE;
-    this.#total(fixed, false);
+    this.#total(ACQUISITION_PREFIX, false);
     const headerBytes = this.#fixed(ACQUISITION_HEADER_SIZE);
     yield headerBytes;
     const head = decodeAcquisitionHeader(headerBytes);
+    const [trajectoryFloats, dataFloats] = this.#acquisitionSizes(head);
+    return yield* this.#acquisitionBody(head, trajectoryFloats, dataFloats);
+  }
+
+  /** Checks an acquisition header against the limits; returns the trajectory and data lengths in floats. */
+  #acquisitionSizes(head: AcquisitionHeader): [number, number] {
     if (isFlagSet(head.flags, AcqFlag.COMPRESSION1) || isFlagSet(head.flags, AcqFlag.COMPRESSION2)) {
       this.#fail('UNSUPPORTED', 'compressed acquisitions are not supported');
     }
@@ -374,12 +417,59 @@ export class FrameDecoder {
       if (trajectoryBytes === 0) this.#limit('data', dataBytes, limit);
       this.#limit('data and trajectory', trajectoryBytes + dataBytes, limit, 'exceed');
     }
-    this.#total(fixed + trajectoryBytes + dataBytes, true);
-    const traj = new Float32Array(trajectoryFloats);
-    yield new Uint8Array(traj.buffer);
-    const data = new Float32Array(dataFloats);
-    yield new Uint8Array(data.buffer);
+    this.#total(ACQUISITION_PREFIX + trajectoryBytes + dataBytes, true);
+    return [trajectoryFloats, dataFloats];
+  }
+
+  /** Reads an acquisition's trajectory and data into fresh arrays. */
+  *#acquisitionBody(head: AcquisitionHeader, trajectoryFloats: number, dataFloats: number): FrameReader {
+    const traj = uninitializedFloats(trajectoryFloats);
+    yield new Uint8Array(traj.buffer, 0, traj.byteLength);
+    const data = uninitializedFloats(dataFloats);
+    yield new Uint8Array(data.buffer, 0, data.byteLength);
     return { kind: 'acquisition', acquisition: { kind: 'acquisition', head, traj, data } };
+  }
+
+  /**
+   * An acquisition whose id and header lie whole in `chunk` at `offset`: when
+   * the whole frame is there too it is decoded at once (views into the chunk
+   * when aligned), otherwise its body reader is started past the header.
+   * Returns the offset after what it consumed.
+   */
+  #acquisitionInChunk(chunk: Uint8Array, offset: number, frames: Frame[]): number {
+    this.#messageId = MessageId.ACQUISITION;
+    this.#frameBytes = undefined;
+    this.#pending = 0;
+    this.#total(ACQUISITION_PREFIX, false);
+    const head = decodeAcquisitionHeader(chunk, offset + ID_SIZE);
+    const [trajectoryFloats, dataFloats] = this.#acquisitionSizes(head);
+    const start = offset + ACQUISITION_PREFIX;
+    const end = start + 4 * (trajectoryFloats + dataFloats);
+    if (end <= chunk.byteLength) {
+      const traj = this.#floatsAt(chunk, start, trajectoryFloats);
+      const data = this.#floatsAt(chunk, start + 4 * trajectoryFloats, dataFloats);
+      frames.push({ kind: 'acquisition', acquisition: { kind: 'acquisition', head, traj, data } });
+      return end;
+    }
+    const reader = this.#acquisitionBody(head, trajectoryFloats, dataFloats);
+    this.#reader = reader;
+    this.#pending = ACQUISITION_PREFIX;
+    const step = reader.next();
+    if (step.done) throw new Error('acquisition reader finished before reading its body');
+    this.#target = step.value;
+    this.#filled = 0;
+    if (this.#target.byteLength === 0) this.#advance(frames);
+    return start;
+  }
+
+  /** `length` floats at `offset` of `chunk`: a view when aligned and allowed, else a copy. */
+  #floatsAt(chunk: Uint8Array, offset: number, length: number): Float32Array {
+    if (length === 0) return new Float32Array(0);
+    const at = chunk.byteOffset + offset;
+    if (this.#views && at % 4 === 0) return new Float32Array(chunk.buffer, at, length);
+    const floats = uninitializedFloats(length);
+    new Uint8Array(floats.buffer, 0, floats.byteLength).set(chunk.subarray(offset, offset + 4 * length));
+    return floats;
   }
 
   *#waveform(): FrameReader {

@@ -58,3 +58,48 @@ export function mergeProtocolLimits(overrides: Partial<ProtocolLimits> = {}): Pr
   }
   return Object.freeze(merged as unknown as ProtocolLimits);
 }
+
+/**
+ * Per-session budgets and timeouts the server enforces on each connection
+ * (the frame-size limits above are enforced by the decoder). Zero turns a
+ * budget or timeout off.
+ */
+export interface SessionLimits {
+  /** Bytes one session may send in all (config, header and data together). */
+  readonly maxSessionBytes: number;
+  /**
+   * Bytes of memory one session may claim: the ISMRMRD header's largest
+   * k-space (encoded matrix × encoding steps × receiver channels × 8 bytes)
+   * must fit, so a header claiming an absurd matrix is refused before any
+   * gadget allocates for it.
+   */
+  readonly sessionMemoryBudget: number;
+  /** From accept until the config and the ISMRMRD header have both arrived (ms). */
+  readonly connectTimeoutMs: number;
+  /** The longest a whole session may run, from accept to its final CLOSE (ms). */
+  readonly sessionTimeoutMs: number;
+}
+
+const GiB = 1024 * MiB;
+
+/** The session limits used when none are given. */
+export const defaultSessionLimits: SessionLimits = Object.freeze({
+  maxSessionBytes: 64 * GiB,
+  sessionMemoryBudget: 16 * GiB,
+  connectTimeoutMs: 30_000,
+  sessionTimeoutMs: 6 * 3_600_000,
+});
+
+/** `defaultSessionLimits` overridden by `overrides`; every value must be a non-negative safe integer. */
+export function mergeSessionLimits(overrides: Partial<SessionLimits> = {}): SessionLimits {
+  const merged: Record<string, number> = { ...defaultSessionLimits };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    if (!(key in defaultSessionLimits)) throw new RangeError(`Cannot set unknown session limit ${key}`);
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`Cannot set session limit ${key} to ${String(value)}: expected a non-negative integer`);
+    }
+    merged[key] = value;
+  }
+  return Object.freeze(merged as unknown as SessionLimits);
+}

@@ -4,7 +4,6 @@
  * as it is produced; errors are reported as `[location] ERROR: …` texts
  * followed by CLOSE. A session never throws into the server.
  */
-import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { ConfigError, loadStreamConfiguration, parseStreamConfiguration, type StreamConfiguration } from '../config/index.js';
 import { Channel } from '../engine/channel.js';
@@ -23,8 +22,10 @@ import { encodeBucket, encodeImageArray, encodeReconData } from '../protocol/buf
 import type { DependencyStore } from '../storage/types.js';
 import type { Logger } from '../util/logger.js';
 import type { SessionObserver } from '../observe/types.js';
+import { defaultSessionLimits, type SessionLimits } from '../protocol/limits.js';
 import { answerQuery } from './queries.js';
 import { SocketReader } from './socket-reader.js';
+import { waitForDrain } from '../util/drain.js';
 
 const INPUT_LOCATION = 'Connection Main Thread/Connection Input Thread';
 const OUTPUT_LOCATION = 'Connection Main Thread/Connection Output Thread';
@@ -38,6 +39,8 @@ export interface SessionOptions {
   /** Folders searched for configs by name, in order. */
   configDirs: readonly string[];
   limits: ProtocolLimits;
+  /** Per-session byte and memory budgets and timeouts (default: `defaultSessionLimits`). */
+  sessionLimits?: SessionLimits;
   /** Capacity of each channel in the pipeline (messages). */
   channelCapacity: number;
   /** Close the connection after this long without input (ms, 0 = never). */
@@ -62,6 +65,13 @@ export interface SessionOptions {
    * reason as an error text, then CLOSE.
    */
   shutdownSignal?: AbortSignal;
+  /**
+   * Aborted when something this session started failed outside its pipeline
+   * (an exception thrown in a timer or a rejected promise nobody awaited, see
+   * crash-guard.ts): the session stops and sends the reason as an error text,
+   * then CLOSE; other sessions go on.
+   */
+  failSignal?: AbortSignal;
 }
 
 /** How a session ended. */
@@ -117,6 +127,7 @@ class Session {
   /** True once the final error texts and CLOSE are queued: nothing else is sent after them. */
   private sealed = false;
   private reader: SocketReader | undefined;
+  private readonly sessionLimits: SessionLimits;
 
   constructor(private readonly socket: Duplex, private readonly options: SessionOptions) {
     this.decoder = new FrameDecoder(options.limits);
@@ -124,18 +135,28 @@ class Session {
       this.socketBroken = true;
       options.log.debug('socket error', { error: err.message });
     });
+    this.sessionLimits = options.sessionLimits ?? defaultSessionLimits;
     const signal = options.shutdownSignal;
     if (signal) {
-      if (signal.aborted) this.stopForShutdown(signal.reason);
-      else signal.addEventListener('abort', () => this.stopForShutdown(signal.reason), { once: true });
+      if (signal.aborted) this.stop(MAIN_LOCATION, signal.reason);
+      else signal.addEventListener('abort', () => this.stop(MAIN_LOCATION, signal.reason), { once: true });
+    }
+    const fail = options.failSignal;
+    if (fail) {
+      const onFail = (): void => this.stop(MAIN_LOCATION, internalError(fail.reason));
+      if (fail.aborted) onFail();
+      else fail.addEventListener('abort', onFail, { once: true });
     }
   }
 
-  /** Stops reading and computing; `run` then sends `reason` as an error text and CLOSE. */
-  private stopForShutdown(reason: unknown): void {
+  /**
+   * Stops reading and computing (shutdown, a timeout, an uncaught failure);
+   * `run` then sends `reason` as an error text and CLOSE.
+   */
+  private stop(location: string, reason: unknown): void {
     if (this.shutdownError || this.sealed) return;
     const error = reason instanceof Error ? reason : new Error('Server shutting down: the session was stopped');
-    this.record(MAIN_LOCATION, error);
+    this.record(location, error);
     this.shutdownError = error;
     this.input?.close(error);
     this.abort.abort();
@@ -144,6 +165,7 @@ class Session {
   }
 
   async run(): Promise<SessionSummary> {
+    const timers = this.startTimeouts();
     try {
       await this.readLoop();
     } catch (err) {
@@ -151,6 +173,7 @@ class Session {
     }
     if (this.input && !this.input.isClosed) this.input.close(this.errors.length > 0 ? this.errors[0] : undefined);
     if (this.pipelineDone) await Promise.race([this.pipelineDone, this.shutdown]);
+    for (const timer of timers) clearTimeout(timer);
     await this.finish();
     return {
       outcome: this.errors.length === 0 ? 'ok' : 'error',
@@ -163,17 +186,41 @@ class Session {
     };
   }
 
+  /** The connect timeout (config and header must arrive) and the session timeout; cleared when `run` ends. */
+  private startTimeouts(): NodeJS.Timeout[] {
+    const { connectTimeoutMs, sessionTimeoutMs } = this.sessionLimits;
+    const timers: NodeJS.Timeout[] = [];
+    if (connectTimeoutMs > 0) {
+      timers.push(setTimeout(() => {
+        if (this.state !== 'config' && this.state !== 'header') return;
+        const missing = this.state === 'config' ? 'the config and ISMRMRD header' : 'the ISMRMRD header';
+        this.stop(INPUT_LOCATION, new Error(`Connect timeout: ${missing} did not arrive within ${connectTimeoutMs} ms of connecting (--connect-timeout); closing the connection`));
+      }, connectTimeoutMs));
+    }
+    if (sessionTimeoutMs > 0) {
+      timers.push(setTimeout(() => {
+        this.stop(MAIN_LOCATION, new Error(`Session timeout: the session ran longer than ${sessionTimeoutMs} ms (--session-timeout) and was stopped`));
+      }, sessionTimeoutMs));
+    }
+    return timers;
+  }
+
   private async readLoop(): Promise<void> {
     const idle = this.options.idleTimeoutMs;
+    const maxBytes = this.sessionLimits.maxSessionBytes;
     let timer: NodeJS.Timeout | undefined;
-    let timedOut = false;
-    const arm = (): void => {
-      if (idle <= 0) return;
-      if (timer) clearTimeout(timer);
+    // one timer per idle period, not one per chunk: each chunk only notes the time
+    let lastInput = performance.now();
+    const check = (delay: number): void => {
       timer = setTimeout(() => {
-        timedOut = true;
-        this.socket.destroy();
-      }, idle);
+        const quiet = performance.now() - lastInput;
+        if (quiet < idle) return check(idle - quiet);
+        this.stop(INPUT_LOCATION, new Error(`Connection idle for more than ${idle} ms (--idle-timeout); closing it`));
+      }, delay);
+    };
+    const arm = (): void => {
+      lastInput = performance.now();
+      if (idle > 0 && timer === undefined) check(idle);
     };
     arm();
     const reader = new SocketReader(this.socket);
@@ -186,6 +233,9 @@ class Session {
         if (chunk === null) break;
         arm();
         this.bytesIn += chunk.byteLength;
+        if (maxBytes > 0 && this.bytesIn > maxBytes) {
+          throw new Error(`Session sent more than ${maxBytes} bytes, the per-session limit (--session-max-bytes); closing it`);
+        }
         const frames = this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         for (const frame of frames) {
           await this.handle(frame);
@@ -194,7 +244,6 @@ class Session {
         if (this.decoder.errored) throw this.decoder.errored;
       }
     } catch (err) {
-      if (timedOut) throw new Error(`Connection idle for more than ${idle} ms; closing it`);
       if (err instanceof ProtocolError || this.state === 'done') throw err;
       if (this.socketBroken) throw new Error('Connection lost');
       throw err;
@@ -202,7 +251,7 @@ class Session {
       if (timer) clearTimeout(timer);
       reader.detach();
     }
-    if (timedOut) throw new Error(`Connection idle for more than ${idle} ms; closing it`);
+    if (this.shutdownError) throw this.shutdownError;
     this.decoder.end();
     if (this.state !== 'done') throw new Error('Connection closed by the client without a CLOSE message');
   }
@@ -259,6 +308,7 @@ class Session {
     switch (frame.kind) {
       case 'header': {
         const header = parseIsmrmrdHeader(frame.xml);
+        checkMemoryBudget(header, this.sessionLimits.sessionMemoryBudget);
         this.startPipeline(header, frame.xml);
         this.state = 'stream';
         this.options.observer?.streaming(header);
@@ -410,7 +460,7 @@ class Session {
       for (const chunk of chunks) {
         this.bytesOut += chunk.byteLength;
         if (!this.socket.write(chunk)) {
-          await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]);
+          await waitForDrain(this.socket);
         }
       }
       this.options.observer?.sent(chunks);
@@ -439,11 +489,15 @@ class Session {
 
   private async finish(): Promise<void> {
     this.sealed = true;
+    // a client that stopped reading would hold the last messages forever: drop it after the linger time
+    const stuck = setTimeout(() => this.socket.destroy(), Math.max(this.options.lingerMs, 1));
     try {
       for (const err of this.errors) await this.send(encodeText(`[${err.location}] ERROR: ${err.message}`), true);
       await this.send(encodeClose(), true);
     } catch {
       // the client is gone; nothing more to tell it
+    } finally {
+      clearTimeout(stuck);
     }
     await this.hangUp();
   }
@@ -466,6 +520,32 @@ class Session {
       socket.on('data', () => undefined);
       socket.resume();
     });
+  }
+}
+
+/** The error a client is told when its session failed outside the pipeline (see crash-guard.ts). */
+function internalError(reason: unknown): Error {
+  const message = reason instanceof Error ? reason.message : String(reason);
+  return new Error(`Internal error in this session: ${message}; the session was stopped (other sessions are unaffected)`);
+}
+
+/**
+ * Refuses a header whose largest k-space (readout × phase × partition
+ * encoding × receiver channels, complex float) exceeds `budget` bytes.
+ */
+export function checkMemoryBudget(header: IsmrmrdHeader, budget: number): void {
+  if (budget <= 0) return;
+  const channels = Math.max(1, header.acquisitionSystemInformation?.receiverChannels ?? 1);
+  for (const [i, encoding] of header.encoding.entries()) {
+    const m = encoding.encodedSpace.matrixSize;
+    const limits = encoding.encodingLimits;
+    const e1 = Math.max(m.y, (limits.kspace_encoding_step_1?.maximum ?? 0) + 1);
+    const e2 = Math.max(m.z, (limits.kspace_encoding_step_2?.maximum ?? 0) + 1);
+    const bytes = Math.max(1, m.x) * Math.max(1, e1) * Math.max(1, e2) * channels * 8;
+    if (bytes > budget) {
+      throw new Error(`ISMRMRD header encoding ${i} claims a k-space of ${m.x} × ${e1} × ${e2} samples × ${channels} channels `
+        + `(${bytes} bytes), more than the session memory budget of ${budget} bytes (--session-memory-budget)`);
+    }
   }
 }
 

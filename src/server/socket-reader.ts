@@ -5,6 +5,13 @@
  */
 import type { Duplex } from 'node:stream';
 
+/**
+ * Bytes a {@link SocketReader} buffers before it pauses the socket: large, so
+ * that on a fast link the socket is not stopped and restarted every few frames
+ * (each pause and resume is a system call, and the sender stalls meanwhile).
+ */
+export const DEFAULT_READ_HIGH_WATER_BYTES = 8 * 1024 * 1024;
+
 /** Reads chunks on demand; the socket is paused while `highWaterBytes` are buffered. */
 export class SocketReader {
   private readonly queue: Buffer[] = [];
@@ -13,7 +20,7 @@ export class SocketReader {
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
 
-  constructor(private readonly socket: Duplex, private readonly highWaterBytes = 1 << 20) {
+  constructor(private readonly socket: Duplex, private readonly highWaterBytes = DEFAULT_READ_HIGH_WATER_BYTES) {
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);

@@ -4,10 +4,13 @@
  * and drains running sessions on shutdown.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import type { Server as TlsServer } from 'node:tls';
 import { encodeClose, encodeText } from '../protocol/index.js';
+import { createTlsSessionServer, tlsOnlyConnectionHandler, type TlsServerSettings } from './tls-listener.js';
+import { PROOF_FAILURE_TEXT, readWorkerProof, type WorkerProofVerifier } from './worker-auth.js';
 import { runSession, type SessionOptions, type SessionSummary } from './session.js';
 import { SessionRegistry } from '../observe/session-registry.js';
+import { runInSessionScope } from './crash-guard.js';
 
 /** Server settings. */
 export interface TcpServerOptions extends SessionOptions {
@@ -21,15 +24,16 @@ export interface TcpServerOptions extends SessionOptions {
   sessionRegistry?: SessionRegistry;
   /** A second listener speaking the same protocol inside TLS (same sessions, limit and drain); the plain port stays. */
   tls?: TlsListenerOptions;
+  /** TLS on the main data port itself: it then takes TLS connections only (plain clients get a clear error). */
+  dataTls?: TlsServerSettings;
+  /** Sessions on the main data port must first prove the worker secret (gateway→worker links; the `tls` listener is exempt). */
+  workerProof?: WorkerProofVerifier;
 }
 
-/** The TLS listener: PEM certificate chain and key; with `clientCa`, clients must present a certificate it signed. */
-export interface TlsListenerOptions {
+/** The extra TLS listener: where it binds, plus certificate and key and/or pre-shared keys; with `clientCa`, clients must present a certificate it signed. */
+export interface TlsListenerOptions extends TlsServerSettings {
   host: string;
   port: number;
-  cert: Buffer;
-  key: Buffer;
-  clientCa?: Buffer;
 }
 
 /** After the drain timeout, how long cut sessions get to send their error text and CLOSE before their connections are dropped (ms). */
@@ -50,21 +54,47 @@ export class GantryTcpServer {
   private readonly closeStartHooks: (() => Promise<void>)[] = [];
 
   private readonly tlsServer: Server | undefined;
+  /** The TLS side of a TLS-only data port (fed by the plain listener, never listening itself). */
+  private readonly dataTlsServer: TlsServer | undefined;
 
   constructor(private readonly options: TcpServerOptions) {
     this.registry = options.sessionRegistry ?? new SessionRegistry({ log: options.log });
-    this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
+    const onData = (socket: Socket): void => this.admitOnDataPort(socket);
+    if (options.dataTls) this.dataTlsServer = createTlsSessionServer(options.dataTls, onData, options.log, 'data');
+    this.server = createServer({ noDelay: true, allowHalfOpen: true },
+      this.dataTlsServer ? tlsOnlyConnectionHandler(this.dataTlsServer, options.log) : onData);
     this.server.on('error', (err) => options.log.error('server error', { error: err.message }));
-    const tls = options.tls;
-    if (tls) {
-      const server = createTlsServer({
-        cert: tls.cert, key: tls.key, allowHalfOpen: true, noDelay: true,
-        ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
-      }, (socket) => this.accept(socket));
-      server.on('tlsClientError', (err) => options.log.warn('tls handshake failed', { error: err.message }));
-      server.on('error', (err) => options.log.error('tls server error', { error: err.message }));
-      this.tlsServer = server;
+    if (options.tls) this.tlsServer = createTlsSessionServer(options.tls, (socket) => this.accept(socket), options.log, 'tls-port');
+  }
+
+  /** True when the main data port takes TLS only. */
+  get dataPortTls(): boolean {
+    return this.dataTlsServer !== undefined;
+  }
+
+  /** A connection on the main data port: with a worker secret, only after its proof. */
+  private admitOnDataPort(socket: Socket): void {
+    const verifier = this.options.workerProof;
+    if (!verifier) {
+      this.accept(socket);
+      return;
     }
+    socket.on('error', () => undefined);
+    void readWorkerProof(socket, verifier).then((outcome) => {
+      if (outcome.ok) {
+        this.accept(socket);
+        socket.resume();
+        return;
+      }
+      if (outcome.probe) this.options.log.debug('worker probe', { ...(socket.remoteAddress ? { remote: socket.remoteAddress } : {}) });
+      else this.options.log.warn('refusing a session without the worker secret', { reason: outcome.failure, ...(socket.remoteAddress ? { remote: socket.remoteAddress } : {}) });
+      if (!socket.destroyed) {
+        const text = `[Connection Main Thread] ERROR: Not authorised: ${PROOF_FAILURE_TEXT[outcome.failure]}. Connection closed.`;
+        for (const chunk of outcome.probe ? encodeClose() : [...encodeText(text), ...encodeClose()]) socket.write(chunk);
+        socket.end();
+        setTimeout(() => socket.destroy(), 2000).unref();
+      }
+    });
   }
 
   /** The TLS listener's address once listening (undefined without TLS). */
@@ -172,7 +202,12 @@ export class GantryTcpServer {
     log.info('session started', { remote: socket.remoteAddress });
     const started = Date.now();
     const record = this.registry.open({ connection: id, ...(socket.remoteAddress ? { remote: socket.remoteAddress } : {}) });
-    const run = runSession(socket, { ...this.options, log, observer: record, jobObserver: (worker, job) => record.job(worker, job), shutdownSignal: this.cut.signal })
+    // errors this session's code throws outside its pipeline (timers, stray promises) stop only this session (crash-guard.ts)
+    const failed = new AbortController();
+    const session = runInSessionScope({ id, fail: (error) => failed.abort(error) }, () => runSession(socket, {
+      ...this.options, log, observer: record, jobObserver: (worker, job) => record.job(worker, job), shutdownSignal: this.cut.signal, failSignal: failed.signal,
+    }));
+    const run = session
       .then((summary) => {
         record.end(summary, this.drainCut);
         log.info('session ended', {

@@ -29,3 +29,16 @@ test('logger redacts well-known patient fields and honours silent', () => {
   silent.child({ a: 1 }).error('y');
   assert.deepEqual(none, []);
 });
+
+test('logger level drops the records below it (--log-level)', () => {
+  const lines: string[] = [];
+  const warn = createLogger('warn', {}, (l) => lines.push(l));
+  warn.debug('d');
+  warn.info('i');
+  warn.warn('w');
+  warn.child({ session: 1 }).error('e');
+  assert.deepEqual(lines.map((l) => (JSON.parse(l) as { level: string; msg: string })).map((r) => [r.level, r.msg]), [['warn', 'w'], ['error', 'e']]);
+  const debug: string[] = [];
+  createLogger('debug', {}, (l) => debug.push(l)).debug('d');
+  assert.equal(debug.length, 1);
+});

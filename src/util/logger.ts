@@ -1,8 +1,9 @@
 /**
- * Structured logging: one JSON record per line, through pino. Records go to
- * stderr by default, because Gadgetron's test harness fails when the server
- * writes to stdout; `--log-destination stdout` suits Kubernetes-style
- * collection. Records never include message payloads; callers must not pass
+ * Structured logging: one JSON record per line, through pino. `gantry serve`
+ * writes its records to stdout by default (`--log-destination stderr` moves
+ * them), as container log collectors expect; Gadgetron's integration harness
+ * sends the server's stdout and stderr to the same log file, so stdout is safe
+ * there too. Records never include message payloads; callers must not pass
  * patient identifiers (a few well-known names are redacted as a safety net).
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
@@ -45,8 +46,9 @@ function wrap(p: PinoLogger): Logger {
 }
 
 /**
- * Creates a logger at `level` writing JSON lines to `destination` (stderr by
- * default, or a function receiving each line), or nothing when level is 'silent'.
+ * Creates a logger at `level` writing JSON lines to `destination` (stderr when
+ * not given, for commands whose stdout carries their output; or a function
+ * receiving each line), or nothing when level is 'silent'.
  */
 export function createLogger(
   level: LogLevel | 'silent' = 'info',

@@ -160,7 +160,6 @@ test('compose.yaml: the LAN topology runs with the file\'s own commands', { time
       if (a.startsWith('--port=') || a.startsWith('--http-port=')) return `${a.split('=')[0]}=0`;
       if (a.startsWith('--relay=')) return a.replace(':5000', `:${relay.port}`);
       if (a.startsWith('--storage-url=')) return a.replace(':3333', `:${storage.port}`);
-      if (a.startsWith('--log-destination=')) return '--log-destination=stderr';
       return a;
     });
     assert.ok(nodeArgs.includes(`--relay=http://127.0.0.1:${relay.port}`));
@@ -178,7 +177,7 @@ test('compose.yaml: the LAN topology runs with the file\'s own commands', { time
         const w = (await (await fetch(`http://127.0.0.1:${self.httpPort}/api/workers`)).json()) as { workers: { id: string; state: string }[] };
         return w.workers.some((x) => x.id.endsWith(`:${other.port}`) && x.state === 'ready') ? true : undefined;
       });
-      assert.match(self.stderr(), new RegExp(`"msg":"dependency store"[^\\n]*127\\.0\\.0\\.1:${storage.port}`), 'the node uses the storage server');
+      assert.match(self.logs(), new RegExp(`"msg":"dependency store"[^\\n]*127\\.0\\.0\\.1:${storage.port}`), 'the node uses the storage server');
       assert.equal((await fetch(`http://127.0.0.1:${self.httpPort}/readyz`)).status, 200);
     }
   } finally {

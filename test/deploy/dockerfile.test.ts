@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/gantry-process.js';
 import { hasTool } from '../helpers/tools.js';
 import { aptPackages, lintDockerfile, parseDockerfile, stagesOf } from './dockerfile-lint.js';
+import { loadBaseFiles, ofKind } from './k8s-objects.js';
+import { IMAGE_SLEEP } from './invariants.js';
 
 const DOCKERFILE = join(REPO_ROOT, 'deploy', 'Dockerfile');
 const text = readFileSync(DOCKERFILE, 'utf8');
@@ -122,4 +124,18 @@ test('the runtime stage installs the shared libraries the native addons link', {
     assert.ok(base.has(owner) || installed.has(owner), `${lib} comes from the Debian package ${owner}, which the runtime stage must install`);
   }
   for (const p of installed) assert.ok(!/-dev$/.test(p), `no -dev package at runtime (${p})`);
+});
+
+test('the runtime image has the preStop hook\'s command: coreutils sleep of the Debian base', () => {
+  const hooks = ofKind(loadBaseFiles(), 'Deployment')
+    .flatMap((d) => (d.spec.template.spec.containers as { lifecycle?: { preStop?: { exec?: { command: string[] } } } }[]))
+    .map((c) => c.lifecycle?.preStop?.exec?.command?.[0])
+    .filter((cmd): cmd is string => cmd !== undefined);
+  assert.ok(hooks.length > 0, 'the Deployments pause in preStop with an exec');
+  for (const cmd of hooks) assert.equal(cmd, IMAGE_SLEEP);
+  assert.match(runtime?.image ?? '', /-bookworm(-slim)?(@|$)/, 'a Debian bookworm base (coreutils is Essential there, /bin is /usr/bin)');
+  if (hasTool('dpkg')) {
+    assert.equal(execFileSync('dpkg', ['-S', IMAGE_SLEEP], { encoding: 'utf8' }).split(':')[0], 'coreutils');
+    assert.equal(execFileSync('dpkg-query', ['-W', '-f=${Essential}', 'coreutils'], { encoding: 'utf8' }), 'yes');
+  }
 });

@@ -32,12 +32,19 @@ function containerPort(c: Container, port: number | string): number | undefined 
   return c.ports?.find((p) => p.name === port)?.containerPort;
 }
 
-/** The preStop pause in seconds (sleep action or `exec sleep N`). */
+/**
+ * The preStop exec commands the image provides: coreutils' sleep of the Debian
+ * base (an Essential package; test/deploy/dockerfile.test.ts checks the base),
+ * by absolute path since a hook has no shell.
+ */
+export const IMAGE_SLEEP = '/bin/sleep';
+
+/** The preStop pause in seconds (sleep action, or `exec /bin/sleep N`). */
 function preStopSeconds(c: Container): number {
   const p = c.lifecycle?.preStop;
   if (p?.sleep) return p.sleep.seconds;
   const cmd = p?.exec?.command;
-  if (cmd && cmd[0] === 'sleep') return Number(cmd[1]);
+  if (cmd && cmd[0] === IMAGE_SLEEP && cmd.length === 2 && /^\d+$/.test(cmd[1] ?? '')) return Number(cmd[1]);
   return 0;
 }
 
@@ -167,7 +174,8 @@ export function gantryPodProblems(objects: KubeObject[]): string[] {
       const needed = preStopSeconds(c) + (drainMs + DRAIN_CUT_GRACE_MS) / 1000;
       const grace = spec.terminationGracePeriodSeconds ?? 30;
       if (!(grace > needed)) problems.push(`${where}: terminationGracePeriodSeconds ${grace} is not above preStop + drain timeout + cut grace = ${needed} s`);
-      if (preStopSeconds(c) <= 0) problems.push(`${where}: no preStop pause for endpoint removal`);
+      if (preStopSeconds(c) <= 0) problems.push(`${where}: no preStop pause for endpoint removal (exec ${IMAGE_SLEEP} N, or the sleep action)`);
+      if (c.lifecycle?.preStop?.sleep) problems.push(`${where}: the preStop sleep action needs Kubernetes >= 1.30; use exec ${IMAGE_SLEEP} N`);
       if (argValue(args, '--log-destination') !== 'stdout') problems.push(`${where}: logs must go to stdout in a cluster (--log-destination=stdout)`);
       if (argValue(args, '--host') !== '0.0.0.0' || argValue(args, '--http-host') !== '0.0.0.0') problems.push(`${where}: must bind 0.0.0.0 (--host, --http-host)`);
       const mrd = containerPort(c, 'mrd');
@@ -281,6 +289,11 @@ export function networkPolicyProblems(objects: KubeObject[]): string[] {
     if (!egress.some((x) => applies(x) && x.r.to?.some((t) => t.podSelector) && hasPort(x.r, 9002))) problems.push(`no pod-to-pod egress on 9002 from Deployment ${name}`);
     if (!ingress.some((x) => applies(x) && x.r.from?.some((f) => f.podSelector && !f.namespaceSelector) && hasPort(x.r, 9002))) problems.push(`no pod-to-pod ingress on 9002 to Deployment ${name}`);
     if (!egress.some((x) => applies(x) && hasPort(x.r, 3333))) problems.push(`no egress to the storage service (3333) from Deployment ${name}`);
+    const c = (p.spec.containers as Container[])[0];
+    if (c?.args?.[0] === 'storage') {
+      const port = Number(argValue(c.args, '--port') ?? 3333);
+      if (!ingress.some((x) => applies(x) && x.r.from?.some((f) => f.podSelector) && hasPort(x.r, port))) problems.push(`no ingress from Gantry pods to the storage server Deployment ${name} on ${port}`);
+    }
   }
   return problems;
 }

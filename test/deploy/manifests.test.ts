@@ -117,12 +117,11 @@ test('Kubernetes manifests', { timeout: 120_000 }, async (t) => {
   try {
     const gateway = ofKind(all[0]?.objects ?? [], 'Deployment').find((d) => d.metadata.name === 'gantry-gateway') as KubeObject;
     const container = gateway.spec.template.spec.containers[0] as { args: string[]; ports: { name: string; containerPort: number }[] };
-    // the manifest's own arguments, on loopback, with free ports, a local store and logs on stderr
+    // the manifest's own arguments, on loopback, with free ports and a local store
     const args = container.args.slice(1).filter((a) => !a.startsWith('--dns-workers') && !a.startsWith('--tls-')).map((a) => {
       if (a.startsWith('--host=') || a.startsWith('--http-host=')) return `${a.slice(0, a.indexOf('='))}=127.0.0.1`;
       if (a.startsWith('--port=') || a.startsWith('--http-port=')) return `${a.slice(0, a.indexOf('='))}=0`;
       if (a.startsWith('--storage=')) return `--storage=${join(dir, 'store')}`;
-      if (a.startsWith('--log-destination=')) return '--log-destination=stderr';
       return a;
     });
     server = await startGantryServer(args);
@@ -243,6 +242,12 @@ test('Kubernetes manifests', { timeout: 120_000 }, async (t) => {
     assert.match(gantryPodProblems(os).join('\n'), /terminationGracePeriodSeconds 270 is not above preStop \+ drain timeout/);
 
     os = base();
+    c0(dep(os))['lifecycle'] = { preStop: { sleep: { seconds: 5 } } };
+    c0(dep(os, 'gantry-worker'))['lifecycle'] = { preStop: { exec: { command: ['sh', '-c', 'sleep 5'] } } };
+    assert.match(gantryPodProblems(os).join('\n'), /gantry-gateway container gantry: the preStop sleep action needs Kubernetes >= 1\.30/);
+    assert.match(gantryPodProblems(os).join('\n'), /gantry-worker container gantry: no preStop pause/);
+
+    os = base();
     c0(dep(os))['image'] = 'gantry:latest';
     c0(dep(os, 'gantry-worker'))['image'] = 'registry.example.org:5000/gantry';
     assert.equal(hardeningProblems(os).filter((p) => /is not pinned/.test(p)).length, 2);
@@ -267,6 +272,14 @@ test('Kubernetes manifests', { timeout: 120_000 }, async (t) => {
     os = base();
     os = os.filter((o) => o.metadata.name !== 'gantry-allow-dns');
     assert.match(networkPolicyProblems(os).join('\n'), /no DNS egress/);
+
+    const lab = all.find((x) => x.name === 'overlays/lab')?.objects;
+    if (lab) {
+      os = JSON.parse(JSON.stringify(lab)) as KubeObject[];
+      const np = ofKind(os, 'NetworkPolicy').find((n) => n.metadata.name === 'gantry-allow-pod-to-pod') as KubeObject;
+      np.spec.ingress[0].ports = (np.spec.ingress[0].ports as { port: number }[]).filter((p) => p.port !== 3333);
+      assert.match(networkPolicyProblems(os).join('\n'), /no ingress from Gantry pods to the storage server Deployment gantry-storage on 3333/);
+    }
 
     os = base();
     dep(os).spec.replicas = 3;

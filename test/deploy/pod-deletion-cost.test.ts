@@ -119,7 +119,7 @@ test('gantry serve --pod-deletion-cost: the annotation follows the running sessi
     await until('cost 2 with two sessions', () => api.patches.at(-1)?.cost === '2');
     for (const s of sockets) s.destroy();
     await until('cost 0 when idle again', () => api.patches.at(-1)?.cost === '0');
-    assert.match(server.stderr(), /"msg":"pod deletion cost set"/);
+    assert.match(server.logs(), /"msg":"pod deletion cost set"/);
   } finally {
     for (const s of sockets) s.destroy();
     await server.stop();
@@ -131,7 +131,7 @@ test('gantry serve --pod-deletion-cost outside Kubernetes: a warning, the server
   const env: NodeJS.ProcessEnv = { KUBERNETES_SERVICE_HOST: '', GANTRY_KUBE_API_URL: '', POD_NAME: '' };
   const server = await startGantryServer(['--pod-deletion-cost'], 15_000, env);
   try {
-    await until('the warning', () => /"msg":"pod deletion cost disabled"/.test(server.stderr()));
+    await until('the warning', () => /"msg":"pod deletion cost disabled"/.test(server.logs()));
   } finally {
     await server.stop();
   }

@@ -64,12 +64,12 @@ function openTls(port: number, options: ConnectionOptions): Promise<Socket> {
 }
 
 /** The TLS port from the server's log (logged just after the plain port, possibly in a later chunk). */
-async function tlsPortOf(stderr: () => string): Promise<number> {
+async function tlsPortOf(logs: () => string): Promise<number> {
   const deadline = Date.now() + 5_000;
   for (;;) {
-    const m = /"msg":"gantry tls listening"[^\n]*"port":(\d+)/.exec(stderr());
+    const m = /"msg":"gantry tls listening"[^\n]*"port":(\d+)/.exec(logs());
     if (m) return Number(m[1]);
-    if (Date.now() > deadline) assert.fail(`the TLS port is not logged:\n${stderr()}`);
+    if (Date.now() > deadline) assert.fail(`the TLS port is not logged:\n${logs()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -90,7 +90,7 @@ test('gantry serve --tls-port', { skip, timeout: 45_000 }, async (t) => {
     await t.test('sessions inside TLS beside the plain port', async () => {
       const server = await startGantryServer(['--tls-port', '0', '--tls-cert', join(dir, 'server.crt'), '--tls-key', join(dir, 'server.key')]);
       try {
-        const port = await tlsPortOf(server.stderr);
+        const port = await tlsPortOf(server.logs);
         assertVersionAnswer(await queryRoundTrip(await openTls(port, { ca })));
         const plain = netConnect({ host: '127.0.0.1', port: server.port });
         await new Promise<void>((resolve) => plain.once('connect', () => resolve()));
@@ -110,7 +110,7 @@ test('gantry serve --tls-port', { skip, timeout: 45_000 }, async (t) => {
         '--tls-port', '0', '--tls-cert', join(dir, 'server.crt'), '--tls-key', join(dir, 'server.key'), '--tls-client-ca', join(dir, 'ca.crt'),
       ]);
       try {
-        const port = await tlsPortOf(server.stderr);
+        const port = await tlsPortOf(server.logs);
         const withCert = await openTls(port, { ca, cert: readFileSync(join(dir, 'client.crt')), key: readFileSync(join(dir, 'client.key')) });
         assertVersionAnswer(await queryRoundTrip(withCert));
         // without a client certificate the server ends the handshake (TLS 1.3 reports it after connect)
@@ -118,8 +118,8 @@ test('gantry serve --tls-port', { skip, timeout: 45_000 }, async (t) => {
         assert.deepEqual(frames.filter((f) => f.kind === 'response'), []);
         // the server logs the failed handshake, possibly after the client has seen the connection end
         const deadline = Date.now() + 5_000;
-        while (!/"msg":"tls handshake failed"/.test(server.stderr()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-        assert.match(server.stderr(), /"msg":"tls handshake failed"/);
+        while (!/"msg":"tls handshake failed"/.test(server.logs()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.match(server.logs(), /"msg":"tls handshake failed"/);
       } finally {
         await server.stop();
       }

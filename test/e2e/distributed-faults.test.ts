@@ -52,7 +52,7 @@ test('distributed runs survive faulty workers with every image once, as on a sin
     const gateway = await gatewayWith([address(victim.port), address(worker.port)], ['--worker-timeout', '10']);
     let killed = false;
     const watch = setInterval(() => {
-      if (!killed && victim.stderr().includes('"session started"')) {
+      if (!killed && victim.logs().includes('"session started"')) {
         killed = true;
         victim.child.kill('SIGKILL');
       }

@@ -12,7 +12,7 @@ import { IsmrmrdFile } from '../../src/formats/index.js';
 import type { Acquisition, Image } from '../../src/ismrmrd/types.js';
 import { GadgetronConnection } from '../../src/client/connection.js';
 import {
-  concatChunks, encodeAcquisition, encodeClose, encodeConfigFile, encodeHeader, encodeImage, encodeText, FrameDecoder,
+  concatChunks, encodeAcquisition, encodeClose, encodeConfigFile, encodeConfigScript, encodeHeader, encodeImage, encodeText, FrameDecoder,
 } from '../../src/protocol/index.js';
 import type { JobRecord } from '../../src/distributed/nodes/types.js';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -54,7 +54,7 @@ export interface ReconOptions {
   timeoutMs?: number;
 }
 
-/** Sends `scan` to a server with config `config` and collects everything until CLOSE. */
+/** Sends `scan` to a server with config `config` (a config name, or configuration XML sent as a script) and collects everything until CLOSE. */
 export async function reconstruct(port: number, config: string, scan: Scan, options: ReconOptions = {}): Promise<ReconResult> {
   const started = performance.now();
   const connection = await GadgetronConnection.open({ host: '127.0.0.1', port, timeoutMs: 5_000 });
@@ -72,7 +72,8 @@ export async function reconstruct(port: number, config: string, scan: Scan, opti
       throw new Error('the server hung up without CLOSE');
     })();
     const send = (async () => {
-      await connection.send([...encodeConfigFile(config), ...encodeHeader(scan.header)]);
+      const configFrames = config.trimStart().startsWith('<') ? encodeConfigScript(config) : encodeConfigFile(config);
+      await connection.send([...configFrames, ...encodeHeader(scan.header)]);
       for (let i = 0; i < scan.acquisitions.length; i++) {
         const acquisition = scan.acquisitions[i] as Acquisition;
         await options.beforeSend?.(i, acquisition);
@@ -84,7 +85,7 @@ export async function reconstruct(port: number, config: string, scan: Scan, opti
     await Promise.race([
       Promise.all([send, receive]),
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${config}: no CLOSE within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(() => reject(new Error(`${config.slice(0, 60)}: no CLOSE within ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
   } finally {
@@ -119,7 +120,7 @@ export function errorTexts(result: ReconResult): string[] {
 /** The gateway's job records (log lines "distributed job attempt"). */
 export function jobRecords(server: ServerProcess): JobRecord[] {
   const out: JobRecord[] = [];
-  for (const line of server.stderr().split('\n')) {
+  for (const line of server.logs().split('\n')) {
     if (!line.includes('"distributed job attempt"')) continue;
     const record = JSON.parse(line) as JobRecord;
     out.push(record);
@@ -130,7 +131,7 @@ export function jobRecords(server: ServerProcess): JobRecord[] {
 /** Per session of a gateway, in order: how many job attempts it recorded and the completed jobs per worker (log lines "session ended"). */
 export function sessionJobs(server: ServerProcess): { jobs: number; workers: Record<string, number> }[] {
   const out: { jobs: number; workers: Record<string, number> }[] = [];
-  for (const line of server.stderr().split('\n')) {
+  for (const line of server.logs().split('\n')) {
     if (!line.includes('"session ended"')) continue;
     const record = JSON.parse(line) as { jobs?: number; workers?: Record<string, number> };
     out.push({ jobs: record.jobs ?? 0, workers: record.workers ?? {} });
@@ -309,7 +310,7 @@ export async function startRelay(): Promise<RelayProcess> {
 
 /** The gateway logged that the pool found (or lost) `worker`. */
 export function poolLogged(gateway: ServerProcess, what: 'worker discovered' | 'worker left discovery', worker: string): boolean {
-  return gateway.stderr().split('\n').some((line) => line.includes(`"msg":"${what}"`) && line.includes(`"worker":"${worker}"`));
+  return gateway.logs().split('\n').some((line) => line.includes(`"msg":"${what}"`) && line.includes(`"worker":"${worker}"`));
 }
 
 /** Index (0-based) of the (repetition, slice) block each acquisition belongs to, in scan order. */

@@ -74,6 +74,7 @@ test('gantry serve drains on SIGTERM', { skip, timeout: 60_000 }, async (t) => {
         await waitFor('one active session', async () => ((await activeSessions(http)) === 1 ? true : undefined));
         const { readyzMs, exited } = await terminate(server);
         assert.ok(readyzMs < 1000, `/readyz turned 503 after ${readyzMs} ms`);
+        t.diagnostic(`/readyz answered 503 ${readyzMs} ms after SIGTERM`);
         const ready = (await (await fetch(`http://127.0.0.1:${http}/readyz`)).json()) as { ready: boolean; draining: boolean; activeSessions: number };
         assert.deepEqual([ready.ready, ready.draining, ready.activeSessions], [false, true, 1]);
         assert.equal((await fetch(`http://127.0.0.1:${http}/livez`)).status, 200, 'alive while draining');
@@ -90,7 +91,7 @@ test('gantry serve drains on SIGTERM', { skip, timeout: 60_000 }, async (t) => {
           assert.deepEqual(running.images[i]?.data, reference.images[i]?.data, `image ${i} equals the undisturbed run`);
         }
         assert.equal(await exited, 0, 'exit code 0 after the drain');
-        assert.match(server.stderr(), /"msg":"shutting down"[^\n]*"signal":"SIGTERM"/);
+        assert.match(server.logs(), /"msg":"shutting down"[^\n]*"signal":"SIGTERM"/);
       } finally {
         await server.stop();
       }
@@ -125,7 +126,7 @@ test('gantry serve drains on SIGTERM', { skip, timeout: 60_000 }, async (t) => {
         assert.match(errors[0] as string, /^\[Connection Main Thread\] ERROR: Server shutting down: the session did not finish within the drain timeout \(800 ms\)/);
         assert.ok(running.images.length < REPETITIONS, 'the session was cut');
         assert.equal(await exited, 0, 'exit code 0 after cutting the session');
-        assert.match(server.stderr(), /"msg":"drain timeout: stopping the sessions still running"/);
+        assert.match(server.logs(), /"msg":"drain timeout: stopping the sessions still running"/);
       } finally {
         await server.stop();
       }

@@ -7,7 +7,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { parseIsmrmrdHeader, serializeIsmrmrdHeader } from '../../src/ismrmrd/xm
 import type { ImageInfo, SessionInfo } from '../../src/observe/types.js';
 import { startGantryServer, type ServerProcess } from '../helpers/gantry-process.js';
 import { hasTool, missing } from '../helpers/tools.js';
+import { dicomToolErrors } from '../helpers/dicom-tools.js';
 import { getBytes, getJson, parsePrometheusText, phantomScan, sampleValue, SteppedSession, waitFor, type Scan } from './http-fixtures.js';
 
 const skip = missing([]);
@@ -38,29 +39,6 @@ async function metrics(port: number): Promise<ReturnType<typeof parsePrometheusT
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
   return parsePrometheusText(await res.text());
-}
-
-function dicomToolErrors(path: string): string | undefined {
-  if (hasTool('dciodvfy')) {
-    let out = '';
-    try {
-      out = execFileSync('dciodvfy', [path], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-    } catch (err) {
-      const e = err as { stdout?: string; stderr?: string };
-      out = `${e.stdout ?? ''}${e.stderr ?? ''}`;
-    }
-    const errors = out.split('\n').filter((l) => /^Error/.test(l));
-    if (errors.length > 0) return errors.join('\n');
-  }
-  if (hasTool('dcmdump')) {
-    try {
-      const out = execFileSync('dcmdump', ['-q', path], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-      if (/^E:/m.test(out)) return out;
-    } catch (err) {
-      return String((err as { stderr?: string }).stderr ?? err);
-    }
-  }
-  return undefined;
 }
 
 const scanOf = (scan: Scan, rep: number): Scan['acquisitions'] => scan.acquisitions.filter((a) => a.head.idx.repetition === rep);
@@ -189,6 +167,16 @@ test('gantry serve HTTP side: health, metrics, sessions API, downloads, drain', 
       for (const s of after.samples) for (const v of Object.values(s.labels)) assert.doesNotMatch(v, uuid, `label of ${s.name} holds no session id`);
     });
 
+    await t.test('a reference parser accepts /metrics: promtool check metrics', { skip: hasTool('promtool') ? false : 'promtool is not installed (Debian prometheus)' }, async () => {
+      const text = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
+      const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20_000 });
+      const out = `${r.stdout}${r.stderr}`;
+      // exit 0: clean; 3: lint remarks only (prom-client's own nodejs_active_*_total gauges); 1: unparsable
+      assert.ok(r.status === 0 || r.status === 3, `promtool exit ${r.status}: ${out}`);
+      assert.doesNotMatch(out, /parsing error/);
+      assert.deepEqual(out.split('\n').filter((l) => l.startsWith('mrd_')), [], 'no lint remark on a Gantry metric');
+    });
+
     await t.test('HDF5 download equals the client images', async () => {
       const res = await getBytes(http, `/api/sessions/${id}/download.h5`);
       assert.equal(res.status, 200);
@@ -246,10 +234,10 @@ test('gantry serve HTTP side: health, metrics, sessions API, downloads, drain', 
     await t.test('no patient identifiers in the API, metrics or logs', async () => {
       const api = JSON.stringify(await getJson(http, '/api/sessions')) + JSON.stringify(await getJson(http, `/api/sessions/${id}/images`));
       const text = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
-      for (const where of [api, text, (server as ServerProcess).stderr()]) {
+      for (const where of [api, text, (server as ServerProcess).logs()]) {
         assert.ok(!where.includes('Doe') && !where.includes('PID-4711'));
       }
-      const states = (server as ServerProcess).stderr().split('\n').filter((l) => l.includes('"msg":"session_state"') && l.includes(id));
+      const states = (server as ServerProcess).logs().split('\n').filter((l) => l.includes('"msg":"session_state"') && l.includes(id));
       assert.deepEqual(states.map((l) => (JSON.parse(l) as { state: string }).state), ['connected', 'configured', 'streaming', 'finishing', 'completed']);
     });
 

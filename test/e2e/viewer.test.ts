@@ -4,7 +4,10 @@
  * image is drawn (canvas pixels not blank and equal to the PNG endpoint's for
  * the same window); dragging changes window/level and the pixels; cine
  * playback advances frames; slices scroll; the download links return valid
- * files. Screenshots go to a folder under the system temp folder (printed).
+ * files; for complex output the magnitude/phase switch (canvas equal to the
+ * PNG of that part), the full-range window preset, wheel zoom and shift-drag
+ * pan. Screenshots go to a folder under $GANTRY_TEST_ARTIFACTS, else under
+ * the system temp folder (the path is printed).
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,8 +21,11 @@ import { readDicom } from '../../src/formats/dicom.js';
 import { IsmrmrdFile } from '../../src/formats/index.js';
 import { REPO_ROOT, startGantryServer, type ServerProcess } from '../helpers/gantry-process.js';
 import { missing } from '../helpers/tools.js';
-import { getBytes, phantomScan, SteppedSession, waitFor } from './http-fixtures.js';
+import { DataType } from '../../src/ismrmrd/types.js';
+import type { SessionInfo } from '../../src/observe/types.js';
+import { getBytes, getJson, phantomScan, SteppedSession, waitFor } from './http-fixtures.js';
 
+const COMPLEX_CONFIG = 'Generic_Cartesian_Grappa_Complex.xml';
 const CHROMIUM = process.env['GANTRY_CHROMIUM'] ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 
 interface PlaywrightChromium {
@@ -36,7 +42,13 @@ interface Page {
   screenshot(options: { path: string; fullPage?: boolean }): Promise<unknown>;
   click(selector: string): Promise<void>;
   fill(selector: string, value: string): Promise<void>;
-  mouse: { move(x: number, y: number, o?: { steps: number }): Promise<void>; down(): Promise<void>; up(): Promise<void> };
+  mouse: {
+    move(x: number, y: number, o?: { steps: number }): Promise<void>;
+    down(): Promise<void>;
+    up(): Promise<void>;
+    wheel(deltaX: number, deltaY: number): Promise<void>;
+  };
+  keyboard: { down(key: string): Promise<void>; up(key: string): Promise<void> };
   on(event: 'pageerror', listener: (err: Error) => void): void;
 }
 
@@ -57,6 +69,8 @@ const skip = typeof loaded === 'string' ? `${loaded}` : missing([]);
 interface CanvasState {
   session: string;
   imageIndex: string;
+  part: string;
+  z: string;
   windowCenter: string;
   windowWidth: string;
   frame: string;
@@ -76,7 +90,8 @@ const CANVAS_STATE = `(() => {
 
 test('web page in headless Chromium: live session, drawing, window/level, cine, downloads', { skip, timeout: 120_000 }, async (t) => {
   if (!existsSync(join(REPO_ROOT, 'dist', 'web', 'app.js'))) execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build-web.mjs')]);
-  const artifacts = join(tmpdir(), `gantry-viewer-artifacts-${Date.now()}`);
+  // CI keeps the screenshots when GANTRY_TEST_ARTIFACTS names a folder
+  const artifacts = join(process.env['GANTRY_TEST_ARTIFACTS'] ?? tmpdir(), `gantry-viewer-artifacts-${Date.now()}`);
   mkdirSync(artifacts, { recursive: true });
   t.diagnostic(`screenshots: ${artifacts}`);
   process.stdout.write(`# viewer screenshots: ${artifacts}\n`);
@@ -110,7 +125,7 @@ test('web page in headless Chromium: live session, drawing, window/level, cine, 
     assert.equal(streaming, 'streaming', 'drawn while the reconstruction still runs');
 
     const pngFor = async (s: CanvasState): Promise<number[]> => {
-      const png = await getBytes(http, `/api/sessions/${s.session}/images/${s.imageIndex}/png?wc=${s.windowCenter}&ww=${s.windowWidth}`);
+      const png = await getBytes(http, `/api/sessions/${s.session}/images/${s.imageIndex}/png?part=${s.part}&z=${s.z}&wc=${s.windowCenter}&ww=${s.windowWidth}`);
       assert.equal(png.status, 200);
       return Array.from(decode(png.bytes).data);
     };
@@ -174,6 +189,71 @@ test('web page in headless Chromium: live session, drawing, window/level, cine, 
         for (const file of files) assert.equal(readDicom(file).fields['Modality'], 'MR');
       }
       await page.screenshot({ path: join(artifacts, '5-completed.png'), fullPage: true });
+    });
+
+    await t.test('complex output: magnitude/phase switch, window presets, zoom and pan', async () => {
+      // the generic chain's complex output (coil-combined with phase; default.xml's images have none)
+      const grappa = await phantomScan(dir, 'grappa.h5', { matrix: 48, coils: 4, accel: 2 });
+      const complex = await SteppedSession.start(server?.port as number, COMPLEX_CONFIG, grappa.xml);
+      await complex.send(grappa.acquisitions);
+      await complex.finish();
+      assert.ok(complex.images.length > 0 && complex.images.every((img) => img.head.data_type === DataType.CXFLOAT), 'complex images');
+      const id = await waitFor('the complex session', async () => {
+        const { sessions } = await getJson<{ sessions: SessionInfo[] }>(http, '/api/sessions');
+        return sessions.find((x) => x.config === COMPLEX_CONFIG && x.state === 'completed')?.id;
+      });
+      await page.waitForFunction(`document.querySelector('#sessions tbody tr[data-session-id="${id}"]') !== null`, undefined, { timeout: 10_000 });
+      await page.click(`#sessions tbody tr[data-session-id="${id}"]`);
+      await page.waitForFunction(`document.getElementById('view').dataset.session === '${id}'`, undefined, { timeout: 10_000 });
+      assert.equal(await page.evaluate<boolean>(`document.querySelector('#part option[value="phase"]').disabled`), false, 'phase offered for complex images');
+      const magnitude = await page.evaluate<CanvasState>(CANVAS_STATE);
+      assert.equal(magnitude.part, 'magnitude');
+      assert.deepEqual(magnitude.grey, await pngFor(magnitude));
+
+      await page.evaluate(`(() => { const p = document.getElementById('part'); p.value = 'phase'; p.dispatchEvent(new Event('change')); })()`);
+      await page.waitForFunction(`document.getElementById('view').dataset.part === 'phase'`, undefined, { timeout: 5_000 });
+      const phase = await page.evaluate<CanvasState>(CANVAS_STATE);
+      assert.notDeepEqual(phase.grey, magnitude.grey, 'the phase image differs from the magnitude');
+      assert.deepEqual(phase.grey, await pngFor(phase), 'the phase canvas equals the PNG endpoint with part=phase');
+      await page.screenshot({ path: join(artifacts, '6-phase.png') });
+
+      const presets = await page.evaluate<{ value: string; text: string }[]>(`Array.from(document.getElementById('preset').options).map((o) => ({ value: o.value, text: o.textContent }))`);
+      const full = presets.find((o) => o.text === 'full range');
+      assert.ok(full && presets.some((o) => o.text === 'auto (1–99 %)'), `presets: ${presets.map((o) => o.text).join(', ')}`);
+      await page.evaluate(`(() => { const p = document.getElementById('preset'); p.value = '${full.value}'; p.dispatchEvent(new Event('change')); })()`);
+      const raw = await getBytes(http, `/api/sessions/${id}/images/${phase.imageIndex}/raw?part=phase&z=${phase.z}`);
+      const values = new Float32Array(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength / 4);
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of values) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      const windowed = await page.evaluate<CanvasState>(CANVAS_STATE);
+      assert.ok(Math.abs(Number(windowed.windowCenter) - (lo + hi) / 2) < 1e-5 && Math.abs(Number(windowed.windowWidth) - (hi - lo)) < 1e-5,
+        `the full-range preset: C ${windowed.windowCenter} W ${windowed.windowWidth} vs the phase range ${lo}..${hi}`);
+      assert.deepEqual(windowed.grey, await pngFor(windowed));
+
+      const transform = (): Promise<string> => page.evaluate<string>(`document.getElementById('view').style.transform`);
+      const scaleOf = (t: string): number => Number(/scale\(([^)]+)\)/.exec(t)?.[1]);
+      const box = await page.evaluate<{ x: number; y: number; w: number; h: number }>(
+        `(() => { const r = document.getElementById('stage').getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; })()`,
+      );
+      const before = await transform();
+      await page.mouse.move(box.x + box.w / 2, box.y + box.h / 2);
+      await page.mouse.wheel(0, -400);
+      await waitFor('the wheel zoom', async () => (scaleOf(await transform()) > scaleOf(before) * 1.5 ? true : undefined), 5_000);
+      const zoomed = await transform();
+      await page.keyboard.down('Shift');
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.w / 2 + 50, box.y + box.h / 2 + 30, { steps: 5 });
+      await page.mouse.up();
+      await page.keyboard.up('Shift');
+      const panned = await transform();
+      assert.notEqual(panned, zoomed, 'shift-drag pans');
+      assert.equal(scaleOf(panned), scaleOf(zoomed), 'panning keeps the zoom');
+      assert.equal((await page.evaluate<CanvasState>(CANVAS_STATE)).windowCenter, windowed.windowCenter, 'panning leaves window/level alone');
+      await page.screenshot({ path: join(artifacts, '7-zoom-pan.png') });
     });
     assert.deepEqual(errors, [], 'no page errors');
   } finally {

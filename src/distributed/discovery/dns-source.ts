@@ -9,10 +9,14 @@
  * - a name with an explicit port: its A and AAAA records on that port;
  * - a name without a port: SRV `_gadgetron._tcp.<name>` when it exists,
  *   else its A and AAAA records on port 9002.
+ * When the DNS queries give no address for a name (or fail), the system
+ * resolver (getaddrinfo: /etc/hosts, resolv.conf search domains) is asked
+ * too, so `localhost` and short service names (`gantry-workers`, as in a pod)
+ * work as they do for every other program.
  * "No such name" and "no records" answers mean no workers (an empty list);
  * other DNS failures throw DiscoveryError.
  */
-import { Resolver } from 'node:dns/promises';
+import { lookup as systemLookup, Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { DiscoverySource } from '../worker-pool.js';
 import { DiscoveryError } from './errors.js';
@@ -31,6 +35,13 @@ export interface DnsResolver {
   resolve4(hostname: string): Promise<string[]>;
   resolve6(hostname: string): Promise<string[]>;
   resolveSrv(hostname: string): Promise<SrvAnswer[]>;
+  /** The system resolver (getaddrinfo), asked when the queries find no address; absent = not asked. */
+  lookup?(hostname: string): Promise<string[]>;
+}
+
+/** getaddrinfo through node:dns `lookup`, every address. */
+export async function lookupAll(hostname: string): Promise<string[]> {
+  return (await systemLookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
 }
 
 /** Options of {@link dnsSource}. */
@@ -41,6 +52,8 @@ export interface DnsSourceOptions {
   timeoutMs?: number;
   /** SRV service label tried for names without a port (default "gadgetron" → `_gadgetron._tcp.<name>`). */
   srvService?: string;
+  /** DNS servers to ask instead of the system's (`ip` or `ip:port`); the system resolver is then not asked either (tests). */
+  servers?: string[];
   /** Source name (default "dns"). */
   name?: string;
 }
@@ -75,6 +88,10 @@ async function addresses(resolver: DnsResolver, name: string): Promise<string[]>
     ...(v4.status === 'fulfilled' ? v4.value : []),
     ...(v6.status === 'fulfilled' ? v6.value.map((a) => a.toLowerCase()) : []),
   ];
+  if (found.length === 0 && resolver.lookup) {
+    const system = await resolver.lookup(name).catch(() => [] as string[]);
+    found.push(...system.map((a) => a.toLowerCase()));
+  }
   if (found.length === 0) {
     if (v4.status === 'rejected') throw v4.reason;
     if (v6.status === 'rejected') throw v6.reason;
@@ -126,7 +143,13 @@ export function dnsSource(name: string, port?: number, options: DnsSourceOptions
     name: options.name ?? 'dns',
     async discover(signal: AbortSignal): Promise<WorkerAddress[]> {
       const own = options.resolver ? undefined : new Resolver({ timeout: Math.max(100, Math.floor(timeoutMs / 2)), tries: 2 });
-      const resolver: DnsResolver = options.resolver ?? own!;
+      if (own && options.servers) own.setServers(options.servers);
+      const resolver: DnsResolver = options.resolver ?? {
+        resolve4: (h) => own!.resolve4(h),
+        resolve6: (h) => own!.resolve6(h),
+        resolveSrv: (h) => own!.resolveSrv(h),
+        ...(options.servers ? {} : { lookup: lookupAll }),
+      };
       let timer: NodeJS.Timeout | undefined;
       let onAbort: (() => void) | undefined;
       const stop = new Promise<never>((_, reject) => {

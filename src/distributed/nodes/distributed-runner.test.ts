@@ -39,6 +39,7 @@ test('distributed node sends each lane to a worker and releases outputs in job o
   assert.deepEqual(counters(run.output), byLane(input));
   assert.equal(run.records.length, 3);
   assert.ok(run.records.every((r) => r.outcome === 'ok' && r.messagesIn === 10 && r.messagesOut === 10));
+  assert.ok(run.records.every((r) => (r.bytesSent ?? 0) > 0 && (r.bytesReceived ?? 0) > 0), 'every remote attempt records the bytes it moved');
   assert.deepEqual(run.records.map((r) => r.key).sort(), ['slice=0', 'slice=1', 'slice=2']);
   assert.equal(Object.keys(logs).length, 3, 'every worker got a job');
   assert.deepEqual(run.notices, []);

@@ -216,7 +216,7 @@ async function runRemoteAttempt(
   const ms = elapsed(started);
   if (s.status === 'fulfilled' && r.status === 'fulfilled') {
     pool?.jobFinished(endpoint.id, true, ms);
-    ctx.record({ job: job.n, key: job.key, worker: endpoint.id, attempt, outcome: 'ok', ms, messagesIn: sent, messagesOut: messages.length });
+    ctx.record({ job: job.n, key: job.key, worker: endpoint.id, attempt, outcome: 'ok', ms, messagesIn: sent, messagesOut: messages.length, bytesSent: live.bytesSent, bytesReceived: live.bytesReceived });
     return { messages, notes: live.notes };
   }
   live.destroy();
@@ -224,7 +224,7 @@ async function runRemoteAttempt(
   const reason: unknown = r.status === 'rejected' ? r.reason : (s as PromiseRejectedResult).reason;
   const outcome = ctx.signal.aborted ? 'cancelled' : reason instanceof WorkerError && reason.kind === 'timeout' ? 'timeout' : 'failed';
   if (outcome !== 'cancelled' && reason instanceof WorkerError) pool?.connectFailed(endpoint.id);
-  ctx.record({ job: job.n, key: job.key, worker: endpoint.id, attempt, outcome, ms, messagesIn: sent, messagesOut: messages.length, error: reasonOf(reason) });
+  ctx.record({ job: job.n, key: job.key, worker: endpoint.id, attempt, outcome, ms, messagesIn: sent, messagesOut: messages.length, bytesSent: live.bytesSent, bytesReceived: live.bytesReceived, error: reasonOf(reason) });
   if (reason instanceof DistributionError) throw reason;
   throw reason instanceof WorkerError ? reason : new WorkerError('failed', reasonOf(reason), { cause: reason });
 }

@@ -18,9 +18,17 @@ test('tcp connector: a refused port is a connect WorkerError naming the worker',
 
 test('remote session over TCP: CONFIG and HEADER first, messages back until CLOSE, worker notes kept', async () => {
   const seen: string[] = [];
+  let received = 0;
+  let sentBack = 0;
   const server = createServer((socket) => {
     const decoder = new FrameDecoder();
+    const write = socket.write.bind(socket);
+    socket.write = ((chunk: Uint8Array) => {
+      sentBack += chunk.length;
+      return write(chunk);
+    }) as typeof socket.write;
     socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
       for (const frame of decoder.push(chunk)) {
         seen.push(frame.kind);
         if (frame.kind === 'acquisition') for (const c of encodeAcquisition(frame.acquisition)) socket.write(c);
@@ -49,6 +57,9 @@ test('remote session over TCP: CONFIG and HEADER first, messages back until CLOS
     assert.deepEqual(got, [0, 1, 2]);
     assert.deepEqual(seen, ['config-script', 'header', 'acquisition', 'acquisition', 'acquisition', 'close']);
     assert.deepEqual(session.notes, ['[worker] WARNING: slow disk']);
+    assert.ok(received > 0 && sentBack > 0);
+    assert.equal(session.bytesSent, received, 'bytes sent = bytes the worker read');
+    assert.equal(session.bytesReceived, sentBack, 'bytes received = bytes the worker wrote');
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
   }

@@ -83,6 +83,9 @@ export class RemoteSession {
   lastProgress = performance.now();
   /** Non-error TEXT messages the worker sent (warnings). */
   readonly notes: string[] = [];
+  /** Bytes written to the worker (CONFIG and HEADER included) and read from it. */
+  bytesSent = 0;
+  bytesReceived = 0;
   private writing = 0;
   private writeChain: Promise<void> = Promise.resolve();
   private inputClosed = false;
@@ -149,6 +152,7 @@ export class RemoteSession {
     try {
       for await (const chunk of this.transport.incoming) {
         this.lastProgress = performance.now();
+        this.bytesReceived += chunk.length;
         for (const frame of this.decoder.push(chunk)) {
           if (frame.kind === 'close') {
             if (errors.length > 0) throw new WorkerError('failed', `Worker ${this.worker} reported: ${errors.join('; ')}`);
@@ -196,6 +200,7 @@ export class RemoteSession {
       try {
         await this.transport.write(chunks);
         this.lastProgress = performance.now();
+        for (const chunk of chunks) this.bytesSent += chunk.length;
       } catch (err) {
         throw this.failure ?? (err instanceof WorkerError ? err : new WorkerError('failed', `Cannot send to worker ${this.worker}: ${err instanceof Error ? err.message : String(err)}`, { cause: err }));
       } finally {

@@ -57,6 +57,10 @@ export interface JobRecord {
   ms: number;
   messagesIn: number;
   messagesOut: number;
+  /** Bytes sent to the worker over the wire (CONFIG, HEADER, the job's messages, CLOSE); remote `<distributed>` attempts only. */
+  bytesSent?: number;
+  /** Bytes received from the worker (its messages and CLOSE); remote `<distributed>` attempts only. */
+  bytesReceived?: number;
   /** Why the attempt failed. */
   error?: string;
 }

@@ -1,0 +1,242 @@
+/**
+ * Real-time cine GRAPPA benchmark (issue 6): a `gantry phantom` scan of
+ * 16 slices × 24 phases × 32 coils, 256 × 192 (512 readout samples with
+ * oversampling 2), R = 3 with 24 embedded ACS lines and noise scans,
+ * reconstructed with Generic_Cartesian_Grappa_RealTimeCine.xml:
+ *
+ * - whole `gantry recon` time with `--threads 1` and `--threads 2` (target
+ *   ≤ 12 s) and their ratio (2 threads ≥ 1.8× faster: ratio ≤ 0.556);
+ * - the peak RSS of `gantry recon` (target ≤ 1 GB);
+ * - streamed at scanner pace (`pace` readouts per second) by a sender in
+ *   this process to `gantry serve`: time from the last readout sent to the
+ *   last image of the last slice received (target ≤ 1.5 s), and the server's
+ *   peak RSS.
+ *
+ * `--quick` uses 4 slices. Targets are absolute here, so each figure's
+ * reference is the target itself and its ratio must be ≤ 1.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { GadgetronConnection } from '../src/client/connection.js';
+import { IsmrmrdFile } from '../src/formats/index.js';
+import { encodeAcquisition, encodeClose, encodeConfigFile, encodeHeader } from '../src/protocol/index.js';
+import type { Figure } from './figures.js';
+
+/** Settings of the cine benchmark. */
+export interface CineOptions {
+  root: string;
+  tmp: string;
+  quick: boolean;
+  log: (line: string) => void;
+}
+
+const CONFIG = 'Generic_Cartesian_Grappa_RealTimeCine.xml';
+/** Readouts per second of the paced sender: a TR of 2.5 ms, the order of a real-time bSSFP cine. */
+export const SCANNER_PACE = 400;
+
+/** The scan as `gantry phantom` options. */
+export function cinePhantomArgs(slices: number): string[] {
+  return [
+    '--matrix', '256', '--oversampling', '2', '--pe', '192', '--slices', String(slices), '--phases', '24', '--coils', '32',
+    '--accel', '3', '--acs', '24', '--acs-mode', 'embedded', '--noise-scans', '64', '--seed', '6',
+  ];
+}
+
+interface RunResult {
+  seconds: number;
+  peakMB: number;
+  stderr: string;
+}
+
+/** Runs `gantry recon` under /usr/bin/time -v (peak RSS), else alone (peak RSS from the child's own rusage). */
+function timeRecon(o: CineOptions, file: string, threads: number): RunResult {
+  const out = join(o.tmp, `cine-${threads}.h5`);
+  rmSync(out, { force: true });
+  const args = [join(o.root, 'bin/gantry'), 'recon', file, out, '-c', CONFIG, '--threads', String(threads)];
+  const haveTime = existsSync('/usr/bin/time');
+  const started = process.hrtime.bigint();
+  const r = haveTime
+    ? spawnSync('/usr/bin/time', ['-f', 'peak-rss-kb %M', process.execPath, ...args], { encoding: 'utf8' })
+    : spawnSync(process.execPath, args, { encoding: 'utf8' });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (r.status !== 0) throw new Error(`Cannot run gantry recon --threads ${threads}: exit ${r.status}\n${r.stderr}`);
+  const kb = Number(/peak-rss-kb (\d+)/.exec(r.stderr ?? '')?.[1] ?? NaN);
+  rmSync(out, { force: true });
+  return { seconds, peakMB: kb / 1024, stderr: r.stderr };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Peak RSS (VmHWM) of a process in MB, from /proc; NaN where there is no /proc. */
+function peakRssMB(pid: number): number {
+  try {
+    const kb = Number(/VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+    return kb / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Result of one paced streaming run. */
+export interface StreamResult {
+  /** Seconds from the last readout sent to the last image of the last slice received. */
+  lastSliceLatency: number;
+  /** Seconds from the first readout sent to the last image. */
+  total: number;
+  images: number;
+  serverPeakMB: number;
+  /** Seconds after the last readout at which each slice's last image arrived (negative: before it). */
+  sliceDone: Map<number, number>;
+}
+
+/**
+ * Streams `file` to `gantry serve --threads threads` at `pace` readouts per
+ * second and times the last slice's images.
+ */
+export async function streamAtPace(o: CineOptions, file: string, threads: number, pace: number): Promise<StreamResult> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(o.root, 'bin/gantry'), 'serve', '--port', String(port), '--host', '127.0.0.1', '--no-http', '--log-level', 'error', '--threads', String(threads)], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    let conn: GadgetronConnection | undefined;
+    for (let i = 0; i < 200 && !conn; i++) {
+      if (child.exitCode !== null) throw new Error(`Cannot start gantry serve: it exited with ${child.exitCode}`);
+      conn = await GadgetronConnection.open({ host: '127.0.0.1', port, timeoutMs: 1000 }).catch(() => undefined);
+      if (!conn) await sleep(100);
+    }
+    if (!conn) throw new Error(`Cannot connect to gantry serve on port ${port}`);
+    const input = IsmrmrdFile.open(file);
+    const sliceDone = new Map<number, number>();
+    let lastSentAt = 0n;
+    let lastImageAt = 0n;
+    let images = 0;
+    const errors: string[] = [];
+    try {
+      const xml = input.readHeader();
+      if (!xml) throw new Error(`Cannot stream ${file}: no ISMRMRD header`);
+      await conn.send(encodeConfigFile(CONFIG));
+      await conn.send(encodeHeader(xml));
+      const receiving = (async () => {
+        for await (const frame of (conn as GadgetronConnection).frames()) {
+          if (frame.kind === 'image') {
+            lastImageAt = process.hrtime.bigint();
+            images++;
+            sliceDone.set(frame.image.head.slice, Number(lastImageAt));
+          } else if (frame.kind === 'text' && /ERROR/.test(frame.text)) {
+            errors.push(frame.text);
+          } else if (frame.kind === 'close') {
+            break;
+          }
+        }
+      })();
+      const count = input.acquisitionCount();
+      const started = process.hrtime.bigint();
+      const batch = 8;
+      for (let start = 0; start < count; start += 64) {
+        const acqs = input.readAcquisitions(start, Math.min(64, count - start));
+        for (let k = 0; k < acqs.length; k += batch) {
+          const due = started + BigInt(Math.round(((start + k) / pace) * 1e9));
+          const wait = Number(due - process.hrtime.bigint()) / 1e6;
+          if (wait > 1) await sleep(wait);
+          await conn.send(acqs.slice(k, k + batch).flatMap((a) => encodeAcquisition(a)));
+        }
+      }
+      lastSentAt = process.hrtime.bigint();
+      await conn.send(encodeClose());
+      await receiving;
+      if (errors.length > 0) throw new Error(`Cannot stream the cine scan: the server reported ${errors.join('; ')}`);
+      const done = new Map<number, number>();
+      for (const [slice, at] of sliceDone) done.set(slice, (at - Number(lastSentAt)) / 1e9);
+      return {
+        lastSliceLatency: Number(lastImageAt - lastSentAt) / 1e9,
+        total: Number(lastImageAt - started) / 1e9,
+        images,
+        serverPeakMB: peakRssMB(child.pid ?? -1),
+        sliceDone: done,
+      };
+    } finally {
+      input.close();
+      conn.socket.destroy();
+    }
+  } finally {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await Promise.race([once(child, 'exit'), sleep(5000)]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
+/** Runs the cine benchmark and returns its figures. */
+export async function benchCine(o: CineOptions): Promise<Figure[]> {
+  const slices = o.quick ? 4 : 16;
+  const file = join(o.tmp, `cine-${slices}.h5`);
+  const gen = spawnSync(process.execPath, [join(o.root, 'bin/gantry'), 'phantom', '-o', file, '-f', ...cinePhantomArgs(slices)], { encoding: 'utf8' });
+  if (gen.status !== 0) throw new Error(`Cannot generate the cine phantom: ${gen.stderr}`);
+  o.log(`  phantom: ${slices} slices × 24 phases × 32 coils, 512 × 192, R = 3, 24 ACS lines: ${gen.stderr.trim()}`);
+  const label = `real-time cine GRAPPA, ${slices} slices × 24 phases × 32 ch`;
+  const runs = o.quick ? 1 : 2;
+  const best = (threads: number): RunResult => {
+    let b: RunResult | undefined;
+    for (let i = 0; i < runs; i++) {
+      const r = timeRecon(o, file, threads);
+      o.log(`  gantry recon --threads ${threads}: ${r.seconds.toFixed(2)} s, peak RSS ${r.peakMB.toFixed(0)} MB`);
+      if (!b || r.seconds < b.seconds) b = r;
+    }
+    return b as RunResult;
+  };
+  const t1 = best(1);
+  const t2 = best(2);
+  const budget = 12 * (slices / 16);
+  const figures: Figure[] = [
+    {
+      id: 'cine-recon-threads-1', group: 'cine', label: `gantry recon, ${label}, --threads 1`, unit: 's',
+      gantry: t1.seconds, reference: budget, referenceName: 'issue 6 target', ratio: t1.seconds / budget, target: { max: 1 },
+    },
+    {
+      id: 'cine-recon-threads-2', group: 'cine', label: `gantry recon, ${label}, --threads 2`, unit: 's',
+      gantry: t2.seconds, reference: budget, referenceName: 'issue 6 target', ratio: t2.seconds / budget, target: { max: 1 },
+      extra: { 'speed-up vs 1 thread': t1.seconds / t2.seconds },
+    },
+    {
+      id: 'cine-threads-2-vs-1', group: 'cine', label: `gantry recon --threads 2 vs --threads 1, ${label}`, unit: 's',
+      gantry: t2.seconds, reference: t1.seconds, referenceName: '--threads 1', ratio: t2.seconds / t1.seconds, target: { max: 0.556 },
+    },
+    {
+      id: 'cine-recon-peak-rss', group: 'cine', label: `gantry recon peak RSS, ${label}, --threads 2`, unit: 'MB',
+      gantry: t2.peakMB, reference: 1024, referenceName: 'issue 6 limit', ratio: t2.peakMB / 1024, target: { max: 1 },
+      extra: { 'peak MB --threads 1': t1.peakMB },
+    },
+  ];
+  const pace = SCANNER_PACE;
+  o.log(`  streaming to gantry serve --threads 2 at ${pace} readouts/s …`);
+  const s = await streamAtPace(o, file, 2, pace);
+  const perSlice = [...s.sliceDone.entries()].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}:${v.toFixed(1)}`).join(' ');
+  o.log(`  streamed: ${s.images} images in ${s.total.toFixed(1)} s; last slice ${s.lastSliceLatency.toFixed(2)} s after the last readout; server peak RSS ${s.serverPeakMB.toFixed(0)} MB`);
+  o.log(`  each slice's last image, s after the last readout: ${perSlice}`);
+  figures.push(
+    {
+      id: 'cine-stream-last-slice', group: 'cine', label: `last slice's images after its last readout, streamed at ${pace} readouts/s, --threads 2`, unit: 's',
+      gantry: s.lastSliceLatency, reference: 1.5, referenceName: 'issue 6 target', ratio: s.lastSliceLatency / 1.5, target: { max: 1 },
+    },
+    {
+      id: 'cine-stream-peak-rss', group: 'cine', label: `gantry serve peak RSS, streamed at ${pace} readouts/s, --threads 2`, unit: 'MB',
+      gantry: s.serverPeakMB, reference: 1024, referenceName: 'issue 6 limit', ratio: s.serverPeakMB / 1024, target: { max: 1 },
+    },
+  );
+  rmSync(file, { force: true });
+  return figures;
+}

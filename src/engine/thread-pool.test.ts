@@ -1,0 +1,100 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { ComputeTaskError, createComputePool, isShared, sharedFloat32, shareWith } from './thread-pool.js';
+
+const TASKS = new URL('./thread-pool-test-tasks.js', import.meta.url).href;
+
+function input(n: number): Float32Array {
+  const a = sharedFloat32(n);
+  for (let i = 0; i < n; i++) a[i] = (i % 17) - 8.5;
+  return a;
+}
+
+test('a compute pool shares memory with its workers and returns results in submission order, as inline does', { timeout: 30_000 }, async () => {
+  const n = 10_000;
+  const x = input(n);
+  const ranges: [number, number][] = [[0, 1000], [1000, 1500], [1500, 7000], [7000, 10_000]];
+  const inline = createComputePool(TASKS, 0);
+  const pool = createComputePool(TASKS, 2);
+  try {
+    assert.equal(inline.workers, 0);
+    assert.equal(pool.workers, 2);
+    const outInline = sharedFloat32(n);
+    const outPool = sharedFloat32(n);
+    const a = await inline.all<number>(ranges.map(([from, to]) => ['squares', { input: x, out: outInline, from, to }]));
+    const b = await pool.all<number>(ranges.map(([from, to]) => ['squares', { input: x, out: outPool, from, to }]));
+    assert.deepEqual(b, a, 'same sums, same order');
+    assert.deepEqual(outPool, outInline, 'the workers wrote into the shared output');
+    assert.equal(outPool[1234], (x[1234] as number) ** 2);
+    assert.equal(await pool.run('where', {}), 'worker');
+    assert.equal(await inline.run('where', {}), 'main');
+  } finally {
+    await pool.close();
+    await inline.close();
+  }
+});
+
+test('a failing task rejects its promise only; a worker that dies is replaced', { timeout: 30_000 }, async () => {
+  const pool = createComputePool(TASKS, 1);
+  try {
+    await assert.rejects(pool.run('fail', { what: 'the impossible' }), (err: unknown) => {
+      assert.ok(err instanceof ComputeTaskError);
+      assert.match(err.message, /Cannot compute fail: Cannot do the impossible/);
+      assert.equal(err.remoteName, 'RangeError');
+      return true;
+    });
+    await assert.rejects(pool.run('nothing', {}), /no task named nothing/);
+    await assert.rejects(pool.run('crash', {}), /worker thread exited with code 3/);
+    const out = sharedFloat32(4);
+    assert.equal(await pool.run('squares', { input: Float32Array.of(1, 2, 3, 4), out, from: 0, to: 4 }), 30, 'a new worker took over');
+    assert.deepEqual(Array.from(out), [1, 4, 9, 16]);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('a compute pool bounds its queue and rejects what is pending when closed', { timeout: 30_000 }, async () => {
+  const pool = createComputePool(TASKS, 1, 2);
+  const x = input(100_000);
+  const out = sharedFloat32(x.length);
+  const jobs = Array.from({ length: 12 }, (_v, k) => pool.run<number>('squares', { input: x, out, from: k * 8000, to: (k + 1) * 8000 }));
+  const sums = await Promise.all(jobs);
+  assert.equal(sums.length, 12);
+  let expected = 0;
+  for (let i = 0; i < 8000; i++) expected += (x[i] as number) ** 2;
+  assert.ok(Math.abs((sums[0] as number) - expected) < 1e-6 * expected);
+  const pending = [pool.run('squares', { input: x, out, from: 0, to: 100_000 }), pool.run('where', {})];
+  const settling = Promise.allSettled(pending);
+  await pool.close();
+  const settled = await settling;
+  assert.ok(settled.some((s) => s.status === 'rejected' && /closed/.test(String(s.reason))), 'pending work is rejected on close');
+  await assert.rejects(pool.run('where', {}), /closed/);
+});
+
+test('shareWith copies plain memory into shared memory only for a pool with workers', () => {
+  const plain = Float32Array.of(1, 2, 3);
+  assert.equal(shareWith(createComputePool(TASKS, 0), plain), plain);
+  const pool = createComputePool(TASKS, 1);
+  const shared = shareWith(pool, plain);
+  assert.ok(isShared(shared));
+  assert.deepEqual(Array.from(shared), [1, 2, 3]);
+  assert.equal(shareWith(pool, shared), shared);
+  assert.throws(() => createComputePool(TASKS, -1), /Cannot create a compute pool of -1/);
+});
+
+test('an urgent task runs before the tasks already waiting', { timeout: 30_000 }, async () => {
+  const pool = createComputePool(TASKS, 1, 16);
+  try {
+    const x = input(400_000);
+    const out = sharedFloat32(x.length);
+    const finished: string[] = [];
+    const normal = Array.from({ length: 4 }, (_v, k) => pool.run('squares', { input: x, out, from: 0, to: x.length }).then(() => finished.push(`n${k}`)));
+    const urgent = pool.run('where', {}, { urgent: true }).then(() => finished.push('u'));
+    await Promise.all([...normal, urgent]);
+    assert.equal(finished[0], 'n0', 'the running task finishes first');
+    assert.equal(finished[1], 'u', 'then the urgent one, ahead of those that waited');
+    assert.deepEqual(finished.slice(2), ['n1', 'n2', 'n3']);
+  } finally {
+    await pool.close();
+  }
+});

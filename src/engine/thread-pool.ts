@@ -1,0 +1,279 @@
+/**
+ * Compute threads for the reconstruction gadgets: a pool of worker threads
+ * (node:worker_threads) that run named, synchronous tasks from one task
+ * module, or, with one thread, the same tasks inline on the calling thread.
+ *
+ * - Data are shared, not copied: a task's arguments are structured-cloned,
+ *   and typed arrays over a `SharedArrayBuffer` (see {@link sharedFloat32})
+ *   clone as views of the same memory; tasks write their results into such
+ *   arrays. Small arguments (kernels, sizes) are copied.
+ * - Deterministic: a task computes a fixed piece of work (a frame, a range of
+ *   channels) with the same code on any thread, so how the pieces are spread
+ *   over threads never changes a floating-point sum; {@link ComputePool.all}
+ *   gives results in submission order.
+ * - Bounded: at most `queueLimit` tasks wait; `run` waits for room.
+ * - Errors: a task's exception rejects that task's promise (the owning
+ *   session fails, the process goes on); a worker that dies rejects its tasks
+ *   and is replaced on the next task.
+ * - Idle workers do not keep the process alive; `close` ends them.
+ *
+ * The process-wide pool used by the gadgets is configured once with
+ * {@link configureComputeThreads} (`--threads`, default
+ * `os.availableParallelism()`), like the server's other shared resources:
+ * n threads are the event-loop thread and n − 1 workers.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+/** A synchronous task: named in a task module's `tasks` table. */
+export type ComputeTask = (args: never) => unknown;
+
+/** What a task module exports. */
+export interface ComputeTaskModule {
+  readonly tasks: Readonly<Record<string, ComputeTask>>;
+}
+
+/** Runs tasks of one task module. */
+export interface ComputePool {
+  /** Worker threads that compute (0: tasks run inline on the calling thread). */
+  readonly workers: number;
+  /**
+   * Runs task `name` with `args`; resolves with its result. An `urgent` task
+   * goes ahead of the waiting ones (for small tasks that a stream waits on,
+   * such as per-readout work, behind large per-slice pieces).
+   */
+  run<R>(name: string, args: unknown, options?: RunOptions): Promise<R>;
+  /** Runs every `[name, args]` and resolves with the results in the given order. */
+  all<R>(jobs: readonly (readonly [string, unknown])[]): Promise<R[]>;
+  /** Ends the workers; pending tasks are rejected. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link ComputePool.run}. */
+export interface RunOptions {
+  urgent?: boolean;
+}
+
+/** Thrown for a task that failed on a worker (its message, name and stack are the worker's). */
+export class ComputeTaskError extends Error {
+  override readonly name = 'ComputeTaskError';
+  readonly code = 'COMPUTE_TASK_FAILED';
+  constructor(task: string, message: string, readonly remoteName?: string) {
+    super(`Cannot compute ${task}: ${message}`);
+  }
+}
+
+/** A Float32Array of `length` zeros over a SharedArrayBuffer (plain memory when `shared` is false). */
+export function sharedFloat32(length: number, shared = true): Float32Array {
+  return shared ? new Float32Array(new SharedArrayBuffer(4 * length)) : new Float32Array(length);
+}
+
+/** True when `a` lies in a SharedArrayBuffer (worker threads then see the same memory). */
+export function isShared(a: ArrayBufferView): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer;
+}
+
+/** `a` itself when it is shared or the pool is inline; else a copy in shared memory. */
+export function shareWith(pool: ComputePool, a: Float32Array): Float32Array {
+  if (pool.workers === 0 || isShared(a)) return a;
+  const out = sharedFloat32(a.length);
+  out.set(a);
+  return out;
+}
+
+/** Runs tasks on the calling thread. */
+class InlinePool implements ComputePool {
+  readonly workers = 0;
+  private module: Promise<ComputeTaskModule> | undefined;
+
+  constructor(private readonly moduleUrl: string) {}
+
+  async run<R>(name: string, args: unknown, _options?: RunOptions): Promise<R> {
+    this.module ??= import(this.moduleUrl) as Promise<ComputeTaskModule>;
+    const task = (await this.module).tasks[name];
+    if (!task) throw new ComputeTaskError(name, 'no such task');
+    return (task as (a: unknown) => R)(args);
+  }
+
+  async all<R>(jobs: readonly (readonly [string, unknown])[]): Promise<R[]> {
+    const out: R[] = [];
+    for (const [name, args] of jobs) out.push(await this.run<R>(name, args));
+    return out;
+  }
+
+  async close(): Promise<void> {}
+}
+
+interface Pending {
+  id: number;
+  name: string;
+  args: unknown;
+  urgent: boolean;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: Pending | undefined;
+}
+
+type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; message: string; name?: string; stack?: string };
+
+const WORKER_URL = new URL('./thread-pool-worker.js', import.meta.url);
+
+/** Runs tasks on worker threads, one task per worker at a time. */
+class WorkerPool implements ComputePool {
+  private readonly slots: (Slot | undefined)[];
+  private readonly queue: Pending[] = [];
+  private readonly roomWaiters: (() => void)[] = [];
+  private nextId = 1;
+  private closed = false;
+
+  constructor(readonly workers: number, private readonly moduleUrl: string, private readonly queueLimit: number) {
+    this.slots = new Array<Slot | undefined>(workers).fill(undefined);
+  }
+
+  async run<R>(name: string, args: unknown, options?: RunOptions): Promise<R> {
+    while (!this.closed && !options?.urgent && this.queue.length >= this.queueLimit) await new Promise<void>((r) => this.roomWaiters.push(r));
+    if (this.closed) throw new ComputeTaskError(name, 'the compute pool is closed');
+    return new Promise<R>((resolve, reject) => {
+      const urgent = options?.urgent === true;
+      const job: Pending = { id: this.nextId++, name, args, urgent, resolve: resolve as (v: unknown) => void, reject };
+      if (urgent) {
+        let at = 0;
+        while (at < this.queue.length && (this.queue[at] as Pending).urgent) at++;
+        this.queue.splice(at, 0, job);
+      } else {
+        this.queue.push(job);
+      }
+      this.dispatch();
+    });
+  }
+
+  async all<R>(jobs: readonly (readonly [string, unknown])[]): Promise<R[]> {
+    const promises: Promise<R>[] = [];
+    for (const [name, args] of jobs) {
+      const p = this.run<R>(name, args);
+      p.catch(() => undefined);
+      promises.push(p);
+    }
+    return Promise.all(promises);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.queue.splice(0)) p.reject(new ComputeTaskError(p.name, 'the compute pool is closed'));
+    for (const w of this.roomWaiters.splice(0)) w();
+    const ending = this.slots.map(async (slot, i) => {
+      this.slots[i] = undefined;
+      if (!slot) return;
+      slot.busy?.reject(new ComputeTaskError(slot.busy.name, 'the compute pool is closed'));
+      await slot.worker.terminate();
+    });
+    await Promise.all(ending);
+  }
+
+  private dispatch(): void {
+    for (let i = 0; i < this.slots.length && this.queue.length > 0; i++) {
+      let slot = this.slots[i];
+      if (slot?.busy) continue;
+      slot ??= this.spawn(i);
+      const job = this.queue.shift() as Pending;
+      slot.busy = job;
+      slot.worker.ref();
+      try {
+        slot.worker.postMessage({ id: job.id, name: job.name, args: job.args });
+      } catch (err) {
+        slot.busy = undefined;
+        slot.worker.unref();
+        job.reject(new ComputeTaskError(job.name, `its arguments cannot be sent to a worker thread: ${(err as Error).message}`));
+      }
+      this.roomWaiters.shift()?.();
+    }
+  }
+
+  private spawn(i: number): Slot {
+    const worker = new Worker(WORKER_URL, { workerData: { moduleUrl: this.moduleUrl } });
+    worker.unref();
+    const slot: Slot = { worker, busy: undefined };
+    this.slots[i] = slot;
+    worker.on('message', (reply: Reply) => {
+      const job = slot.busy;
+      if (!job || job.id !== reply.id) return;
+      slot.busy = undefined;
+      worker.unref();
+      if (reply.ok) job.resolve(reply.result);
+      else job.reject(new ComputeTaskError(job.name, reply.message, reply.name));
+      this.dispatch();
+    });
+    const fail = (why: string): void => {
+      if (this.slots[i] === slot) this.slots[i] = undefined;
+      const job = slot.busy;
+      slot.busy = undefined;
+      job?.reject(new ComputeTaskError(job.name, why));
+      if (!this.closed) this.dispatch();
+    };
+    worker.on('error', (err) => fail(`the worker thread failed: ${err.message}`));
+    worker.on('exit', (code) => fail(`the worker thread exited with code ${code}`));
+    return slot;
+  }
+}
+
+/**
+ * A pool over the task module at `moduleUrl` (a file URL whose module
+ * exports `tasks`): inline when `workers` is 0, else that many worker
+ * threads with at most `queueLimit` (default 4·workers) waiting tasks.
+ */
+export function createComputePool(moduleUrl: string, workers: number, queueLimit = 4 * workers): ComputePool {
+  if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`Cannot create a compute pool of ${workers} worker threads`);
+  return workers === 0 ? new InlinePool(moduleUrl) : new WorkerPool(workers, moduleUrl, Math.max(1, queueLimit));
+}
+
+let configuredThreads: number | undefined;
+const sharedPools = new Map<string, ComputePool>();
+
+/** Default thread count: `os.availableParallelism()`. */
+export function defaultComputeThreads(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** Sets the thread count of the process-wide pools (`--threads`); call before the first reconstruction. */
+export function configureComputeThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`Cannot use ${threads} compute threads: give an integer ≥ 1`);
+  configuredThreads = threads;
+}
+
+/** Thread count of the process-wide pools: configured, else `GANTRY_THREADS`, else all cores. */
+export function computeThreads(): number {
+  if (configuredThreads !== undefined) return configuredThreads;
+  const env = process.env['GANTRY_THREADS'];
+  if (env !== undefined && env.trim() !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`Cannot use GANTRY_THREADS=${env}: give an integer ≥ 1`);
+    return n;
+  }
+  return defaultComputeThreads();
+}
+
+/**
+ * The process-wide pool over `moduleUrl`, created on first use: with n =
+ * {@link computeThreads}, the calling (event-loop) thread plus n − 1 worker
+ * threads; n = 1 runs every task inline. The event-loop thread keeps
+ * decoding, bucketing and the light gadgets going while workers compute.
+ */
+export function sharedComputePool(moduleUrl: string): ComputePool {
+  let pool = sharedPools.get(moduleUrl);
+  if (!pool) {
+    pool = createComputePool(moduleUrl, computeThreads() - 1);
+    sharedPools.set(moduleUrl, pool);
+  }
+  return pool;
+}
+
+/** Closes the process-wide pools (their workers end; a later use creates new ones). */
+export async function closeSharedComputePools(): Promise<void> {
+  const pools = [...sharedPools.values()];
+  sharedPools.clear();
+  await Promise.all(pools.map((p) => p.close()));
+}

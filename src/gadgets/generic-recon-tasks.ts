@@ -1,0 +1,263 @@
+/**
+ * The pieces of generic Cartesian reconstruction that run on compute threads
+ * (src/engine/thread-pool.ts), and the driver that runs a reconstruction's
+ * steps either inline or on a pool.
+ *
+ * A reconstruction is written once as a generator of {@link JobBatch}es: it
+ * yields a batch of independent tasks (one per frame, block or channel
+ * range), gets their results back in order, and goes on. {@link runInline}
+ * runs each batch on the calling thread, {@link runOnPool} spreads it over
+ * the pool's threads; both run the same task functions on the same pieces,
+ * so the bits of the result do not depend on the thread count. Large arrays
+ * are passed as views of shared memory when a pool has threads.
+ */
+import { sharedComputePool, type ComputePool } from '../engine/thread-pool.js';
+import type { CMatrix } from '../kernels/dense.js';
+import { coilCombine, coilMapsOfKspace, type CoilMapSettings } from '../kernels/coil-maps.js';
+import { rootSumOfSquares } from '../kernels/complex-ops.js';
+import { fftc } from '../kernels/fft.js';
+import {
+  applyUnmixing, calibrateGrappa, grappaConvolutionKernel, grappaUnmixingChannels,
+  type GrappaCalibrationOptions, type GrappaConvolutionKernel,
+} from '../kernels/grappa.js';
+import { applyChannelRotation } from '../kernels/klt.js';
+import { applyNoiseWhitening } from '../kernels/noise-whitening.js';
+
+/** Arguments of `grappaCalibrate`: one reference block [RO, E1, E2, srcCha]; targets are its first dstCha channels when fitting itself. */
+export interface GrappaCalibrateArgs {
+  ref: Float32Array;
+  dims: [number, number, number, number];
+  dstCha: number;
+  options: GrappaCalibrationOptions;
+}
+
+/** Result of `grappaCalibrate`. */
+export interface GrappaCalibrateResult {
+  conv: GrappaConvolutionKernel;
+  equations: number;
+  unknowns: number;
+}
+
+/** Arguments of `grappaUnmixing`: channels [from, to) of one block's weights. */
+export interface GrappaUnmixingArgs {
+  conv: GrappaConvolutionKernel;
+  maps: Float32Array;
+  grid: [number, number, number];
+  from: number;
+  to: number;
+  unmixing: Float32Array;
+}
+
+/** Arguments of `grappaUnwrap`: frames (data block b, weights block ub) of [RO, E1, E2, CHA] data into `out` (vol per frame). */
+export interface GrappaUnwrapArgs {
+  data: Float32Array;
+  dims: [number, number, number, number];
+  frames: [number, number][];
+  unmixing: Float32Array;
+  /** Channels of the weights per block. */
+  weightChannels: number;
+  /** Channels combined. */
+  channels: number;
+  scale: number;
+  out: Float32Array;
+}
+
+/** Arguments of `coilMaps`: one block of low-resolution k-space into `out`. */
+export interface CoilMapsArgs {
+  kspace: Float32Array;
+  dims: [number, number, number, number];
+  options: CoilMapSettings;
+  out: Float32Array;
+}
+
+/** Arguments of `channelRotation`: blocks of `points` × C samples rotated by their V into `kept` channels. */
+export interface ChannelRotationArgs {
+  src: Float32Array;
+  dst: Float32Array;
+  points: number;
+  channels: number;
+  kept: number;
+  /** [block, V] pairs: V is C × C, column-major complex (float64). */
+  blocks: [number, Float64Array][];
+}
+
+function grappaCalibrate(a: GrappaCalibrateArgs): GrappaCalibrateResult {
+  const [RO, E1, E2, srcCha] = a.dims;
+  const dst = a.options.fitItself ? a.ref.subarray(0, 2 * RO * E1 * E2 * a.dstCha) : a.ref;
+  const cal = calibrateGrappa(a.ref, a.dims, dst, a.options.fitItself ? a.dstCha : srcCha, a.options);
+  return { conv: grappaConvolutionKernel(cal), equations: cal.equations, unknowns: cal.unknowns };
+}
+
+function grappaUnmixing(a: GrappaUnmixingArgs): null {
+  grappaUnmixingChannels(a.conv, a.maps, a.grid, a.from, a.to, a.unmixing);
+  return null;
+}
+
+function grappaUnwrap(a: GrappaUnwrapArgs): null {
+  const [RO, E1, E2, CHA] = a.dims;
+  const vol = RO * E1 * E2;
+  const block = vol * CHA;
+  const Cu = a.weightChannels;
+  const aliased = new Float32Array(2 * block);
+  for (const [b, ub] of a.frames) {
+    aliased.set(a.data.subarray(2 * block * b, 2 * block * (b + 1)));
+    fftc(aliased, [RO, E1, E2, CHA], E2 > 1 ? [0, 1, 2] : [0, 1], true);
+    applyUnmixing(aliased, a.unmixing.subarray(2 * vol * Cu * ub, 2 * vol * Cu * (ub + 1)), vol, a.channels, a.out.subarray(2 * vol * b, 2 * vol * (b + 1)), a.scale);
+  }
+  return null;
+}
+
+/** Arguments of `fftCombine`: frames (data block b, maps block mb) of [RO, E1, E2, CHA] data: inverse FFT, then Σ_c conj(m_c)·x_c into `out`. */
+export interface FftCombineArgs {
+  data: Float32Array;
+  dims: [number, number, number, number];
+  frames: [number, number][];
+  maps: Float32Array;
+  out: Float32Array;
+}
+
+/** Arguments of `rssFrames`: blocks of [E0, E1, E2, CHA] data: inverse FFT over E0/E1/E2, root sum of squares into the real parts of `out`. */
+export interface RssFramesArgs {
+  data: Float32Array;
+  dims: [number, number, number, number];
+  blocks: number[];
+  out: Float32Array;
+}
+
+function fftCombine(a: FftCombineArgs): null {
+  const [RO, E1, E2, CHA] = a.dims;
+  const vol = RO * E1 * E2;
+  const block = vol * CHA;
+  const im = new Float32Array(2 * block);
+  for (const [b, mb] of a.frames) {
+    im.set(a.data.subarray(2 * block * b, 2 * block * (b + 1)));
+    fftc(im, [RO, E1, E2, CHA], E2 > 1 ? [0, 1, 2] : [0, 1], true);
+    coilCombine(im, a.maps.subarray(2 * block * mb, 2 * block * (mb + 1)), vol, CHA, a.out.subarray(2 * vol * b, 2 * vol * (b + 1)));
+  }
+  return null;
+}
+
+function rssFrames(a: RssFramesArgs): null {
+  const [E0, E1, E2, CHA] = a.dims;
+  const image = E0 * E1 * E2;
+  const block = image * CHA;
+  const work = new Float32Array(2 * block);
+  const rss = new Float32Array(image);
+  for (const b of a.blocks) {
+    work.set(a.data.subarray(2 * b * block, 2 * (b + 1) * block));
+    fftc(work, [E0, E1, E2, CHA], [0, 1, 2], true);
+    rootSumOfSquares(work, [E0, E1, E2, CHA], 3, rss);
+    const base = 2 * b * image;
+    for (let i = 0; i < image; i++) a.out[base + 2 * i] = rss[i] as number;
+  }
+  return null;
+}
+
+/** Arguments of `noiseWhitening`: readouts packed in `input` (at `offsets`, in floats) whitened into the same places of `out`. */
+export interface NoiseWhiteningArgs {
+  input: Float32Array;
+  out: Float32Array;
+  offsets: number[];
+  samples: number[];
+  channels: number;
+  matrix: Float64Array;
+}
+
+function noiseWhitening(a: NoiseWhiteningArgs): null {
+  a.offsets.forEach((offset, k) => {
+    const n = 2 * (a.samples[k] as number) * a.channels;
+    applyNoiseWhitening(a.input.subarray(offset, offset + n), a.samples[k] as number, a.channels, a.matrix, a.out.subarray(offset, offset + n));
+  });
+  return null;
+}
+
+function coilMaps(a: CoilMapsArgs): null {
+  coilMapsOfKspace(a.kspace, a.dims, a.options, a.out);
+  return null;
+}
+
+function channelRotation(a: ChannelRotationArgs): null {
+  const { points, channels, kept } = a;
+  for (const [b, data] of a.blocks) {
+    const V: CMatrix = { rows: channels, cols: channels, data };
+    applyChannelRotation(
+      a.src.subarray(2 * points * channels * b, 2 * points * channels * (b + 1)), points, V, kept,
+      a.dst.subarray(2 * points * kept * b, 2 * points * kept * (b + 1)),
+    );
+  }
+  return null;
+}
+
+/** The task table the compute threads load. */
+export const tasks = { grappaCalibrate, grappaUnmixing, grappaUnwrap, coilMaps, channelRotation, fftCombine, rssFrames, noiseWhitening } as const;
+
+/** Task names. */
+export type ReconTaskName = keyof typeof tasks;
+
+/** A batch of independent tasks: [name, arguments]. */
+export type JobBatch = readonly (readonly [ReconTaskName, unknown])[];
+
+/**
+ * Steps of a reconstruction: yields batches, receives each batch's results
+ * in order, returns the result. The second argument of the generator
+ * functions that make them says whether arrays must be shared (pool with
+ * threads) and into how many pieces to split work.
+ */
+export type ReconSteps<T> = Generator<JobBatch, T, unknown[]>;
+
+/** How steps are run: on which pool (none: inline). */
+export interface ReconExecution {
+  /** Allocate large arrays in shared memory. */
+  readonly shared: boolean;
+  /** Pieces to split divisible work into (the thread count). */
+  readonly parts: number;
+}
+
+/** Inline execution: plain memory, one piece. */
+export const INLINE: ReconExecution = { shared: false, parts: 1 };
+
+/** URL of this module, for the pool's workers. */
+export const RECON_TASKS_URL = import.meta.url;
+
+/** The process-wide pool that runs these tasks. */
+export function reconPool(): ComputePool {
+  return sharedComputePool(RECON_TASKS_URL);
+}
+
+/** Execution settings for `pool`. */
+export function executionOf(pool: ComputePool): ReconExecution {
+  return pool.workers > 0 ? { shared: true, parts: pool.workers } : INLINE;
+}
+
+/** Runs steps on the calling thread. */
+export function runInline<T>(steps: ReconSteps<T>): T {
+  let r = steps.next([]);
+  while (!r.done) {
+    const results = r.value.map(([name, args]) => (tasks[name] as (a: unknown) => unknown)(args));
+    r = steps.next(results);
+  }
+  return r.value;
+}
+
+/** Runs steps with each batch spread over `pool` (inline when it has one thread). */
+export async function runOnPool<T>(pool: ComputePool, steps: ReconSteps<T>): Promise<T> {
+  if (pool.workers === 0) return runInline(steps);
+  let r = steps.next([]);
+  while (!r.done) {
+    const results = await pool.all<unknown>(r.value);
+    r = steps.next(results);
+  }
+  return r.value;
+}
+
+/** Splits [0, n) into at most `parts` contiguous, nearly equal ranges. */
+export function splitRange(n: number, parts: number): [number, number][] {
+  const k = Math.max(1, Math.min(n, parts));
+  const out: [number, number][] = [];
+  for (let i = 0; i < k; i++) {
+    const from = Math.floor((n * i) / k);
+    const to = Math.floor((n * (i + 1)) / k);
+    if (to > from) out.push([from, to]);
+  }
+  return out;
+}
