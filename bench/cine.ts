@@ -4,8 +4,8 @@
  * oversampling 2), R = 3 with 24 embedded ACS lines and noise scans,
  * reconstructed with Generic_Cartesian_Grappa_RealTimeCine.xml:
  *
- * - whole `gantry recon` time with `--threads 1` and `--threads 2` (target
- *   ≤ 12 s) and their ratio (2 threads ≥ 1.8× faster: ratio ≤ 0.556);
+ * - whole `gantry recon` time with `--threads 1` and `--threads 2`, runs
+ *   alternating, best of 2 (target ≤ 12 s) and their ratio (2 threads ≥ 1.8× faster: ratio ≤ 0.556);
  * - the peak RSS of `gantry recon` (target ≤ 1 GB);
  * - streamed at scanner pace (`pace` readouts per second) by a sender in
  *   this process to `gantry serve`: time from the last readout sent to the
@@ -189,17 +189,17 @@ export async function benchCine(o: CineOptions): Promise<Figure[]> {
   o.log(`  phantom: ${slices} slices × 24 phases × 32 coils, 512 × 192, R = 3, 24 ACS lines: ${gen.stderr.trim()}`);
   const label = `real-time cine GRAPPA, ${slices} slices × 24 phases × 32 ch`;
   const runs = o.quick ? 1 : 2;
-  const best = (threads: number): RunResult => {
-    let b: RunResult | undefined;
-    for (let i = 0; i < runs; i++) {
+  const bestOf: Record<1 | 2, RunResult | undefined> = { 1: undefined, 2: undefined };
+  for (let i = 0; i < runs; i++) {
+    for (const threads of [1, 2] as const) {
       const r = timeRecon(o, file, threads);
       o.log(`  gantry recon --threads ${threads}: ${r.seconds.toFixed(2)} s, peak RSS ${r.peakMB.toFixed(0)} MB`);
-      if (!b || r.seconds < b.seconds) b = r;
+      const b = bestOf[threads];
+      if (!b || r.seconds < b.seconds) bestOf[threads] = r;
     }
-    return b as RunResult;
-  };
-  const t1 = best(1);
-  const t2 = best(2);
+  }
+  const t1 = bestOf[1] as RunResult;
+  const t2 = bestOf[2] as RunResult;
   const budget = 12 * (slices / 16);
   const figures: Figure[] = [
     {

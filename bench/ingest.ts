@@ -103,12 +103,12 @@ export function ingestFiles(dir: string, mib: number): { prefix: string; frame: 
   return { ...files, count: Math.ceil((mib * 2 ** 20) / frame.byteLength) };
 }
 
-/** CPU seconds (user, system) used so far by process `pid`, from /proc; undefined where /proc is missing. */
-function cpuSeconds(pid: number | undefined): { user: number; system: number } | undefined {
+/** CPU seconds (user, system) and minor page faults of process `pid` so far, from /proc; undefined where /proc is missing. */
+function cpuSeconds(pid: number | undefined): { user: number; system: number; faults: number } | undefined {
   if (pid === undefined) return undefined;
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100, faults: Number(fields[7]) };
   } catch {
     return undefined;
   }
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
       const cpu =
         cpuBefore === undefined || cpuAfter === undefined
           ? ''
-          : `; server CPU per GiB: user ${((cpuAfter.user - cpuBefore.user) / gib).toFixed(2)} s, system ${((cpuAfter.system - cpuBefore.system) / gib).toFixed(2)} s`;
+          : `; server CPU per GiB: user ${((cpuAfter.user - cpuBefore.user) / gib).toFixed(2)} s, system ${((cpuAfter.system - cpuBefore.system) / gib).toFixed(2)} s, ${((cpuAfter.faults - cpuBefore.faults) / gib).toFixed(0)} page faults`;
       process.stdout.write(`round ${round + 1}: ${(result.bytes / result.seconds / 1e9).toFixed(3)} GB/s (${(result.bytes / 2 ** 20).toFixed(0)} MiB in ${result.seconds.toFixed(3)} s${cpu})\n`);
     }
   } finally {

@@ -207,6 +207,8 @@ function onEvent(event: RegistryEvent): void {
     state.sessions.set(event.session.id, event.session);
     if (event.session.state !== 'completed' && event.session.state !== 'failed') maybeAutoSelect(event.session);
     renderSessions();
+    // a distributed session's job started or ended: the workers' counts changed
+    if (event.session.jobs.length > 0) void loadWorkers();
   } else if (event.type === 'image') {
     const s = state.sessions.get(event.session);
     if (s && s.images <= event.image.index) {
@@ -274,7 +276,7 @@ function seriesImages(): ImageInfo[] {
 function imagesChanged(): void {
   const seriesList = [...new Set(state.images.map((i) => i.series))].sort((a, b) => a - b);
   if (state.series === undefined || !seriesList.includes(state.series)) state.series = seriesList[0];
-  if (els.series.options.length !== seriesList.length) {
+  if (Array.from(els.series.options).map((o) => o.value).join(',') !== seriesList.join(',')) {
     els.series.replaceChildren(...seriesList.map((s) => new Option(`series ${s}`, String(s))));
   }
   if (state.series !== undefined) els.series.value = String(state.series);
@@ -290,6 +292,13 @@ function imagesChanged(): void {
   els.frame.max = String(Math.max(0, state.frames.length - 1));
   const complex = images.some((i) => i.complex);
   for (const o of Array.from(els.part.options)) o.disabled = !complex && o.value !== 'magnitude';
+  if (!complex && images.length > 0 && state.part !== 'magnitude') {
+    // a part chosen for an earlier complex session means nothing for real images
+    state.part = 'magnitude';
+    els.part.value = 'magnitude';
+    state.window = undefined;
+    if (state.shown) void render();
+  }
   els.placeholder.style.display = images.length === 0 ? 'grid' : 'none';
   if (!state.shown && images.length > 0) void render();
   updateAxisLabels();
@@ -560,6 +569,13 @@ function connect(): void {
   };
   source.onerror = () => {
     els.status.textContent = 'reconnecting…';
+    // a server started with --http-token-file forgets page sign-ins when it restarts: sign in again
+    if (source.readyState === EventSource.CLOSED) {
+      void fetch('api/server').then((res) => {
+        if (res.status === 401) window.location.assign('./');
+        else window.setTimeout(connect, 2000);
+      }, () => window.setTimeout(connect, 2000));
+    }
   };
   for (const type of ['session', 'image', 'readiness'] as const) {
     source.addEventListener(type, (e) => onEvent(JSON.parse((e as MessageEvent<string>).data) as RegistryEvent));

@@ -90,7 +90,7 @@ async function registerServe(program: Command): Promise<void> {
     .option('--worker-slots <n>', 'distributed jobs one worker runs at once; more wait for a free worker', integer('worker-slots', 1, 1024), 2)
     .option('--discovery-interval <seconds>', 'how often worker discovery runs', seconds('discovery-interval'), 10)
     .option('--relay-interval <seconds>', 'how often this server re-registers with the relay', seconds('relay-interval'), 10)
-    .option('--threads <n>', 'compute threads: the event loop plus n − 1 worker threads for the reconstruction gadgets (1: all inline; default: all cores)', integer('threads', 1, 1024), availableParallelism());
+    .option('--threads <n>', 'compute threads: the event loop plus n − 1 worker threads for the reconstruction gadgets (1: all inline; default: the number of cores)', integer('threads', 1, 1024), availableParallelism());
   addOperatingOptions(serve);
   addDeployOptions(serve);
   addLimitOptions(serve);
@@ -106,8 +106,22 @@ async function registerServe(program: Command): Promise<void> {
       const log = createLogger(opts.logLevel, {}, opts.logDestination);
       installCrashGuard(log);
       const tls = tlsFromFlags(opts, opts.host);
+      // Signals are caught from here on: one that arrives while the server
+      // starts is acted on as soon as it is listening, never a silent kill.
+      let server: Awaited<ReturnType<typeof startServer>> | undefined;
+      let pendingSignal: string | undefined;
+      const stop = (signal: string): void => {
+        if (!server) {
+          pendingSignal ??= signal;
+          return;
+        }
+        log.info('shutting down', { signal, activeSessions: server.activeSessions });
+        server.close(opts.drainTimeout).then(() => storage?.close()).then(() => process.exit(0), () => process.exit(1));
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
       const storage = await storeFromFlags(opts, log);
-      const server = await startServer(secureServeOptions(opts, {
+      server = await startServer(secureServeOptions(opts, {
         ...(tls ? { tls } : {}),
         ...(storage ? { storage } : {}),
         parameters: parameterMap(opts.parameter),
@@ -123,12 +137,7 @@ async function registerServe(program: Command): Promise<void> {
         http: httpFromFlags(opts),
       }));
       startDeployHelpers(server, opts, log);
-      const stop = (signal: string): void => {
-        log.info('shutting down', { signal, activeSessions: server.activeSessions });
-        server.close(opts.drainTimeout).then(() => storage?.close()).then(() => process.exit(0), () => process.exit(1));
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
+      if (pendingSignal) stop(pendingSignal);
     });
 }
 
@@ -209,7 +218,7 @@ async function registerRecon(program: Command): Promise<void> {
     .option('-C, --config-local <file>', 'local config file')
     .option('--config-dir <dir>', 'extra config folder (repeatable)', collect, [] as string[])
     .option('--parameter <name=value>', 'stream parameter, e.g. noisecovariancein=FILE or noisecovarianceout=FILE (repeatable)', collectParameter, [] as string[])
-    .option('--threads <n>', 'compute threads: the event loop plus n − 1 worker threads for the reconstruction gadgets (1: all inline; default: all cores)', integer('threads', 1, 1024), availableParallelism());
+    .option('--threads <n>', 'compute threads: the event loop plus n − 1 worker threads for the reconstruction gadgets (1: all inline; default: the number of cores)', integer('threads', 1, 1024), availableParallelism());
   addStorageOptions(recon)
     .action(async (input: string | undefined, output: string | undefined, opts: {
       filename?: string; outfile: string; inGroup: string; outGroup?: string; config: string; configLocal?: string; configDir: string[];

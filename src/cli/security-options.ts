@@ -8,6 +8,8 @@
  *   probes and /metrics;
  * - `--worker-secret-file FILE`: sessions on the data port must first prove
  *   the shared secret, and links this server opens to workers prove it;
+ *   `--gateway-secret-file FILE` only proves it to workers (a gateway whose
+ *   data port stays open to plain clients);
  * - `--worker-tls-ca/--worker-tls-cert/--worker-tls-key`: links to workers
  *   use TLS (workers whose data port is TLS-only), with a client certificate
  *   for mutual TLS.
@@ -27,6 +29,7 @@ export interface SecurityFlags {
   httpTokenFile?: string;
   httpAuthAll: boolean;
   workerSecretFile?: string;
+  gatewaySecretFile?: string;
   workerTlsCa?: string;
   workerTlsCert?: string;
   workerTlsKey?: string;
@@ -40,6 +43,7 @@ export function addSecurityOptions(command: Command): Command {
     .option('--http-token-file <file>', 'bearer tokens (one per line, at least 16 characters): the API, the page and downloads need `Authorization: Bearer TOKEN` (the page asks for it once)')
     .option('--http-auth-all', 'with --http-token-file, also require the token on /livez, /readyz and /metrics', false)
     .option('--worker-secret-file <file>', 'shared secret (first line; more lines are also accepted, for rotation; at least 16 characters): sessions on --port must prove it (give clients --tls-port), and links to workers prove it')
+    .option('--gateway-secret-file <file>', 'shared secret proven on links to workers only (this server\'s own data port stays open; first line used)')
     .option('--worker-tls-ca <file>', 'links to workers use TLS, trusting workers\' certificates signed by this PEM CA bundle')
     .option('--worker-tls-cert <file>', 'PEM client certificate presented to workers (mutual TLS; with --worker-tls-key)')
     .option('--worker-tls-key <file>', 'PEM private key of --worker-tls-cert');
@@ -63,9 +67,11 @@ export function httpSecurityFromFlags(flags: SecurityFlags): { https?: { cert: B
 export function workerSecurityFromFlags(flags: SecurityFlags): { workerProof?: WorkerProofVerifier; connect?: WorkerConnector } {
   if (Boolean(flags.workerTlsCert) !== Boolean(flags.workerTlsKey)) throw new Error('Cannot use a client certificate for workers: give both --worker-tls-cert and --worker-tls-key');
   if (flags.workerTlsCert && !flags.workerTlsCa) throw new Error('Cannot use --worker-tls-cert without --worker-tls-ca (the CA that signed the workers\' certificates)');
+  if (flags.workerSecretFile && flags.gatewaySecretFile) throw new Error('Cannot use both --worker-secret-file and --gateway-secret-file (the worker secret is also proven to workers)');
   const secrets = flags.workerSecretFile ? readSecretLines('--worker-secret-file', flags.workerSecretFile, MIN_WORKER_SECRET_LENGTH) : undefined;
+  const outgoing = secrets ?? (flags.gatewaySecretFile ? readSecretLines('--gateway-secret-file', flags.gatewaySecretFile, MIN_WORKER_SECRET_LENGTH) : undefined);
   const link: WorkerLinkSettings = {
-    ...(secrets ? { secret: secrets[0] as string } : {}),
+    ...(outgoing ? { secret: outgoing[0] as string } : {}),
     ...(flags.workerTlsCa ? {
       tls: {
         ca: readFlagFile('--worker-tls-ca', flags.workerTlsCa),

@@ -31,7 +31,8 @@ export class GadgetronConnection {
   private readonly writeBufferBytes: number;
 
   private constructor(readonly socket: Socket, options: ConnectOptions) {
-    this.decoder = new FrameDecoder(options.limits);
+    // socket chunks are never reused: acquisitions may be views into them
+    this.decoder = new FrameDecoder(options.limits, { views: true });
     this.writeBufferBytes = Math.max(0, options.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES);
   }
 

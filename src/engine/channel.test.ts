@@ -204,3 +204,27 @@ test('Channel loses, duplicates and reorders nothing under random producer/consu
     { seed: 0x5eed, numRuns: 100 },
   );
 });
+
+test('Channel.offer adds at once while there is room, refuses when full, closed or behind a waiting push, and keeps order', async () => {
+  const ch = new Channel<number>(2);
+  assert.equal(ch.offer(1), true);
+  assert.equal(ch.offer(2), true);
+  assert.equal(ch.offer(3), false, 'full');
+  const waiting = track(ch.push(3));
+  const reader = ch[Symbol.asyncIterator]();
+  const first = reader.next();
+  assert.equal(ch.size, 1, 'the reader took 1 and woke the push of 3, which has not run yet');
+  assert.equal(ch.offer(4), false, 'no overtaking a woken push');
+  assert.deepEqual(await first, { value: 1, done: false });
+  await settle();
+  assert.equal(waiting.state, 'resolved');
+  assert.deepEqual(await reader.next(), { value: 2, done: false });
+  assert.equal(ch.offer(4), true);
+  ch.close();
+  assert.equal(ch.offer(5), false, 'closed');
+  assert.deepEqual(await drain({ [Symbol.asyncIterator]: () => reader }), [3, 4]);
+  const discarding = new Channel<number>(1);
+  discarding.discard();
+  assert.equal(discarding.offer(1), true, 'a discarding channel takes and drops everything');
+  assert.equal(discarding.size, 0);
+});

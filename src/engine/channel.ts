@@ -27,6 +27,8 @@ export class Channel<T> implements AsyncIterable<T>, Output<T> {
   private discarding = false;
   private error: unknown = undefined;
   private readonly waitingPushers: Array<() => void> = [];
+  /** Pushes not finished yet (waiting, or woken and about to add): `offer` never overtakes them. */
+  private pushing = 0;
   private waitingReader: (() => void) | undefined;
 
   constructor(readonly capacity = 16) {
@@ -45,13 +47,31 @@ export class Channel<T> implements AsyncIterable<T>, Output<T> {
 
   /** Adds a value, waiting while the channel is full. Rejects once the channel is closed. */
   async push(value: T): Promise<void> {
-    while (!this.closed && !this.discarding && this.size >= this.capacity) {
-      await new Promise<void>((resolve) => this.waitingPushers.push(resolve));
+    this.pushing += 1;
+    try {
+      while (!this.closed && !this.discarding && this.size >= this.capacity) {
+        await new Promise<void>((resolve) => this.waitingPushers.push(resolve));
+      }
+      if (this.discarding) return;
+      if (this.closed) throw new ChannelClosedError(this.error);
+      this.items.push(value);
+      this.wakeReader();
+    } finally {
+      this.pushing -= 1;
     }
-    if (this.discarding) return;
-    if (this.closed) throw new ChannelClosedError(this.error);
+  }
+
+  /**
+   * Adds a value at once when there is room and no push is under way,
+   * without a promise; returns false otherwise (full, closed, or a push not
+   * finished): then use `push`, which keeps the order.
+   */
+  offer(value: T): boolean {
+    if (this.discarding) return true;
+    if (this.closed || this.size >= this.capacity || this.pushing > 0) return false;
     this.items.push(value);
     this.wakeReader();
+    return true;
   }
 
   /** Closes the channel; with an error, the reader's iteration throws it after buffered items. */

@@ -18,14 +18,18 @@ export function floatToFixedPoint(
   make: (n: number) => ImagePixels,
 ): ImagePixels {
   const out = make(src.length);
-  for (let i = 0; i < src.length; i++) {
-    let v = src[i] as number;
-    if (imageType === ImageType.REAL || imageType === ImageType.IMAG) v += offset;
-    else if (imageType === ImageType.PHASE) v = (v * offset) / Math.PI + offset;
-    else v = Math.abs(v);
-    if (v < min) v = min;
-    if (v > max) v = max;
-    out[i] = roundHalfAway(v);
+  // One loop per mapping, so the per-pixel work is the arithmetic, the clamp and the rounding.
+  const clampRound = (v: number): number => {
+    const low = v < min ? min : v;
+    return roundHalfAway(low > max ? max : low); // max wins when min > max, as before
+  };
+  const n = src.length;
+  if (imageType === ImageType.REAL || imageType === ImageType.IMAG) {
+    for (let i = 0; i < n; i++) out[i] = clampRound((src[i] as number) + offset);
+  } else if (imageType === ImageType.PHASE) {
+    for (let i = 0; i < n; i++) out[i] = clampRound(((src[i] as number) * offset) / Math.PI + offset);
+  } else {
+    for (let i = 0; i < n; i++) out[i] = clampRound(Math.abs(src[i] as number));
   }
   return out;
 }

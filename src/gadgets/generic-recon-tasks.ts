@@ -226,7 +226,7 @@ export function reconPool(): ComputePool {
 
 /** Execution settings for `pool`. */
 export function executionOf(pool: ComputePool): ReconExecution {
-  return pool.workers > 0 ? { shared: true, parts: pool.workers } : INLINE;
+  return pool.workers > 0 ? { shared: true, parts: pool.workers + 1 } : INLINE;
 }
 
 /** Runs steps on the calling thread. */
@@ -239,13 +239,29 @@ export function runInline<T>(steps: ReconSteps<T>): T {
   return r.value;
 }
 
-/** Runs steps with each batch spread over `pool` (inline when it has one thread). */
+/**
+ * Runs steps with each batch spread over `pool`'s workers and the calling
+ * thread: of a batch of n tasks, the last ⌊n/(workers + 1)⌋ run inline while
+ * the workers take the others (the event-loop thread counts as one of the
+ * `--threads`; it is otherwise idle while a slice's last pieces compute).
+ * Everything runs inline when the pool has no workers.
+ */
 export async function runOnPool<T>(pool: ComputePool, steps: ReconSteps<T>): Promise<T> {
   if (pool.workers === 0) return runInline(steps);
   let r = steps.next([]);
   while (!r.done) {
-    const results = await pool.all<unknown>(r.value);
-    r = steps.next(results);
+    const batch = r.value;
+    const own = Math.floor(batch.length / (pool.workers + 1));
+    const remote = pool.all<unknown>(batch.slice(0, batch.length - own));
+    remote.catch(() => undefined);
+    let local: unknown[];
+    try {
+      local = batch.slice(batch.length - own).map(([name, args]) => (tasks[name] as (a: unknown) => unknown)(args));
+    } catch (err) {
+      await remote.catch(() => undefined);
+      throw err;
+    }
+    r = steps.next([...(await remote), ...local]);
   }
   return r.value;
 }

@@ -277,7 +277,8 @@ export const noiseAdjustGadget = defineGadget({
     const gatherer: Gatherer | undefined = loaded ? undefined : { acc: undefined, channels: 0, samples: 0, dwellUs: 0 };
     let whitening: { matrix: Float64Array; channels: number; origin: string } | undefined;
     const pool = reconPool();
-    const pooled = pool.workers > 0 ? new PooledNoiseWhitening(pool, output) : undefined;
+    // With one worker, a readout batch would wait behind a slice's GRAPPA pieces and stall the whole stream: whiten inline then.
+    const pooled = pool.workers > 1 ? new PooledNoiseWhitening(pool, output, 16, 8) : undefined;
     let mismatchReported = false;
     let saved = false;
     for await (const acq of input) {

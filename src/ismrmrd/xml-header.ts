@@ -279,6 +279,15 @@ class Scope {
     return this.path === '' ? name : `${this.path} ${name}`;
   }
 
+  /**
+   * A value quoted in an error: patient and study fields are not repeated,
+   * because error texts also reach logs and the session list (docs/security.md).
+   */
+  quote(text: string, marks = true): string {
+    if (/^(subjectInformation|studyInformation)\b/.test(this.path)) return '(value withheld: patient/study field)';
+    return marks ? `'${text}'` : text;
+  }
+
   string(name: string): string | undefined {
     const el = this.take(name);
     return el ? textContent(el) : undefined;
@@ -294,11 +303,11 @@ class Scope {
 
   integerOf(el: XmlElement, name: string, kind: IntegerKind): number {
     const text = textContent(el).trim();
-    if (!INTEGER.test(text)) fail(`${this.where(name)} '${textContent(el)}' is not an integer`, el.line);
+    if (!INTEGER.test(text)) fail(`${this.where(name)} ${this.quote(textContent(el))} is not an integer`, el.line);
     const value = Number(text);
     const [min, max] = kind === 'unsignedShort' ? [0, 65535] : [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
     if (!(value >= min && value <= max)) {
-      fail(`${this.where(name)} ${text} is out of range for ${kind} (${min} to ${max})`, el.line);
+      fail(`${this.where(name)} ${this.quote(text, false)} is out of range for ${kind} (${min} to ${max})`, el.line);
     }
     return value === 0 ? 0 : value;
   }
@@ -308,7 +317,7 @@ class Scope {
     if (DECIMAL.test(text)) return Number(text);
     const special = SPECIAL_FLOAT.exec(text);
     if (special) return special[2]!.toLowerCase() === 'nan' ? NaN : special[1] === '-' ? -Infinity : Infinity;
-    return fail(`${this.where(name)} '${textContent(el)}' is not a ${kind} number`, el.line);
+    return fail(`${this.where(name)} ${this.quote(textContent(el))} is not a ${kind} number`, el.line);
   }
 
   integer(name: string, kind: IntegerKind): number | undefined {
@@ -336,7 +345,7 @@ class Scope {
   enumOf<T extends string>(el: XmlElement, name: string, allowed: readonly T[]): T {
     const text = textContent(el);
     if (!(allowed as readonly string[]).includes(text)) {
-      fail(`${this.where(name)} '${text}' is not one of ${allowed.join(', ')}`, el.line);
+      fail(`${this.where(name)} ${this.quote(text)} is not one of ${allowed.join(', ')}`, el.line);
     }
     return text as T;
   }

@@ -30,12 +30,12 @@ function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
   return chunks;
 }
 
-test('FrameDecoder decodes any valid frame sequence identically however the bytes are split', () => {
+test('FrameDecoder decodes any valid frame sequence identically however the bytes are split, with or without views', () => {
   fc.assert(
-    fc.property(fc.array(frame, { maxLength: 10 }), fc.array(fc.nat(), { maxLength: 12 }), fc.boolean(), (frames, cuts, encoderChunks) => {
+    fc.property(fc.array(frame, { maxLength: 10 }), fc.array(fc.nat(), { maxLength: 12 }), fc.boolean(), fc.boolean(), (frames, cuts, encoderChunks, views) => {
       const encoded = frames.flatMap(encodeFrame);
       const chunks = encoderChunks ? encoded : splitAt(concatChunks(encoded), cuts);
-      const decoder = new FrameDecoder();
+      const decoder = new FrameDecoder({}, { views });
       const decoded = chunks.flatMap((chunk) => decoder.push(chunk));
       decoder.end();
       assert.equal(decoder.pending, 0);
@@ -81,8 +81,8 @@ interface Outcome {
 }
 
 /** Decodes `chunks`, checking after each push that `pending` stays within `maxMessageBytes`. */
-function decodeHostile(chunks: Uint8Array[]): Outcome {
-  const decoder = new FrameDecoder(fuzzLimits);
+function decodeHostile(chunks: Uint8Array[], views = false): Outcome {
+  const decoder = new FrameDecoder(fuzzLimits, { views });
   const frames: Frame[] = [];
   let error: unknown;
   try {
@@ -106,7 +106,7 @@ function decodeHostile(chunks: Uint8Array[]): Outcome {
 test('FrameDecoder throws only ProtocolError on hostile input, bounds pending, and ignores chunk boundaries', () => {
   fc.assert(
     fc.property(hostileStream, fc.array(fc.nat(), { maxLength: 16 }), (bytes, cuts) => {
-      const split = decodeHostile(splitAt(bytes, cuts));
+      const split = decodeHostile(splitAt(bytes, cuts), true);
       if (split.error !== undefined) assert.ok(split.error instanceof ProtocolError, `unexpected ${String(split.error)}`);
       const whole = decodeHostile([bytes]);
       assert.deepStrictEqual(split.frames, whole.frames);

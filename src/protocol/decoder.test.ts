@@ -292,25 +292,25 @@ test('FrameDecoder keeps up with 32-channel × 512-sample acquisitions in 64 KiB
   assert.ok(ms < 2000);
 });
 
-test('FrameDecoder returns an acquisition lying whole and aligned in a chunk as views into it, and copies otherwise', () => {
+test('FrameDecoder with views returns an acquisition lying whole and aligned in a chunk as views into it, and copies otherwise', () => {
   const acq = acquisition(8, 2, 2, 3);
   const expected: Frame = { kind: 'acquisition', acquisition: acq };
   const frame = concatChunks(encodeAcquisition(acq));
   // 2 spare bytes in front put the payload (at 2 + 342) on a 4-byte boundary
   const aligned = new Uint8Array(2 + frame.byteLength).subarray(2);
   aligned.set(frame);
-  const [viewed] = new FrameDecoder().push(aligned);
+  const [viewed] = new FrameDecoder({}, { views: true }).push(aligned);
   assert.deepStrictEqual(viewed, expected);
   assert.ok(viewed?.kind === 'acquisition' && viewed.acquisition.data.buffer === aligned.buffer, 'data is a view into the chunk');
   assert.ok(viewed?.kind === 'acquisition' && viewed.acquisition.traj.buffer === aligned.buffer, 'trajectory is a view into the chunk');
 
-  const [copied] = new FrameDecoder({}, { views: false }).push(aligned);
+  const [copied] = new FrameDecoder().push(aligned);
   assert.deepStrictEqual(copied, expected);
-  assert.ok(copied?.kind === 'acquisition' && copied.acquisition.data.buffer !== aligned.buffer, 'views: false copies');
+  assert.ok(copied?.kind === 'acquisition' && copied.acquisition.data.buffer !== aligned.buffer, 'without views: true, payloads are copied');
 
   // a 7-byte text frame in front leaves the payload unaligned: copied, and still correct
   const shifted = concatChunks([...encodeText('a'), frame]);
-  const decoded = new FrameDecoder().push(shifted);
+  const decoded = new FrameDecoder({}, { views: true }).push(shifted);
   assert.deepStrictEqual(decoded, [{ kind: 'text', text: 'a' }, expected]);
   const last = decoded[1];
   assert.ok(last?.kind === 'acquisition' && last.acquisition.data.buffer !== shifted.buffer && last.acquisition.data.byteOffset % 4 === 0);

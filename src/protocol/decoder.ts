@@ -8,9 +8,9 @@
  * is checked against {@link ProtocolLimits} before anything is allocated.
  *
  * Acquisitions, the bulk of any stream, take a shorter path: a header that lies
- * whole in the pushed chunk is read there, and an acquisition that lies whole
- * in the chunk at a 4-byte-aligned offset is returned as views into the chunk,
- * with no copy (see {@link FrameDecoderOptions.views}).
+ * whole in the pushed chunk is read there, and, when the caller allows it, an
+ * acquisition that lies whole in the chunk at a 4-byte-aligned offset is
+ * returned as views into the chunk, with no copy ({@link FrameDecoderOptions.views}).
  */
 import {
   ACQUISITION_HEADER_SIZE,
@@ -46,9 +46,10 @@ const ACQUISITION_PREFIX = ID_SIZE + ACQUISITION_HEADER_SIZE;
 export interface FrameDecoderOptions {
   /**
    * Let decoded acquisitions be views into the pushed chunk when they lie in
-   * it whole and aligned (default true). The caller must then not change a
-   * chunk after pushing it (socket chunks are never reused); false copies
-   * every payload.
+   * it whole and aligned (default false: every payload is copied). Only for
+   * callers that never change or reuse a chunk after pushing it, such as
+   * socket reads (each read is a fresh buffer of exactly the bytes read).
+   * A view keeps its whole chunk alive, at most one read's worth of bytes.
    */
   views?: boolean;
 }
@@ -143,7 +144,7 @@ export class FrameDecoder {
 
   constructor(limits: Partial<ProtocolLimits> = {}, options: FrameDecoderOptions = {}) {
     this.limits = mergeProtocolLimits(limits);
-    this.#views = options.views ?? true;
+    this.#views = options.views ?? false;
     this.#parts = {
       limits: this.limits,
       view: this.#view,

@@ -27,7 +27,7 @@ export { ProtocolError } from './errors.js';
 export type { ProtocolErrorCode } from './errors.js';
 export { defaultProtocolLimits, mergeProtocolLimits } from './limits.js';
 export type { ProtocolLimits } from './limits.js';
-export { FrameDecoder } from './decoder.js';
+export { FrameDecoder, type FrameDecoderOptions } from './decoder.js';
 export {
   concatChunks,
   encodeAcquisition,

@@ -128,25 +128,35 @@ class Session {
   private sealed = false;
   private reader: SocketReader | undefined;
   private readonly sessionLimits: SessionLimits;
+  /** Run when the session ends: listeners it added to what outlives it. */
+  private readonly cleanups: (() => void)[] = [];
 
   constructor(private readonly socket: Duplex, private readonly options: SessionOptions) {
-    this.decoder = new FrameDecoder(options.limits);
+    // socket chunks are never reused: acquisitions may be views into them
+    this.decoder = new FrameDecoder(options.limits, { views: true });
     socket.on('error', (err: Error) => {
       this.socketBroken = true;
       options.log.debug('socket error', { error: err.message });
     });
     this.sessionLimits = options.sessionLimits ?? defaultSessionLimits;
     const signal = options.shutdownSignal;
-    if (signal) {
-      if (signal.aborted) this.stop(MAIN_LOCATION, signal.reason);
-      else signal.addEventListener('abort', () => this.stop(MAIN_LOCATION, signal.reason), { once: true });
-    }
+    if (signal) this.listen(signal, () => this.stop(MAIN_LOCATION, signal.reason));
     const fail = options.failSignal;
-    if (fail) {
-      const onFail = (): void => this.stop(MAIN_LOCATION, internalError(fail.reason));
-      if (fail.aborted) onFail();
-      else fail.addEventListener('abort', onFail, { once: true });
+    if (fail) this.listen(fail, () => this.stop(MAIN_LOCATION, internalError(fail.reason)));
+  }
+
+  /**
+   * Calls `onAbort` when `signal` aborts while this session runs. The shutdown
+   * signal is the server's, shared by every session: the listener is removed
+   * when the session ends, or each ended session would stay reachable from it.
+   */
+  private listen(signal: AbortSignal, onAbort: () => void): void {
+    if (signal.aborted) {
+      onAbort();
+      return;
     }
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.cleanups.push(() => signal.removeEventListener('abort', onAbort));
   }
 
   /**
@@ -175,6 +185,7 @@ class Session {
     if (this.pipelineDone) await Promise.race([this.pipelineDone, this.shutdown]);
     for (const timer of timers) clearTimeout(timer);
     await this.finish();
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
     return {
       outcome: this.errors.length === 0 ? 'ok' : 'error',
       ...(this.configName === undefined ? {} : { config: this.configName }),
@@ -238,6 +249,7 @@ class Session {
         }
         const frames = this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         for (const frame of frames) {
+          if (this.offer(frame)) continue;
           await this.handle(frame);
           if (this.state === 'done') return;
         }
@@ -254,6 +266,19 @@ class Session {
     if (this.shutdownError) throw this.shutdownError;
     this.decoder.end();
     if (this.state !== 'done') throw new Error('Connection closed by the client without a CLOSE message');
+  }
+
+  /**
+   * Puts a data frame of the stream straight into the pipeline when its first
+   * channel has room: what `handle` does for it, without a promise per frame.
+   * False (nothing done) when `handle` must take the frame.
+   */
+  private offer(frame: Frame): boolean {
+    if (this.state !== 'stream' || (frame.kind !== 'acquisition' && frame.kind !== 'waveform')) return false;
+    const { id, message } = messageOfFrame(frame) as { id: number; message: Message };
+    if (!(this.plan as PipelinePlan).readerSlots.has(id) || !(this.input as Channel<Message>).offer(message)) return false;
+    this.options.observer?.received(frame);
+    return true;
   }
 
   private async handle(frame: Frame): Promise<void> {

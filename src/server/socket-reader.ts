@@ -6,11 +6,13 @@
 import type { Duplex } from 'node:stream';
 
 /**
- * Bytes a {@link SocketReader} buffers before it pauses the socket: large, so
- * that on a fast link the socket is not stopped and restarted every few frames
- * (each pause and resume is a system call, and the sender stalls meanwhile).
+ * Bytes a {@link SocketReader} buffers before it pauses the socket: enough
+ * that a fast sender is not stopped and restarted every few frames (each
+ * pause and resume is a system call, and the sender stalls meanwhile), small
+ * enough for many sessions at once. (1 and 8 MiB measured the same on
+ * loopback ingest: see docs/performance.md.)
  */
-export const DEFAULT_READ_HIGH_WATER_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_READ_HIGH_WATER_BYTES = 4 * 1024 * 1024;
 
 /** Reads chunks on demand; the socket is paused while `highWaterBytes` are buffered. */
 export class SocketReader {

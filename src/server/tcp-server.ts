@@ -65,6 +65,13 @@ export class GantryTcpServer {
       this.dataTlsServer ? tlsOnlyConnectionHandler(this.dataTlsServer, options.log) : onData);
     this.server.on('error', (err) => options.log.error('server error', { error: err.message }));
     if (options.tls) this.tlsServer = createTlsSessionServer(options.tls, (socket) => this.accept(socket), options.log, 'tls-port');
+    // connections still in their TLS handshake or worker proof are dropped at shutdown too
+    for (const server of [this.server, this.tlsServer]) {
+      server?.on('connection', (socket: Socket) => {
+        this.sockets.add(socket);
+        socket.once('close', () => this.sockets.delete(socket));
+      });
+    }
   }
 
   /** True when the main data port takes TLS only. */

@@ -1,5 +1,5 @@
 /**
- * The commands written in docs/deploy.md, docs/operating.md and the image's
+ * The commands written in docs/deploy.md, docs/operating.md, README.md and the image's
  * default command are real: every `gantry SUB` with flags names a
  * subcommand, and every flag given to it (or to gadgetron_ismrmrd_client, whose flags `gantry
  * client` copies) appears in that subcommand's --help.
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { REPO_ROOT, runGantry } from '../helpers/gantry-process.js';
 import { parseDockerfile, stagesOf } from './dockerfile-lint.js';
 
-const DOCS = ['docs/deploy.md', 'docs/operating.md'];
+const DOCS = ['docs/deploy.md', 'docs/operating.md', 'README.md'];
 
 /** One command found in a document. */
 export interface DocCommand {

@@ -14,6 +14,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -130,8 +132,8 @@ test('hostile input: clear errors at their limits, while good sessions and /live
     hostileDone = true;
     const good = await goodSessions;
     const live = await livez.stop();
-    process.stdout.write(`# hostile: ${cases.length} fuzz connections in ${(fuzzMs / 1000).toFixed(1)} s (slowest ${slowest.toFixed(0)} ms), `
-      + `${named.length} named hostile connections, ${good.length} good sessions, /livez ${live.polls} polls (slowest ${live.maxMs.toFixed(0)} ms)\n`);
+    t.diagnostic(`hostile: ${cases.length} fuzz connections in ${(fuzzMs / 1000).toFixed(1)} s (slowest ${slowest.toFixed(0)} ms), `
+      + `${named.length} named hostile connections, ${good.length} good sessions, /livez ${live.polls} polls (slowest ${live.maxMs.toFixed(0)} ms)`);
 
     await t.test('fuzzed connections each get a located error and CLOSE', () => {
       assert.deepEqual(fuzzFailures.slice(0, 5), [], `${fuzzFailures.length} of ${cases.length} cases failed`);
@@ -156,5 +158,31 @@ test('hostile input: clear errors at their limits, while good sessions and /live
     if (server && server.child.exitCode !== null) process.stdout.write(`# the server exited ${server.child.exitCode}:\n${server.stderr().slice(-4000).replace(/^/gm, '# ')}\n`);
     await server?.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('past --max-sessions, the next client gets a clear error and CLOSE', { timeout: 60_000 }, async () => {
+  let server: ServerProcess | undefined;
+  const held: Socket[] = [];
+  try {
+    server = await startGantryServer(['--max-sessions', '2', '--connect-timeout', '20000', '--no-storage']);
+    const port = server.port;
+    for (let i = 0; i < 2; i++) {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.on('error', () => undefined);
+      await once(socket, 'connect');
+      held.push(socket);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const r = await exchange(port, [], { waitMs: 10_000 });
+    assert.ok(r.closed, 'CLOSE');
+    assert.deepEqual(r.texts, ['[Connection Main Thread] ERROR: Server busy: 2 sessions are running; try again later']);
+    for (const s of held.splice(0)) s.destroy();
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await exchange(port, [Uint8Array.of(4, 0)], { waitMs: 10_000 });
+    assert.ok(after.closed && after.texts.length === 0, `a slot is free again: ${JSON.stringify(after.texts)}`);
+  } finally {
+    for (const s of held) s.destroy();
+    await server?.stop();
   }
 });

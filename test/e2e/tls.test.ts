@@ -16,6 +16,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { IsmrmrdFile } from '../../src/formats/index.js';
 import type { Image } from '../../src/ismrmrd/types.js';
@@ -89,7 +90,9 @@ test('TLS on the data port: mutual TLS, refusals, PSK', { skip, timeout: 150_000
       const run = await client(mtls.port, ['-Q', 'gadgetron::version']);
       assert.equal(run.code, 2, run.stderr);
       assert.match(run.stdout, /ERROR: This port only accepts TLS connections/);
-      await new Promise((r) => setTimeout(r, 200));
+      // the server logs the refusal after telling the client
+      const deadline = Date.now() + 5_000;
+      while (!/"msg":"refusing a plain connection on the TLS-only data port"/.test(mtls.logs()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       assert.match(mtls.logs(), /"msg":"refusing a plain connection on the TLS-only data port"/);
     });
 
@@ -110,6 +113,17 @@ test('TLS on the data port: mutual TLS, refusals, PSK', { skip, timeout: 150_000
       const wrong = await client(psk.port, ['--tls', '--psk-file', join(dir, 'psk-wrong.txt'), '-Q', 'gadgetron::version']);
       assert.notEqual(wrong.code, 0);
       assert.match(wrong.stderr, /pre-shared key/);
+    });
+
+    await t.test('a connection silent before its handshake does not hold up shutdown', async () => {
+      const silent = connect({ host: '127.0.0.1', port: mtls.port });
+      silent.on('error', () => undefined);
+      await new Promise<void>((resolve) => silent.once('connect', () => resolve()));
+      const started = Date.now();
+      await mtls.stop();
+      assert.ok(Date.now() - started < 8_000, `stopped in ${Date.now() - started} ms`);
+      assert.equal(mtls.child.exitCode, 0);
+      silent.destroy();
     });
 
     await t.test('bad TLS flags are clear errors', async () => {

@@ -6,7 +6,7 @@
  * playback advances frames; slices scroll; the download links return valid
  * files; for complex output the magnitude/phase switch (canvas equal to the
  * PNG of that part), the full-range window preset, wheel zoom and shift-drag
- * pan. Screenshots go to a folder under $GANTRY_TEST_ARTIFACTS, else under
+ * pan; the workers view and a distributed session's jobs with their worker. Screenshots go to a folder under $GANTRY_TEST_ARTIFACTS, else under
  * the system temp folder (the path is printed).
  */
 import test from 'node:test';
@@ -97,10 +97,13 @@ test('web page in headless Chromium: live session, drawing, window/level, cine, 
   process.stdout.write(`# viewer screenshots: ${artifacts}\n`);
   const dir = mkdtempSync(join(tmpdir(), 'gantry-viewer-'));
   let server: ServerProcess | undefined;
+  let worker: ServerProcess | undefined;
   let browser: Browser | undefined;
   try {
     const scan = await phantomScan(dir, 'cine.h5', { matrix: 64, coils: 2, phases: 4, slices: 2, repetitions: 2 });
-    server = await startGantryServer();
+    // a second server as the worker pool of this one, for the workers view and a distributed session's jobs
+    worker = await startGantryServer();
+    server = await startGantryServer(['--workers', `127.0.0.1:${worker.port}`, '--discovery-interval', '0.5']);
     const http = server.httpPort as number;
     browser = await (loaded as PlaywrightChromium).launch({ executablePath: CHROMIUM as string, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -255,10 +258,53 @@ test('web page in headless Chromium: live session, drawing, window/level, cine, 
       assert.equal((await page.evaluate<CanvasState>(CANVAS_STATE)).windowCenter, windowed.windowCenter, 'panning leaves window/level alone');
       await page.screenshot({ path: join(artifacts, '7-zoom-pan.png') });
     });
+    await t.test('workers view; a distributed session lists its jobs and their worker', async () => {
+      const workerId = `:${(worker as ServerProcess).port}`;
+      await page.waitForFunction(
+        `Array.from(document.querySelectorAll('#workers tr')).some((tr) => tr.cells[0]?.textContent.endsWith('${workerId}') && tr.cells[1]?.textContent === 'ready')`,
+        undefined, { timeout: 15_000 },
+      );
+      const distributed = await SteppedSession.start(server?.port as number, 'distributed_default.xml', scan.xml);
+      await distributed.send(scan.acquisitions);
+      await distributed.finish();
+      assert.deepEqual(distributed.texts.filter((x) => x.includes('ERROR')), []);
+      assert.equal(distributed.images.length, 16);
+      const id = await waitFor('the distributed session', async () => {
+        const { sessions } = await getJson<{ sessions: SessionInfo[] }>(http, '/api/sessions');
+        return sessions.find((x) => x.config === 'distributed_default.xml' && x.state === 'completed')?.id;
+      });
+      await page.waitForFunction(`document.querySelector('#sessions tbody tr[data-session-id="${id}"]') !== null`, undefined, { timeout: 10_000 });
+      await page.click(`#sessions tbody tr[data-session-id="${id}"]`);
+      await page.waitForFunction(`document.querySelector('#jobs') !== null && document.querySelectorAll('#jobs tr').length > 1`, undefined, { timeout: 10_000 });
+      const jobs = await page.evaluate<string[][]>(`Array.from(document.querySelectorAll('#jobs tr')).slice(1).map((tr) => Array.from(tr.cells).map((c) => c.textContent))`);
+      assert.ok(jobs.length >= 2, `a job per repetition: ${JSON.stringify(jobs)}`);
+      for (const [w, , outcome] of jobs) {
+        assert.ok(w?.endsWith(workerId), `job ran on the worker: ${w}`);
+        assert.equal(outcome, 'success');
+      }
+      // the earlier complex session left part=phase and series 1: a real-valued session shows its magnitude and its own series
+      await page.waitForFunction(`document.getElementById('view').dataset.session === '${id}' && document.getElementById('view').dataset.part === 'magnitude'`, undefined, { timeout: 10_000 });
+      const shown = await page.evaluate<CanvasState>(CANVAS_STATE);
+      assert.ok(new Set(shown.grey).size > 10, 'the distributed session\'s image is drawn');
+      assert.deepEqual(shown.grey, await pngFor(shown));
+      assert.equal(await page.evaluate<string>(`document.getElementById('series').selectedOptions[0]?.textContent ?? ''`), 'series 0');
+      const done = await waitFor('the worker\'s completed jobs', async () => {
+        const { workers } = await getJson<{ workers: { id: string; completedJobs: number }[] }>(http, '/api/workers');
+        const w = workers.find((x) => x.id.endsWith(workerId));
+        return w && w.completedJobs >= jobs.length ? w.completedJobs : undefined;
+      }, 10_000);
+      t.diagnostic(`worker ${workerId}: ${done} completed jobs`);
+      await page.waitForFunction(
+        `Array.from(document.querySelectorAll('#workers tr')).some((tr) => tr.cells[0]?.textContent.endsWith('${workerId}') && tr.cells[3]?.textContent === '${done}')`,
+        undefined, { timeout: 8_000 },
+      );
+      await page.screenshot({ path: join(artifacts, '8-distributed-jobs.png') });
+    });
     assert.deepEqual(errors, [], 'no page errors');
   } finally {
     await browser?.close();
     await server?.stop();
+    await worker?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });
