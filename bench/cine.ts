@@ -18,12 +18,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { GadgetronConnection } from '../src/client/connection.js';
 import { IsmrmrdFile } from '../src/formats/index.js';
 import { encodeAcquisition, encodeClose, encodeConfigFile, encodeHeader } from '../src/protocol/index.js';
 import type { Figure } from './figures.js';
+import { freePort } from './ports.js';
 
 /** Settings of the cine benchmark. */
 export interface CineOptions {
@@ -66,17 +66,6 @@ function timeRecon(o: CineOptions, file: string, threads: number): RunResult {
   const kb = Number(/peak-rss-kb (\d+)/.exec(r.stderr ?? '')?.[1] ?? NaN);
   rmSync(out, { force: true });
   return { seconds, peakMB: kb / 1024, stderr: r.stderr };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** Peak RSS (VmHWM) of a process in MB, from /proc; NaN where there is no /proc. */

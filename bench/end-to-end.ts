@@ -4,16 +4,16 @@
  * and `gantry client` → `gantry serve` (TCP), process start included; and
  * the server's ingest rate through a pass-through chain on loopback.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { emptyAcquisitionHeader, type Acquisition } from '../src/ismrmrd/types.js';
 import { GENERATOR_HEADER } from '../src/ismrmrd/xml-header.fixtures.js';
 import { encodeAcquisition, encodeClose, encodeConfigScript, encodeHeader, concatChunks } from '../src/protocol/index.js';
 import type { Figure } from './figures.js';
 import { haveCommand, timeCommand } from './timing.js';
+import { freePort, waitForPort } from './ports.js';
 
 /** Settings shared by the end-to-end benchmarks. */
 export interface EndToEndOptions {
@@ -38,35 +38,6 @@ const PASS_THROUGH_CONFIG = `<?xml version="1.0" encoding="UTF-8"?>
 </configuration>
 `;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`Cannot start gantry serve: it exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() - start > timeoutMs) throw new Error(`Cannot start gantry serve: port ${port} not open after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Starts `gantry serve` on a free port; returns it and a stop function. */
 async function startServer(o: EndToEndOptions): Promise<{ port: number; stop: () => Promise<void> }> {
   const port = await freePort();
@@ -74,7 +45,7 @@ async function startServer(o: EndToEndOptions): Promise<{ port: number; stop: ()
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
-    await waitForPort(port, child, 20_000);
+    await waitForPort(port, 20_000, child);
   } catch (err) {
     child.kill('SIGKILL');
     throw err;

@@ -12,13 +12,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { emptyAcquisitionHeader, type Acquisition } from '../src/ismrmrd/types.js';
 import { GENERATOR_HEADER } from '../src/ismrmrd/xml-header.fixtures.js';
 import { concatChunks, encodeAcquisition, encodeClose, encodeConfigScript, encodeHeader } from '../src/protocol/index.js';
+import { freePort, waitForPort } from './ports.js';
 
 /** A config whose stream is empty: acquisitions are decoded, queued through the engine and dropped. */
 export const PASS_THROUGH_CONFIG = `<?xml version="1.0" encoding="UTF-8"?>
@@ -58,34 +58,6 @@ function parseArgs(argv: string[]): Args {
   }
   if (!(args.mib > 0) || !(args.rounds >= 1)) throw new Error('Cannot run the ingest benchmark: --mib and --rounds must be positive');
   return args;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() - start > timeoutMs) throw new Error(`Cannot start gantry serve: port ${port} not open after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Writes the sender's input files; returns their paths and the frame count for `mib` MiB. */

@@ -92,6 +92,18 @@ export function* simpleReconSteps(buffer: DataBuffered, nextIndex: () => number,
   return { kind: 'imagearray', data: { data: out, dims: [E0, E1, E2, 1, N, S, LOC] }, headers, meta };
 }
 
+/** `fn()` now, on this thread, as a settled promise. */
+function inlineResult<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** Buffers smaller than this (complex k-space bytes) are reconstructed on the calling thread. */
+const INLINE_BELOW_BYTES = 8 * 1024 * 1024;
+
 export const simpleReconGadget = defineGadget({
   name: 'SimpleReconGadget',
   classNames: ['SimpleReconGadget'],
@@ -111,7 +123,10 @@ export const simpleReconGadget = defineGadget({
     const limit = Math.max(1, pool.workers);
     for await (const recon of input as AsyncIterable<ReconData>) {
       for (const bit of recon.rbit) {
-        const pending = runOnPool(pool, simpleReconSteps(bit.data, nextIndex, props.image_series, exec));
+        // A small buffer costs less inline than starting a worker thread for it (same bits either way).
+        const pending = bit.data.data.data.byteLength < INLINE_BELOW_BYTES
+          ? inlineResult(() => runInline(simpleReconSteps(bit.data, nextIndex, props.image_series, INLINE)))
+          : runOnPool(pool, simpleReconSteps(bit.data, nextIndex, props.image_series, exec));
         pending.catch(() => undefined);
         window.push(pending);
         if (window.length >= limit) await output.push(await (window.shift() as Promise<ImageArray>));

@@ -8,7 +8,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { WorkerError } from '../distributed/nodes/remote-session.js';
+import { socketTransport, WorkerError } from '../distributed/nodes/remote-session.js';
 import type { WorkerConnector, WorkerTransport } from '../distributed/nodes/types.js';
 import { encodeWorkerProof } from './worker-auth.js';
 
@@ -42,27 +42,7 @@ export function workerLinkConnector(settings: WorkerLinkSettings): WorkerConnect
       socket.removeAllListeners('error');
       socket.on('error', () => undefined);
       if (settings.secret !== undefined) socket.write(encodeWorkerProof(settings.secret));
-      resolve({
-        incoming: socket as AsyncIterable<Uint8Array>,
-        async write(chunks) {
-          for (const chunk of chunks) {
-            if (socket.destroyed) throw new WorkerError('failed', `Cannot send to worker ${endpoint.id}: the connection is closed`);
-            if (!socket.write(chunk)) {
-              await new Promise<void>((done) => {
-                const finish = (): void => {
-                  socket.off('drain', finish);
-                  socket.off('close', finish);
-                  done();
-                };
-                socket.on('drain', finish);
-                socket.on('close', finish);
-              });
-            }
-          }
-        },
-        end: () => socket.end(),
-        destroy: (error) => socket.destroy(error),
-      });
+      resolve(socketTransport(socket, endpoint));
     });
   });
 }

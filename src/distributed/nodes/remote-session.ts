@@ -9,7 +9,7 @@
  * session tracks progress (bytes from the worker, our writes draining) so a
  * watchdog can tell a hung worker from one that is merely waiting for input.
  */
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Message } from '../../ismrmrd/messages.js';
 import { encodeClose, encodeConfigScript, encodeHeader, FrameDecoder, messageIdName, ProtocolError, type ProtocolLimits } from '../../protocol/index.js';
@@ -23,6 +23,31 @@ export class WorkerError extends Error {
   constructor(readonly kind: 'connect' | 'timeout' | 'failed', message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
+}
+
+/** The transport over a connected socket to `endpoint` (plain or TLS). */
+export function socketTransport(socket: Socket, endpoint: WorkerEndpoint): WorkerTransport {
+  return {
+    incoming: socket as AsyncIterable<Uint8Array>,
+    async write(chunks) {
+      for (const chunk of chunks) {
+        if (socket.destroyed) throw new WorkerError('failed', `Cannot send to worker ${endpoint.id}: the connection is closed`);
+        if (!socket.write(chunk)) {
+          await new Promise<void>((done) => {
+            const finish = (): void => {
+              socket.off('drain', finish);
+              socket.off('close', finish);
+              done();
+            };
+            socket.on('drain', finish);
+            socket.on('close', finish);
+          });
+        }
+      }
+    },
+    end: () => socket.end(),
+    destroy: (error) => socket.destroy(error),
+  };
 }
 
 /** Opens TCP connections to workers. */
@@ -40,27 +65,7 @@ export const tcpConnector: WorkerConnector = (endpoint, timeoutMs) => new Promis
     clearTimeout(timer);
     socket.removeAllListeners('error');
     socket.on('error', () => undefined);
-    resolve({
-      incoming: socket as AsyncIterable<Uint8Array>,
-      async write(chunks) {
-        for (const chunk of chunks) {
-          if (socket.destroyed) throw new WorkerError('failed', `Cannot send to worker ${endpoint.id}: the connection is closed`);
-          if (!socket.write(chunk)) {
-            await new Promise<void>((done) => {
-              const finish = (): void => {
-                socket.off('drain', finish);
-                socket.off('close', finish);
-                done();
-              };
-              socket.on('drain', finish);
-              socket.on('close', finish);
-            });
-          }
-        }
-      },
-      end: () => socket.end(),
-      destroy: (error) => socket.destroy(error),
-    });
+    resolve(socketTransport(socket, endpoint));
   });
 });
 
