@@ -14,6 +14,7 @@ import { encodeAcquisition, encodeClose, encodeConfigScript, encodeHeader, conca
 import type { Figure } from './figures.js';
 import { haveCommand, timeCommand } from './timing.js';
 import { freePort, waitForPort } from './ports.js';
+import { PASS_THROUGH_CONFIG } from './ingest.js';
 
 /** Settings shared by the end-to-end benchmarks. */
 export interface EndToEndOptions {
@@ -23,20 +24,6 @@ export interface EndToEndOptions {
   hyperfine: boolean;
   log: (line: string) => void;
 }
-
-/** A config whose stream is empty: acquisitions are decoded, queued through the engine and dropped (no writer takes them). */
-const PASS_THROUGH_CONFIG = `<?xml version="1.0" encoding="UTF-8"?>
-<configuration>
-  <version>2</version>
-  <readers>
-    <reader><dll>gadgetron_mricore</dll><classname>GadgetIsmrmrdAcquisitionMessageReader</classname><slot>1008</slot></reader>
-  </readers>
-  <writers>
-    <writer><dll>gadgetron_mricore</dll><classname>MRIImageWriter</classname></writer>
-  </writers>
-  <stream key="ingest"/>
-</configuration>
-`;
 
 /** Starts `gantry serve` on a free port; returns it and a stop function. */
 async function startServer(o: EndToEndOptions): Promise<{ port: number; stop: () => Promise<void> }> {
