@@ -168,7 +168,12 @@ class WorkerPool implements ComputePool {
     const ending = this.slots.map(async (slot, i) => {
       this.slots[i] = undefined;
       if (!slot) return;
-      slot.busy?.reject(new ComputeTaskError(slot.busy.name, 'the compute pool is closed'));
+      const job = slot.busy;
+      slot.busy = undefined;
+      job?.reject(new ComputeTaskError(job.name, 'the compute pool is closed'));
+      // Held until the thread has exited: a reply that races the termination
+      // must not leave the process with nothing keeping the event loop alive.
+      slot.worker.ref();
       await slot.worker.terminate();
     });
     await Promise.all(ending);
@@ -200,7 +205,7 @@ class WorkerPool implements ComputePool {
     this.slots[i] = slot;
     worker.on('message', (reply: Reply) => {
       const job = slot.busy;
-      if (!job || job.id !== reply.id) return;
+      if (this.closed || !job || job.id !== reply.id) return;
       slot.busy = undefined;
       worker.unref();
       if (reply.ok) job.resolve(reply.result);
