@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { concatChunks, encodeClose, encodeConfigFile, encodeConfigScript, encodeFrame, encodeHeader, encodeText } from '../../src/protocol/index.js';
 import { arbitraryFrame } from '../../src/protocol/frame-testing.js';
 import type { EncodedDataset } from '../helpers/recon-session.js';
+import { billionLaughs } from '../helpers/xml-attacks.js';
 
 /** Timeouts the test server runs with (ms). */
 export const CONNECT_TIMEOUT_MS = 2000;
@@ -13,21 +14,6 @@ export const IDLE_TIMEOUT_MS = 3000;
 export const SESSION_TIMEOUT_MS = 20_000;
 /** The server's linger after its final CLOSE (5 s) plus scheduling slack on a loaded CI machine. */
 export const SLACK_MS = 8000;
-
-const BILLION_LAUGHS = (root: string): string => `<?xml version="1.0"?>
-<!DOCTYPE lolz [
- <!ENTITY lol "lol">
- <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
- <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
- <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
- <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
- <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
- <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-<${root}>&lol9;</${root}>`;
 
 const u16 = (n: number): Uint8Array => Uint8Array.of(n & 0xff, (n >> 8) & 0xff);
 
@@ -86,8 +72,8 @@ export function hostileCases(data: EncodedDataset): HostileCase[] {
     { name: 'a header claiming a 65535 × 65535 matrix × 128 channels', chunks: [concatChunks([...config, ...encodeHeader(headerClaiming(data.headerXml, 65535, 65535, 128))])], expect: /\] ERROR: .*more than the session memory budget of 268435456 bytes/, withinMs: fast },
     { name: 'a header claiming a billion rows', chunks: [concatChunks([...config, ...encodeHeader(headerClaiming(data.headerXml, 128, 1_000_000_000, 4))])], expect: /\] ERROR: .*1000000000/, withinMs: fast },
     ...traversal.map((name) => ({ name: `config name ${JSON.stringify(name)}`, chunks: [rawConfigFile(name)], expect: /\] ERROR: .*(may not contain paths|not found|Cannot|No config)/i, withinMs: fast })),
-    { name: 'an XML bomb as the config', chunks: [concatChunks(encodeConfigScript(BILLION_LAUGHS('configuration')))], expect: /\] ERROR: .*document type declarations are not allowed/, withinMs: fast },
-    { name: 'an XML bomb as the ISMRMRD header', chunks: [concatChunks([...config, ...encodeHeader(BILLION_LAUGHS('ismrmrdHeader'))])], expect: /\] ERROR: .*document type declarations are not allowed/, withinMs: fast },
+    { name: 'an XML bomb as the config', chunks: [concatChunks(encodeConfigScript(billionLaughs('configuration')))], expect: /\] ERROR: .*document type declarations are not allowed/, withinMs: fast },
+    { name: 'an XML bomb as the ISMRMRD header', chunks: [concatChunks([...config, ...encodeHeader(billionLaughs('ismrmrdHeader'))])], expect: /\] ERROR: .*document type declarations are not allowed/, withinMs: fast },
     { name: 'an external entity in the config', chunks: [concatChunks(encodeConfigScript('<!DOCTYPE c [<!ENTITY x SYSTEM "file:///etc/passwd">]><configuration>&x;</configuration>'))], expect: /\] ERROR: .*document type declarations are not allowed/, withinMs: fast },
     {
       name: 'a session over its byte budget (8 MiB of text messages)',

@@ -15,7 +15,8 @@ function dnsError(code: string): Error {
   return Object.assign(new Error(`query ${code}`), { code });
 }
 
-function stubResolver(records: { a?: Record<string, string[]>; aaaa?: Record<string, string[]>; srv?: Record<string, SrvAnswer[]>; fail?: string }): DnsResolver & { queries: string[] } {
+/** A resolver answering from fixed records (or failing with `fail`), recording each query. */
+function scriptedResolver(records: { a?: Record<string, string[]>; aaaa?: Record<string, string[]>; srv?: Record<string, SrvAnswer[]>; fail?: string }): DnsResolver & { queries: string[] } {
   const queries: string[] = [];
   const answer = <T>(kind: string, table: Record<string, T[]> | undefined, name: string): Promise<T[]> => {
     queries.push(`${kind} ${name}`);
@@ -41,7 +42,7 @@ test('static source answers its list, parsed at creation', async () => {
 });
 
 test('DNS source reads A and AAAA records of a headless service on the given port', async () => {
-  const resolver = stubResolver({ a: { 'workers.default.svc': ['10.1.0.4', '10.1.0.5'] }, aaaa: { 'workers.default.svc': ['FD00::5'] } });
+  const resolver = scriptedResolver({ a: { 'workers.default.svc': ['10.1.0.4', '10.1.0.5'] }, aaaa: { 'workers.default.svc': ['FD00::5'] } });
   const source = dnsSource('workers.default.svc', 9002, { resolver });
   assert.deepEqual(await source.discover(signal), [
     { host: '10.1.0.4', port: 9002 }, { host: '10.1.0.5', port: 9002 }, { host: 'fd00::5', port: 9002 },
@@ -50,7 +51,7 @@ test('DNS source reads A and AAAA records of a headless service on the given por
 });
 
 test('DNS source prefers SRV _gadgetron._tcp records when no port is given, else port 9002', async () => {
-  const srv = stubResolver({
+  const srv = scriptedResolver({
     srv: { '_gadgetron._tcp.workers': [
       { name: 'pod-b.workers', port: 9010, priority: 10, weight: 5 },
       { name: 'pod-a.workers', port: 9011, priority: 0, weight: 5 },
@@ -60,13 +61,13 @@ test('DNS source prefers SRV _gadgetron._tcp records when no port is given, else
   assert.deepEqual(await dnsSource('workers', undefined, { resolver: srv }).discover(signal), [
     { host: '10.1.0.7', port: 9011 }, { host: '10.1.0.8', port: 9010 },
   ]);
-  const plain = stubResolver({ a: { workers: ['10.1.0.9', '10.1.0.9'] } });
+  const plain = scriptedResolver({ a: { workers: ['10.1.0.9', '10.1.0.9'] } });
   assert.deepEqual(await dnsSource('workers', undefined, { resolver: plain }).discover(signal), [{ host: '10.1.0.9', port: 9002 }]);
   assert.ok(plain.queries.includes('SRV _gadgetron._tcp.workers'));
 });
 
 test('DNS source reads a given SRV name', async () => {
-  const resolver = stubResolver({
+  const resolver = scriptedResolver({
     srv: { '_mrd._tcp.recon.ns.svc.cluster.local': [{ name: 'r-0.recon.ns.svc.cluster.local', port: 9002, priority: 0, weight: 0 }] },
     aaaa: { 'r-0.recon.ns.svc.cluster.local': ['fd00::9'] },
   });
@@ -74,8 +75,8 @@ test('DNS source reads a given SRV name', async () => {
 });
 
 test('DNS source treats a missing name as no workers and other failures as errors', async () => {
-  assert.deepEqual(await dnsSource('gone', 9002, { resolver: stubResolver({}) }).discover(signal), []);
-  await assert.rejects(dnsSource('workers', 9002, { resolver: stubResolver({ fail: 'ESERVFAIL' }) }).discover(signal), (err: unknown) => {
+  assert.deepEqual(await dnsSource('gone', 9002, { resolver: scriptedResolver({}) }).discover(signal), []);
+  await assert.rejects(dnsSource('workers', 9002, { resolver: scriptedResolver({ fail: 'ESERVFAIL' }) }).discover(signal), (err: unknown) => {
     assert.ok(err instanceof DiscoveryError);
     assert.equal(err.code, 'DNS_FAILED');
     assert.match(err.message, /Cannot resolve workers: .*ESERVFAIL/);
@@ -146,7 +147,7 @@ test('discovery sources come from the environment and flags in a fixed order', a
     workers: ['node1:9052'],
     relayUrl: 'relay.local',
     dnsName: 'workers.default.svc',
-    dnsResolver: stubResolver({}),
+    dnsResolver: scriptedResolver({}),
   });
   assert.deepEqual(sources.map((s) => s.name), ['command', 'static', 'relay', 'dns']);
   assert.deepEqual(await sources[0]!.discover(signal), [{ host: '127.0.0.1', port: 9050 }, { host: 'localhost', port: 9051 }]);

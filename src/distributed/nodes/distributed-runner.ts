@@ -13,8 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Output } from '../../engine/channel.js';
-import { Channel, ChannelClosedError } from '../../engine/channel.js';
-import { GadgetError } from '../../engine/errors.js';
+import { Channel } from '../../engine/channel.js';
 import type { DistributedStep, RunEnvironment } from '../../engine/pipeline.js';
 import type { Message } from '../../ismrmrd/messages.js';
 import { DistributionError, JobInput, type Placement } from '../jobs.js';
@@ -122,17 +121,7 @@ export async function runDistributedStep(
     }
   })();
 
-  try {
-    await Promise.race([Promise.all([feeder, releaser]), ctx.failed]);
-  } catch (err) {
-    ctx.fail(err);
-    feeder.catch(() => undefined);
-    releaser.catch(() => undefined);
-    const cause = ctx.error;
-    throw cause instanceof GadgetError || cause instanceof ChannelClosedError ? cause : new GadgetError(step.path, cause);
-  } finally {
-    ctx.close();
-  }
+  await ctx.finish([feeder, releaser]);
 }
 
 /** Runs attempts of one job until one completes; rejects when the job cannot complete. */

@@ -5,7 +5,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ChainPlan, RunEnvironment } from '../../engine/pipeline.js';
-import type { Output } from '../../engine/channel.js';
+import { ChannelClosedError, type Output } from '../../engine/channel.js';
+import { GadgetError } from '../../engine/errors.js';
 import type { Message } from '../../ismrmrd/messages.js';
 import { serializeIsmrmrdHeader } from '../../ismrmrd/xml-header.js';
 import { ByteBudget, DistributionError, WorkerChooser, type Placement } from '../jobs.js';
@@ -91,6 +92,26 @@ export class NodeContext {
   watch(owes?: (session: RemoteSession) => boolean): void {
     this.stopWatch?.();
     this.stopWatch = watchSessions(() => this.sessions, this.settings.workerTimeoutMs, owes);
+  }
+
+  /**
+   * Waits for the node's tasks (the feeder and the releaser), then runs
+   * `afterwards`; on the first failure stops the node and throws it as the
+   * node's error (a GadgetError of this step unless it already is one or a
+   * closed channel). Always ends the run.
+   */
+  async finish(tasks: readonly Promise<unknown>[], afterwards?: () => Promise<void>): Promise<void> {
+    try {
+      await Promise.race([Promise.all(tasks), this.failed]);
+      await afterwards?.();
+    } catch (err) {
+      this.fail(err);
+      for (const task of tasks) task.catch(() => undefined);
+      const cause = this.error;
+      throw cause instanceof GadgetError || cause instanceof ChannelClosedError ? cause : new GadgetError(this.step.path, cause);
+    } finally {
+      this.close();
+    }
   }
 
   /** Ends the node run (stops the watchdog, closes what is left). */

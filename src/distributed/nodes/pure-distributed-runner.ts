@@ -11,8 +11,7 @@
  * of the node takes pass through in order.
  */
 import { performance } from 'node:perf_hooks';
-import { Channel, ChannelClosedError, type Output } from '../../engine/channel.js';
-import { GadgetError } from '../../engine/errors.js';
+import { Channel, type Output } from '../../engine/channel.js';
 import type { PureDistributedStep, RunEnvironment } from '../../engine/pipeline.js';
 import type { Message } from '../../ismrmrd/messages.js';
 import { elapsed, NodeContext, reasonOf, type LocalRunner } from './node-context.js';
@@ -224,18 +223,7 @@ export async function runPureDistributedStep(
     }
   })();
 
-  try {
-    await Promise.race([Promise.all([feeder, releaser]), ctx.failed]);
-    await closeLinks([...links.values()], ctx, env);
-  } catch (err) {
-    ctx.fail(err);
-    feeder.catch(() => undefined);
-    releaser.catch(() => undefined);
-    const cause = ctx.error;
-    throw cause instanceof GadgetError || cause instanceof ChannelClosedError ? cause : new GadgetError(step.path, cause);
-  } finally {
-    ctx.close();
-  }
+  await ctx.finish([feeder, releaser], () => closeLinks([...links.values()], ctx, env));
 }
 
 function ctx0Slots(env: RunEnvironment): number {

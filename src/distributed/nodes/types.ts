@@ -4,20 +4,12 @@
  * job records go (observability).
  */
 import type { ProtocolLimits } from '../../protocol/index.js';
-import type { WorkerEndpoint, WorkerState } from '../worker-pool.js';
+import type { WorkerEndpoint, WorkerPool, WorkerState } from '../worker-pool.js';
 
 export type { WorkerEndpoint, WorkerState };
 
-/** The part of the server's worker pool a distributed node uses (see `WorkerPool`). */
-export interface JobWorkerPool {
-  pick(exclude?: ReadonlySet<string>): WorkerEndpoint | undefined;
-  jobStarted(workerId: string): void;
-  jobFinished(workerId: string, ok: boolean, durationMs: number): void;
-  connectFailed(workerId: string): void;
-  snapshot(): WorkerState[];
-  ready(timeoutMs?: number): Promise<void>;
-  takeWarnings(): string[];
-}
+/** The part of the server's worker pool a distributed node uses (see `WorkerPool`): all of it but `close`. */
+export type JobWorkerPool = Omit<WorkerPool, 'close'>;
 
 /**
  * A byte link to a worker: bytes in, chunks out. TCP in production; tests use
