@@ -51,6 +51,8 @@ export interface NativeKernels {
   info(): NativeKernelsInfo;
   /** Sets the FFTW wisdom file (null: none); false when it can be neither read nor created. */
   setWisdomFile(path: string | null): boolean;
+  /** Keeps big freed blocks in the heap for reuse, trimming only above `bytes` free (glibc); false where unsupported. */
+  retainFreedMemory(bytes: number): boolean;
 }
 
 type Loaded = { kernels: NativeKernels } | { kernels: null; reason: string };
@@ -75,6 +77,23 @@ function wisdomPath(addon: string): string | null {
   const fromEnv = process.env['GANTRY_FFTW_WISDOM'];
   if (fromEnv === 'off' || fromEnv === '') return null;
   return fromEnv ? resolve(fromEnv) : join(dirname(addon), 'gantry-fftw.wisdom');
+}
+
+/**
+ * How much freed memory the heap may keep for reuse (`GANTRY_MALLOC_RETAIN`,
+ * bytes, or with a k/M/G suffix; `0` or `off` leaves malloc as it is; default
+ * 1 GiB). Reconstruction allocates buffers of hundreds of MB per slice; from
+ * fresh mmap'd memory every page is faulted in and zeroed by the kernel, which
+ * measured 5–8× slower than reusing a heap block (docs/performance.md).
+ */
+function retainedBytes(): number {
+  const raw = (process.env['GANTRY_MALLOC_RETAIN'] ?? '').trim().toLowerCase();
+  if (raw === '') return 1 << 30;
+  if (raw === 'off') return 0;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/.exec(raw);
+  if (!m) throw new RangeError(`Cannot read GANTRY_MALLOC_RETAIN="${raw}": use bytes, e.g. 1G, 512M, or off`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2] as '' | 'k' | 'm' | 'g'];
+  return Math.min(Math.round(Number(m[1]) * unit), 2 ** 31 - 1);
 }
 
 function load(): Loaded {
@@ -102,6 +121,8 @@ function load(): Loaded {
     try {
       const kernels = createRequire(import.meta.url)(found) as NativeKernels;
       kernels.setWisdomFile(wisdomPath(found));
+      const retain = retainedBytes();
+      if (retain > 0) kernels.retainFreedMemory(retain);
       loaded = { kernels };
     } catch (err) {
       loaded = { kernels: null, reason: `the kernels addon at ${found} does not load: ${(err as Error).message}` };
