@@ -24,6 +24,13 @@ export interface GadgetContext {
   readonly parameters?: ReadonlyMap<string, string>;
   /** Sends a warning to the client at once as a TEXT message (`[location] WARNING: text`); the session goes on. */
   readonly notify?: (text: string) => void;
+  /**
+   * Gantry name of the gadget that consumes this gadget's output in the same
+   * in-process chain, if the next step is a gadget. Lets a gadget hand work it
+   * would do to a neighbour that does it better (the eigen-channel rotation
+   * folded into GRAPPA's unmixing weights); never needed for correctness.
+   */
+  readonly next?: string;
 }
 
 /** Properties every Gadgetron legacy gadget accepts and ignores. */

@@ -257,6 +257,24 @@ test('runChain passes messages a gadget does not accept through untouched', asyn
   assert.equal(others[1], query);
 });
 
+test('runChain tells each gadget which gadget consumes its output in the same chain', async () => {
+  const seen: (string | undefined)[] = [];
+  const recorder = (name: string): AnyGadgetDefinition => defineGadget({
+    name, classNames: [name], properties: {}, strict: false, description: 'test: records context.next', accepts: isText,
+    async run(input, output, _props, context) {
+      seen.push(`${name} → ${context.next ?? 'none'}`);
+      for await (const m of input) await output.push(m);
+    },
+  }) as AnyGadgetDefinition;
+  const plan = planOf(testRegistry(recorder('FirstRecorder'), recorder('SecondRecorder')), [
+    '<gadget><dll>x</dll><classname>FirstRecorder</classname></gadget>',
+    '<gadget><dll>x</dll><classname>SecondRecorder</classname></gadget>',
+  ].join('\n'));
+  const input = new Channel<Message>(2);
+  await Promise.all([runChain(plan.chain, input, new CollectingOutput(), env()), feed(input, [text('x')])]);
+  assert.deepEqual(seen.sort(), ['FirstRecorder → SecondRecorder', 'SecondRecorder → none']);
+});
+
 test('runChain with no steps copies its input to its output', async () => {
   const plan = planOf(testRegistry(), '');
   const input = new Channel<Message>(2);

@@ -385,8 +385,10 @@ export async function runChain(plan: ChainPlan, input: AsyncIterable<Message>, o
     const downstreamChannel = last ? undefined : new Channel<Message>(env.channelCapacity);
     if (downstreamChannel) channels.push(downstreamChannel);
     const out: Output<Message> = downstreamChannel ?? output;
+    const following = plan.steps[i + 1];
+    const next = following?.type === 'gadget' ? following.definition.name : undefined;
     runs.push(
-      runStep(step, upstream, out, env, channels, fail).then(
+      runStep(step, upstream, out, env, channels, fail, next).then(
         () => downstreamChannel?.close(),
         (err: unknown) => fail(err),
       ),
@@ -408,11 +410,12 @@ async function runStep(
   env: RunEnvironment,
   registryOfChannels: Channel<Message>[],
   fail: (err: unknown) => void,
+  next?: string,
 ): Promise<void> {
   if (step.type === 'parallel') return runParallel(step, input, output, env, registryOfChannels, fail);
   if (step.type === 'distributed') return runDistributedStep(step, input, output, env, runChain);
   if (step.type === 'puredistributed') return runPureDistributedStep(step, input, output, env, runChain);
-  return runGadget(step, input, output, env, registryOfChannels, fail);
+  return runGadget(step, input, output, env, registryOfChannels, fail, next);
 }
 
 async function runParallel(
@@ -477,6 +480,7 @@ async function runGadget(
   env: RunEnvironment,
   registryOfChannels: Channel<Message>[],
   fail: (err: unknown) => void,
+  next: string | undefined,
 ): Promise<void> {
   const def = step.definition;
   const inner = new Channel<Message>(env.channelCapacity);
@@ -490,6 +494,7 @@ async function runGadget(
     storage: env.storage,
     parameters: env.parameters,
     notify: notify ? (text: string) => notify(step.path, text) : undefined,
+    next,
   };
   const pump = (async () => {
     try {

@@ -168,6 +168,38 @@ test('BucketToBufferGadget without parallel imaging drops symmetric discards: NE
   assert.deepEqual(Array.from({ length: 8 }, (_, s) => at(data, s, 2)[0]), [3, 4, 5, 6, 7, 8, 9, 10], 'samples 2..9, echo centre at ⌊8/2⌋');
 });
 
+test('BucketToBufferGadget keeps only the block of embedded calibration lines in the reference buffer', async () => {
+  // R = 2 over 64 lines, 12 embedded calibration lines 26..37 (those on the R-grid are calibration and imaging).
+  const m = 64;
+  const readouts: Acquisition[] = [];
+  for (let i = 0; i < m; i++) {
+    const inBand = i >= 26 && i <= 37;
+    if (i % 2 !== 0 && !inBand) continue;
+    const flags = inBand ? [i % 2 === 0 ? AcqFlag.IS_PARALLEL_CALIBRATION_AND_IMAGING : AcqFlag.IS_PARALLEL_CALIBRATION] : [];
+    readouts.push(line(8, 2, { kspace_encode_step_1: i, phase: i % 4 === 0 ? 0 : 1 }, flags));
+  }
+  const header = makeHeader({
+    encodedMatrix: [8, m, 1], encodedFov: [300, 300, 6], reconMatrix: [8, m, 1], reconFov: [300, 300, 6],
+    limits: { kspace_encoding_step_1: [0, m - 1, m / 2] },
+    parallelImaging: { accelerationE1: 2, calibrationMode: 'embedded' },
+    receiverChannels: 2,
+  });
+  const bucketsOut = ofKind(await runGadget(acquisitionAccumulateTriggerGadget, readouts, { properties: { trigger_dimension: 'slice' } }), 'bucket');
+  const [recon] = await buffers(bucketsOut, header, { N_dimension: 'phase' });
+  const bit = recon?.rbit[0];
+  assert.ok(bit?.ref);
+  assert.deepEqual(bit.data.data.dims, [8, m, 1, 2, 2, 1, 1], 'the data keep the full grid');
+  assert.deepEqual(bit.ref.data.dims, [8, 12, 1, 2, 2, 1, 1], 'the reference holds lines 26..37 only');
+  assert.deepEqual(bit.ref.sampling.sampling_limits[1], { min: 0, max: 11, center: m / 2 - 26 }, 'the grid centre (32) sits at 6');
+  assert.deepEqual(bit.data.sampling.sampling_limits[1], { min: 0, max: m - 1, center: m / 2 });
+  for (let k = 0; k < 12; k++) {
+    const e1 = 26 + k;
+    const n = e1 % 4 === 0 ? 0 : 1;
+    assert.deepEqual(at(bit.ref, 3, k, 0, 1, n), [1 + e1 + 1000 * n, 3 + 100], `reference line ${k} is k-space line ${e1}`);
+  }
+  assert.ok(bit.ref.headers.filter((h) => h !== undefined).every((h) => h.idx.kspace_encode_step_1 >= 26 && h.idx.kspace_encode_step_1 <= 37));
+});
+
 test('BucketToBufferGadget on the phantom layout (R = 2, w = 32, repetition 0): data holds the even lines, ref lines 112..143', async () => {
   // Flags as ismrmrd_generate_cartesian_shepp_logan sets them (algorithms.md §11), m = 256, acc = 2, w = 32.
   const m = 256;

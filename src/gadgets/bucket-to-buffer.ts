@@ -151,6 +151,30 @@ export function makeDataBuffered(
   const e2Offset = matrix.z > 1 ? Math.floor(matrix.z / 2) - e2Centre : 0;
   const refE1Min = separateRef && stats ? minOf(stats.kspace_encode_step_1) : 0;
   const refE2Min = separateRef && stats ? minOf(stats.kspace_encode_step_2) : 0;
+  // Embedded calibration lines fill a small block of the grid (24 of 192 lines, say): the buffer holds only that
+  // block, not a full-size, mostly zero copy of the data's grid (302 MB per slice for a 32-channel cine). Its E1/E2
+  // sampling limits then span the block, with the centre where the grid's centre falls in it.
+  let e1Start = 0;
+  let e2Start = 0;
+  if (embeddedRef && cartesian) {
+    const span = (index: (h: AcquisitionHeader) => number, size: number): [number, number] => {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const acq of acqs) {
+        const i = index(acq.head);
+        if (i < 0 || i >= size) continue;
+        if (i < lo) lo = i;
+        if (i > hi) hi = i;
+      }
+      return Number.isFinite(lo) ? [lo, hi] : [0, size - 1];
+    };
+    const [lo1, hi1] = span((h) => h.idx.kspace_encode_step_1 + e1Offset, NE1);
+    const [lo2, hi2] = span((h) => h.idx.kspace_encode_step_2 + e2Offset, NE2);
+    e1Start = lo1;
+    e2Start = lo2;
+    NE1 = hi1 - lo1 + 1;
+    NE2 = hi2 - lo2 + 1;
+  }
 
   const dims = [NE0, NE1, NE2, CHA, NN, NS, NLOC];
   // Shared memory, so the recon gadgets' compute threads read the buffer without a copy (src/engine/thread-pool.ts).
@@ -174,8 +198,8 @@ export function makeDataBuffered(
       e1 = h.idx.kspace_encode_step_1;
       e2 = h.idx.kspace_encode_step_2;
     } else {
-      e1 = h.idx.kspace_encode_step_1 + e1Offset;
-      e2 = h.idx.kspace_encode_step_2 + e2Offset;
+      e1 = h.idx.kspace_encode_step_1 + e1Offset - e1Start;
+      e2 = h.idx.kspace_encode_step_2 + e2Offset - e2Start;
     }
     if (e1 < 0 || e1 >= NE1 || e2 < 0 || e2 >= NE2) continue;
     const n = Math.min(dimensionIndex(h, opts.N_dimension), NN - 1);
@@ -218,11 +242,17 @@ export function makeDataBuffered(
     recon_FOV: [enc.reconSpace.fieldOfView_mm.x, enc.reconSpace.fieldOfView_mm.y, enc.reconSpace.fieldOfView_mm.z],
     encoded_matrix: [cartesian ? enc.reconSpace.matrixSize.x : matrix.x, matrix.y, matrix.z],
     recon_matrix: [enc.reconSpace.matrixSize.x, enc.reconSpace.matrixSize.y, enc.reconSpace.matrixSize.z],
-    sampling_limits: [
-      roLimit,
-      limitFor(limits.kspace_encoding_step_1, matrix.y, centred, e1Offset),
-      limitFor(limits.kspace_encoding_step_2, matrix.z, centred, e2Offset),
-    ],
+    sampling_limits: embeddedRef && cartesian
+      ? [
+        roLimit,
+        { min: 0, max: NE1 - 1, center: Math.floor(matrix.y / 2) - e1Start },
+        { min: 0, max: NE2 - 1, center: Math.floor(matrix.z / 2) - e2Start },
+      ]
+      : [
+        roLimit,
+        limitFor(limits.kspace_encoding_step_1, matrix.y, centred, e1Offset),
+        limitFor(limits.kspace_encoding_step_2, matrix.z, centred, e2Offset),
+      ],
   };
   if (!cartesian) sampling.encoded_FOV[0] = enc.encodedSpace.fieldOfView_mm.x;
   const buffer: DataBuffered = { data: { data, dims }, headers, headerDims, sampling };

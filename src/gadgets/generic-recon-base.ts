@@ -196,9 +196,20 @@ export function detectSampledRange(a: ComplexArray, axis: 1 | 2): [number, numbe
         for (let e2 = 0; e2 < E2; e2++) {
           for (let e1 = 0; e1 < E1; e1++) {
             const base = 2 * (blockOffset(d, n, s, slc) + RO * (e1 + E1 * e2));
-            let sum = 0;
-            for (let ro = 0; ro < RO; ro++) sum += Math.hypot(a.data[base + 2 * ro] as number, a.data[base + 2 * ro + 1] as number);
-            if (sum > 0) {
+            // Σ_ro |x| > 0 without the square roots: some sample non-zero and none NaN (a NaN makes the sum NaN).
+            let nonZero = false;
+            let nan = false;
+            for (let i = base; i < base + 2 * RO; i++) {
+              const v = a.data[i] as number;
+              if (v !== 0) {
+                if (v !== v) {
+                  nan = true;
+                  break;
+                }
+                nonZero = true;
+              }
+            }
+            if (nonZero && !nan) {
               const i = axis === 1 ? e1 : e2;
               if (i < first) first = i;
               if (i > last) last = i;

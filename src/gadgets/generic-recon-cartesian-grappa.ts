@@ -31,6 +31,7 @@ import { isReconData, type Message } from '../ismrmrd/messages.js';
 import type { ComplexArray } from '../ismrmrd/ndarray.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import { gfactorFromUnmixing, type GrappaCalibrationOptions } from '../kernels/grappa.js';
+import { cgemm } from '../kernels/blas.js';
 import { DataRole } from './generic-recon-common.js';
 import {
   accelerationOf, calibrationModeOf, dims7, firstChannels, genericReconGadgetProperties, makeImageArray,
@@ -126,6 +127,42 @@ function checkCalibrationData(ref: ComplexArray, e: number, R: [number, number])
   }
 }
 
+/**
+ * Folds pending eigen-channel rotations into unmixing weights. Rotated data
+ * y_k = Σ_c x_c·V[c, k] unmixed by u_k equal the acquired channels x_c unmixed
+ * by u'_c = Σ_k V[c, k]·u_k, i.e. U' = U·Vᵀ (one cgemm of vol × C × C per
+ * distinct (weights, V) pair, usually one per slice), which is far cheaper
+ * than rotating every frame of k-space. Rewrites `frames`' weight indices to
+ * the returned array's blocks.
+ */
+function rotatedUnmixing(
+  weights: Float32Array, vol: number, C: number, frames: [number, number][], vectors: readonly Float64Array[], shared: boolean,
+): Float32Array {
+  const index = new Map<Float64Array, Map<number, number>>();
+  const pairs: [number, Float64Array][] = [];
+  for (const frame of frames) {
+    const V = vectors[frame[0]] as Float64Array;
+    if (V.length !== 2 * C * C) throw new RangeError(`Cannot fold a channel rotation of ${Math.sqrt(V.length / 2)} channels into weights of ${C}`);
+    let byWeights = index.get(V);
+    if (!byWeights) index.set(V, (byWeights = new Map()));
+    let i = byWeights.get(frame[1]);
+    if (i === undefined) {
+      i = pairs.length;
+      byWeights.set(frame[1], i);
+      pairs.push([frame[1], V]);
+    }
+    frame[1] = i;
+  }
+  const block = 2 * vol * C;
+  const out = sharedFloat32(block * pairs.length, shared);
+  const v32 = new Float32Array(2 * C * C);
+  pairs.forEach(([ub, V], i) => {
+    for (let j = 0; j < v32.length; j++) v32[j] = V[j] as number;
+    cgemm(vol, C, C, weights.subarray(block * ub, block * (ub + 1)), v32, out.subarray(block * i, block * (i + 1)), { opB: 'T' });
+  });
+  return out;
+}
+
 /** GRAPPA calibration and unwrapping with per-session state. */
 export class GrappaRecon {
   readonly calibrations: (GrappaCalibrationState | undefined)[] = [];
@@ -137,9 +174,13 @@ export class GrappaRecon {
     return runInline(this.calibrateSteps(ref, grid, e, INLINE));
   }
 
-  /** Unwraps the data of encoding space `e` with its calibration: I [RO, E1, E2, 1, N, S, SLC] (on the calling thread). */
-  unwrap(data: DataBuffered, cal: GrappaCalibrationState, e: number): ComplexArray {
-    return runInline(this.unwrapSteps(data, cal, e, INLINE));
+  /**
+   * Unwraps the data of encoding space `e` with its calibration: I [RO, E1, E2, 1, N, S, SLC] (on the calling thread).
+   * With `rotation` (a pending eigen-channel rotation, see `ReconBit.pendingRotation`) the data are in the acquired
+   * channels and the calibration in the rotated ones.
+   */
+  unwrap(data: DataBuffered, cal: GrappaCalibrationState, e: number, rotation?: ReconBit['pendingRotation']): ComplexArray {
+    return runInline(this.unwrapSteps(data, cal, e, INLINE, rotation));
   }
 
   /** Processes one buffer on the calling thread: calibrates from its references and returns the arrays to send, in order. */
@@ -234,7 +275,9 @@ export class GrappaRecon {
     return { grid, srcCha, dstCha, coilMaps, unmixing: { data: unmixing, dims: [RO, E1, E2, srcCha, rN, rS, rSLC] }, gfactor };
   }
 
-  private *unwrapSteps(data: DataBuffered, cal: GrappaCalibrationState, e: number, exec: ReconExecution): ReconSteps<ComplexArray> {
+  private *unwrapSteps(
+    data: DataBuffered, cal: GrappaCalibrationState, e: number, exec: ReconExecution, rotation?: ReconBit['pendingRotation'],
+  ): ReconSteps<ComplexArray> {
     const [RO, E1, E2, CHA, N, S, SLC] = dims7(data.data, 'apply GRAPPA');
     const [gRO, gE1, gE2] = cal.grid;
     if (RO !== gRO || E1 !== gE1 || E2 !== gE2) {
@@ -257,7 +300,13 @@ export class GrappaRecon {
     }
     const out = sharedFloat32(2 * vol * N * S * SLC, exec.shared);
     const input = exec.shared && !isShared(data.data.data) ? copyToShared(data.data.data) : data.data.data;
-    const weights = exec.shared && !isShared(cal.unmixing.data) ? copyToShared(cal.unmixing.data) : cal.unmixing.data;
+    let weights = exec.shared && !isShared(cal.unmixing.data) ? copyToShared(cal.unmixing.data) : cal.unmixing.data;
+    if (rotation) {
+      if (rotation.vectors.length !== N * S * SLC || Cu !== CHA) {
+        throw new RangeError(`Cannot apply GRAPPA to encoding space ${e}: the pending channel rotation does not match the data`);
+      }
+      weights = rotatedUnmixing(weights, vol, Cu, frames, rotation.vectors, exec.shared);
+    }
     const pieces = exec.shared ? splitRange(frames.length, frames.length) : [[0, frames.length] as [number, number]];
     yield pieces.map(([from, to]) => ['grappaUnwrap', {
       data: input, dims: [RO, E1, E2, CHA], frames: frames.slice(from, to), unmixing: weights, weightChannels: Cu,
@@ -285,7 +334,7 @@ export class GrappaRecon {
     const cal = this.calibrations[e];
     if (!cal) throw new Error(`Cannot reconstruct encoding space ${e}: no reference (calibration) data have been received for it`);
     const started = performance.now();
-    const pixels = yield* this.unwrapSteps(bit.data, cal, e, exec);
+    const pixels = yield* this.unwrapSteps(bit.data, cal, e, exec, bit.pendingRotation);
     report('unwrapping', started);
     return this.imageArrays(bit, e, cal, pixels, gfactor);
   }

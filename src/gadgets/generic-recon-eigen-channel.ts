@@ -112,12 +112,30 @@ export function* eigenChannelSteps(a: ComplexArray, set: EigenChannelSet, exec: 
   return { data: out, dims: [RO, E1, E2, K, N, S, SLC] };
 }
 
+/** V of every (n, s, slc) block, in block order n + N·(s + S·slc). */
+function blockVectors(set: EigenChannelSet, N: number, S: number, SLC: number): Float64Array[] {
+  const out: Float64Array[] = [];
+  for (let slc = 0; slc < SLC; slc++) {
+    const perS = set.vectors[Math.min(slc, set.vectors.length - 1)] as CMatrix[][];
+    for (let s = 0; s < S; s++) {
+      const perN = perS[Math.min(s, perS.length - 1)] as CMatrix[];
+      for (let n = 0; n < N; n++) out.push((perN[Math.min(n, perN.length - 1)] as CMatrix).data);
+    }
+  }
+  return out;
+}
+
 /** Per-session coefficients and one recon buffer's processing. */
 export class EigenChannelCompressor {
   /** Coefficients per encoding space. */
   readonly sets: (EigenChannelSet | undefined)[] = [];
 
-  constructor(private readonly header: IsmrmrdHeader, private readonly options: EigenChannelOptions) {}
+  /**
+   * @param deferRotation leave the data's rotation to the consumer when all
+   * modes are kept (`pendingRotation`): only for a consumer that applies it
+   * (GenericReconCartesianGrappaGadget next in the same chain).
+   */
+  constructor(private readonly header: IsmrmrdHeader, private readonly options: EigenChannelOptions, private readonly deferRotation = false) {}
 
   /** A new ReconData with data and reference in eigen-channels (on the calling thread). */
   process(recon: ReconData): ReconData {
@@ -148,7 +166,12 @@ export class EigenChannelCompressor {
       set = computeEigenChannels(source, N, S, this.options, calibrationModeOf(this.header, e) === 'interleaved');
       this.sets[e] = set;
     }
-    const out: ReconBit = { data: { ...bit.data, data: yield* eigenChannelSteps(bit.data.data, set, exec) } };
+    let out: ReconBit;
+    if (this.deferRotation && set.kept === set.channels) {
+      out = { data: bit.data, pendingRotation: { vectors: blockVectors(set, N, S, SLC) } };
+    } else {
+      out = { data: { ...bit.data, data: yield* eigenChannelSteps(bit.data.data, set, exec) } };
+    }
     if (bit.ref) out.ref = { ...bit.ref, data: yield* eigenChannelSteps(bit.ref.data, set, exec) };
     return out;
   }
@@ -173,7 +196,8 @@ export const genericReconEigenChannelGadget = defineGadget({
     let compressor: EigenChannelCompressor | undefined;
     const pool = reconPool();
     for await (const recon of input) {
-      compressor ??= new EigenChannelCompressor(requireHeader(context, 'GenericReconEigenChannelGadget'), props);
+      // GRAPPA next in this chain folds the rotation into its unmixing weights (cheaper than rotating every frame).
+      compressor ??= new EigenChannelCompressor(requireHeader(context, 'GenericReconEigenChannelGadget'), props, context.next === 'GenericReconCartesianGrappaGadget');
       const started = performance.now();
       const out = await compressor.processOn(pool, recon);
       if (props.perform_timing) context.log.info(`GenericReconEigenChannelGadget: ${(performance.now() - started).toFixed(1)} ms`);

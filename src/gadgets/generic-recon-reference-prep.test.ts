@@ -1,6 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { DataBuffered, ReconData } from '../ismrmrd/buffers.js';
+import { cropBuffer } from './generic-recon-base.js';
 import { genericReconCartesianReferencePrepGadget, selectOrAverageReference } from './generic-recon-reference-prep.js';
 import { makeScan, reconDataOf, type ScanSpec } from './grappa-testing.js';
 import { ofKind, planGadgetStep, runGadget } from './testing.js';
@@ -25,6 +26,21 @@ test('ReferencePrep crops an embedded ACS block and centres its sampling limits'
   assert.deepEqual(bit.ref.sampling.sampling_limits, [{ min: 0, max: 31, center: 16 }, { min: 0, max: 11, center: 6 }, { min: 0, max: 0, center: 0 }]);
   assert.deepEqual(line(bit.ref, 0, 2), line(scan.ref as DataBuffered, 14, 2), 'ACS line 14 is the first reference line');
   assert.deepEqual(scan.ref?.data.data, before, 'the input reference is not modified');
+});
+
+test('ReferencePrep gives the same reference and filled data from the block of calibration lines BucketToBuffer keeps', async () => {
+  const scan = makeScan(spec);
+  const full = scan.ref as DataBuffered;
+  const block: DataBuffered = {
+    ...full,
+    data: cropBuffer(full.data, [0, 14, 0], [32, 12, 1]),
+    sampling: { ...full.sampling, sampling_limits: [full.sampling.sampling_limits[0], { min: 0, max: 11, center: 20 - 14 }, { min: 0, max: 0, center: 0 }] },
+  };
+  const props = { header: scan.header, properties: { ref_fill_into_data_embedded: 'true' } };
+  const [fromFull] = ofKind(await runGadget(genericReconCartesianReferencePrepGadget, [reconDataOf(scan)], props), 'recondata');
+  const [fromBlock] = ofKind(await runGadget(genericReconCartesianReferencePrepGadget, [{ kind: 'recondata', rbit: [{ data: scan.data, ref: block }] }], props), 'recondata');
+  assert.deepEqual(fromBlock?.rbit[0]?.ref, fromFull?.rbit[0]?.ref, 'the same prepared reference');
+  assert.deepEqual(fromBlock?.rbit[0]?.data.data, fromFull?.rbit[0]?.data.data, 'the same lines filled into the data');
 });
 
 test('ReferencePrep fills embedded reference lines into a copy of the data when asked', async () => {

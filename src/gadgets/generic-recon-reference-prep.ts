@@ -31,24 +31,31 @@ export interface ReferencePrepOptions {
   ref_fill_into_data_embedded: boolean;
 }
 
-/** Copies reference lines sampled (at RO/2, in channels 0 and CHA − 1) into a copy of the data (embedded mode). */
-export function fillReferenceIntoData(data: ComplexArray, ref: ComplexArray): ComplexArray {
+/**
+ * Copies reference lines sampled (at RO/2, in channels 0 and CHA − 1) into a
+ * copy of the data (embedded mode). Reference line (e1, e2) is data line
+ * (e1 + e1Offset, e2 + e2Offset): BucketToBuffer keeps only the block of
+ * embedded calibration lines.
+ */
+export function fillReferenceIntoData(data: ComplexArray, ref: ComplexArray, e1Offset = 0, e2Offset = 0): ComplexArray {
   const [RO, E1, E2, CHA, N, S, SLC] = dims7(ref, 'fill reference lines into the data');
   const dd = dims7(data, 'fill reference lines into the data');
-  if (dd[0] !== RO || dd[1] !== E1 || dd[2] !== E2 || dd[3] !== CHA || dd[6] !== SLC) {
+  if (dd[0] !== RO || e1Offset < 0 || e2Offset < 0 || E1 + e1Offset > dd[1] || E2 + e2Offset > dd[2] || dd[3] !== CHA || dd[6] !== SLC) {
     throw new RangeError(`Cannot fill embedded reference lines into the data: reference [${ref.dims.join(', ')}] and data [${data.dims.join(', ')}] differ`);
   }
   const out = Float32Array.from(data.data);
   const vol = RO * E1 * E2;
+  const dvol = RO * dd[1] * dd[2];
   const c = RO >> 1;
   for (let slc = 0; slc < SLC; slc++) {
     for (let s = 0; s < Math.min(S, dd[5]); s++) {
       for (let n = 0; n < Math.min(N, dd[4]); n++) {
         const rb = vol * CHA * (n + N * (s + S * slc));
-        const db = vol * CHA * (n + dd[4] * (s + dd[5] * slc));
+        const db = dvol * CHA * (n + dd[4] * (s + dd[5] * slc));
         for (let e2 = 0; e2 < E2; e2++) {
           for (let e1 = 0; e1 < E1; e1++) {
             const line = RO * (e1 + E1 * e2);
+            const dline = RO * (e1 + e1Offset + dd[1] * (e2 + e2Offset));
             const first = 2 * (rb + line + c);
             const last = 2 * (rb + line + vol * (CHA - 1) + c);
             const sampled = Math.hypot(ref.data[first] as number, ref.data[first + 1] as number) > 0
@@ -56,7 +63,7 @@ export function fillReferenceIntoData(data: ComplexArray, ref: ComplexArray): Co
             if (!sampled) continue;
             for (let cha = 0; cha < CHA; cha++) {
               const from = 2 * (rb + line + vol * cha);
-              out.set(ref.data.subarray(from, from + 2 * RO), 2 * (db + line + vol * cha));
+              out.set(ref.data.subarray(from, from + 2 * RO), 2 * (db + dline + dvol * cha));
             }
           }
         }
@@ -151,7 +158,9 @@ export class ReferencePreparer {
     }
     let data = bit.data;
     if (mode === 'embedded' && this.options.ref_fill_into_data_embedded) {
-      data = { ...bit.data, data: fillReferenceIntoData(bit.data.data, ref.data) };
+      const [, d1, d2] = bit.data.sampling.sampling_limits;
+      const [, r1, r2] = ref.sampling.sampling_limits;
+      data = { ...bit.data, data: fillReferenceIntoData(bit.data.data, ref.data, d1.center - r1.center, d2.center - r2.center) };
     }
     const prepared = prepareReference(ref, mode, this.options, e);
     this.prepared[e] = true;

@@ -55,6 +55,45 @@ test('GRAPPA with coil compression gives the same bits inline and on 1, 2 and 3 
   }
 });
 
+test('GRAPPA folds a pending eigen-channel rotation into its weights: the images of rotated data, the same bits on any thread count', { timeout: 120_000 }, async () => {
+  const scan = makeScan({ RO: 64, E1: 48, CHA: 8, R1: 3, acsE1: 24, mode: 'embedded', N: 3 });
+  const header = scan.header;
+  const prep = new ReferencePreparer(header, { average_all_ref_N: true, average_all_ref_S: false, N_for_ref: -1, S_for_ref: -1, ref_fill_into_data_embedded: false, prepare_ref_always: true });
+  const prepared: ReconData = prep.process(reconDataOf(scan));
+  const klt = { average_all_ref_N: true, average_all_ref_S: false, update_eigen_channel_coefficients: false, upstream_coil_compression_thres: -1, upstream_coil_compression_num_modesKept: 0 };
+  const rotated = new GrappaRecon(header, OPTIONS).process(new EigenChannelCompressor(header, klt).process(prepared));
+
+  const deferredInput = new EigenChannelCompressor(header, klt, true).process(prepared);
+  const bit = deferredInput.rbit[0];
+  assert.ok(bit?.pendingRotation, 'all modes kept: the rotation is left to GRAPPA');
+  assert.equal(bit.data, prepared.rbit[0]?.data, 'the data buffer is passed on, not rotated');
+  assert.equal(bit.pendingRotation.vectors.length, 3, 'one V per (n, s, slc) block');
+  const deferred = new GrappaRecon(header, OPTIONS).process(deferredInput);
+  assert.equal(deferred.length, rotated.length);
+  deferred.forEach((a, k) => {
+    const b = (rotated[k] as ImageArray).data.data;
+    let num = 0;
+    let den = 0;
+    for (let i = 0; i < b.length; i++) {
+      num += ((a.data.data[i] as number) - (b[i] as number)) ** 2;
+      den += (b[i] as number) ** 2;
+    }
+    assert.ok(Math.sqrt(num / den) < 1e-5, `array ${k}: NRMSE ${Math.sqrt(num / den)} against rotating the data`);
+  });
+
+  const pool = createComputePool(RECON_TASKS_URL, 2);
+  try {
+    const onPool = await new GrappaRecon(header, OPTIONS).processOn(pool, await new EigenChannelCompressor(header, klt, true).processOn(pool, prepared));
+    onPool.forEach((a, k) => assert.ok(bytes(a.data.data).equals(bytes((deferred[k] as ImageArray).data.data)), `2 workers: array ${k} is bit-identical`));
+  } finally {
+    await pool.close();
+  }
+
+  const compressing = new EigenChannelCompressor(header, { ...klt, upstream_coil_compression_num_modesKept: 4 }, true).process(prepared);
+  assert.equal(compressing.rbit[0]?.pendingRotation, undefined, 'fewer modes kept: the data are compressed at once');
+  assert.equal(compressing.rbit[0]?.data.data.dims[3], 4);
+});
+
 test('a GRAPPA error on a worker thread reaches the caller as a clear error', { timeout: 60_000 }, async () => {
   const scan = makeScan({ RO: 32, E1: 32, CHA: 4, R1: 2, acsE1: 4, mode: 'embedded' });
   const prepared = new ReferencePreparer(scan.header, { average_all_ref_N: true, average_all_ref_S: false, N_for_ref: -1, S_for_ref: -1, ref_fill_into_data_embedded: false, prepare_ref_always: true })

@@ -68,6 +68,16 @@ export interface DataBuffered {
 export interface ReconBit {
   data: DataBuffered;
   ref?: DataBuffered;
+  /**
+   * A channel rotation of `data` left to the next gadget in the same process
+   * (GenericReconEigenChannelGadget hands it to GenericReconCartesianGrappaGadget,
+   * which folds it into its unmixing weights instead of rotating 24 frames of
+   * k-space): the data are still in the acquired channels, and block
+   * b = n + N·(s + S·slc) stands for data_b·V_b, V_b = `vectors[b]` (C × C,
+   * column-major, interleaved complex float64, all modes kept). Set only when
+   * the consumer is known to apply it; never serialised.
+   */
+  pendingRotation?: { vectors: Float64Array[] };
 }
 
 /** Recon buffers for all encoding spaces of one trigger (`IsmrmrdReconData`, message 1023). */
