@@ -31,6 +31,8 @@ export interface GadgetContext {
    * folded into GRAPPA's unmixing weights); never needed for correctness.
    */
   readonly next?: string;
+  /** Gantry names of all gadgets after this one in the same chain, up to the first step that is not a gadget. */
+  readonly downstream?: readonly string[];
 }
 
 /** Properties every Gadgetron legacy gadget accepts and ignores. */

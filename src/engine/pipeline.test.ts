@@ -262,7 +262,7 @@ test('runChain tells each gadget which gadget consumes its output in the same ch
   const recorder = (name: string): AnyGadgetDefinition => defineGadget({
     name, classNames: [name], properties: {}, strict: false, description: 'test: records context.next', accepts: isText,
     async run(input, output, _props, context) {
-      seen.push(`${name} → ${context.next ?? 'none'}`);
+      seen.push(`${name} → ${context.next ?? 'none'} (${(context.downstream ?? []).join(', ')})`);
       for await (const m of input) await output.push(m);
     },
   }) as AnyGadgetDefinition;
@@ -272,7 +272,7 @@ test('runChain tells each gadget which gadget consumes its output in the same ch
   ].join('\n'));
   const input = new Channel<Message>(2);
   await Promise.all([runChain(plan.chain, input, new CollectingOutput(), env()), feed(input, [text('x')])]);
-  assert.deepEqual(seen.sort(), ['FirstRecorder → SecondRecorder', 'SecondRecorder → none']);
+  assert.deepEqual(seen.sort(), ['FirstRecorder → SecondRecorder (SecondRecorder)', 'SecondRecorder → none ()']);
 });
 
 test('runChain with no steps copies its input to its output', async () => {

@@ -385,10 +385,13 @@ export async function runChain(plan: ChainPlan, input: AsyncIterable<Message>, o
     const downstreamChannel = last ? undefined : new Channel<Message>(env.channelCapacity);
     if (downstreamChannel) channels.push(downstreamChannel);
     const out: Output<Message> = downstreamChannel ?? output;
-    const following = plan.steps[i + 1];
-    const next = following?.type === 'gadget' ? following.definition.name : undefined;
+    const downstream: string[] = [];
+    for (const following of plan.steps.slice(i + 1)) {
+      if (following.type !== 'gadget') break;
+      downstream.push(following.definition.name);
+    }
     runs.push(
-      runStep(step, upstream, out, env, channels, fail, next).then(
+      runStep(step, upstream, out, env, channels, fail, downstream).then(
         () => downstreamChannel?.close(),
         (err: unknown) => fail(err),
       ),
@@ -410,12 +413,12 @@ async function runStep(
   env: RunEnvironment,
   registryOfChannels: Channel<Message>[],
   fail: (err: unknown) => void,
-  next?: string,
+  downstream: readonly string[] = [],
 ): Promise<void> {
   if (step.type === 'parallel') return runParallel(step, input, output, env, registryOfChannels, fail);
   if (step.type === 'distributed') return runDistributedStep(step, input, output, env, runChain);
   if (step.type === 'puredistributed') return runPureDistributedStep(step, input, output, env, runChain);
-  return runGadget(step, input, output, env, registryOfChannels, fail, next);
+  return runGadget(step, input, output, env, registryOfChannels, fail, downstream);
 }
 
 async function runParallel(
@@ -480,7 +483,7 @@ async function runGadget(
   env: RunEnvironment,
   registryOfChannels: Channel<Message>[],
   fail: (err: unknown) => void,
-  next: string | undefined,
+  downstream: readonly string[],
 ): Promise<void> {
   const def = step.definition;
   const inner = new Channel<Message>(env.channelCapacity);
@@ -494,7 +497,8 @@ async function runGadget(
     storage: env.storage,
     parameters: env.parameters,
     notify: notify ? (text: string) => notify(step.path, text) : undefined,
-    next,
+    next: downstream[0],
+    downstream,
   };
   const pump = (async () => {
     try {

@@ -48,6 +48,7 @@ export function adjustAsymmetricEcho(acq: Acquisition, encodedSamples: number): 
     },
     traj,
     data,
+    ...(acq.pendingChannelMix ? { pendingChannelMix: acq.pendingChannelMix } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import type { Acquisition, AcquisitionHeader } from '../ismrmrd/types.js';
 import type { Encoding, IsmrmrdHeader, Limit } from '../ismrmrd/xml-header.js';
 import { defineGadget } from '../engine/gadget.js';
 import { isBucket } from '../ismrmrd/messages.js';
+import { cgemm } from '../kernels/blas.js';
 
 const dimensionValues = ['average', 'contrast', 'phase', 'repetition', 'set', 'segment', 'slice', 'none', ''] as const;
 
@@ -97,6 +98,21 @@ function maxOf(values: Set<number>): number {
 
 function calibrationMode(enc: Encoding): string | undefined {
   return enc.parallelImaging?.calibrationMode;
+}
+
+const float32Mixes = new WeakMap<Float64Array, Float32Array>();
+
+/** A pending channel mix as the float32 matrix cgemm takes (converted once per matrix). */
+function float32Mix(mix: Float64Array, channels: number): Float32Array {
+  if (mix.length !== 2 * channels * channels) {
+    throw new RangeError(`Cannot apply a channel mix of ${Math.sqrt(mix.length / 2)} channels to readouts of ${channels}`);
+  }
+  let m = float32Mixes.get(mix);
+  if (!m) {
+    m = Float32Array.from(mix);
+    float32Mixes.set(mix, m);
+  }
+  return m;
 }
 
 /** Allocates and fills one buffer from the readouts of one key and encoding space. */
@@ -215,9 +231,15 @@ export function makeDataBuffered(
     }
     const lineBase = NE0 * (e1 + NE1 * (e2 + NE2 * (CHA * (n + NN * (s + NS * loc)))));
     const chaStride = NE0 * NE1 * NE2;
-    for (let c = 0; c < CHA; c++) {
-      const dst = 2 * (lineBase + c * chaStride + offset);
-      data.set(acq.data.subarray(2 * (c * ns + from), 2 * (c * ns + to)), dst + 2 * from);
+    if (acq.pendingChannelMix && to > from) {
+      // Whitening left by NoiseAdjust: line = X·Mᵀ, written straight into the buffer (channel stride as leading dimension).
+      const mix = float32Mix(acq.pendingChannelMix, CHA);
+      cgemm(to - from, CHA, CHA, acq.data.subarray(2 * from), mix, data.subarray(2 * (lineBase + offset + from)), { opB: 'T', lda: ns, ldc: chaStride });
+    } else {
+      for (let c = 0; c < CHA; c++) {
+        const dst = 2 * (lineBase + c * chaStride + offset);
+        data.set(acq.data.subarray(2 * (c * ns + from), 2 * (c * ns + to)), dst + 2 * from);
+      }
     }
     if (traj && acq.traj.length === D * ns) {
       const tBase = D * NE0 * (e1 + NE1 * (e2 + NE2 * (n + NN * (s + NS * loc))));

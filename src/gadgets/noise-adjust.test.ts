@@ -13,8 +13,15 @@ import { decodeNoiseCovariance, encodeNoiseCovariance } from '../storage/sfndam.
 import type { DependencyStore } from '../storage/types.js';
 import { silentLogger } from '../util/logger.js';
 import { seededGaussian as gaussian } from '../kernels/testing.js';
-import { noiseAdjustGadget, scaleOnlyChannelIndices, coilOrder } from './noise-adjust.js';
-import { CollectingOutput, makeAcquisition, planSingleGadget } from './testing.js';
+import { defineMapGadget, type AnyGadgetDefinition } from '../engine/gadget.js';
+import type { ChainPlan } from '../engine/pipeline.js';
+import type { DataBuffered, ReconData } from '../ismrmrd/buffers.js';
+import { isAcquisition } from '../ismrmrd/messages.js';
+import { acquisitionAccumulateTriggerGadget } from './acquisition-accumulate-trigger.js';
+import { bucketToBufferGadget } from './bucket-to-buffer.js';
+import { noiseAdjustGadget, scaleOnlyChannelIndices, coilOrder, whiteningCanBeDeferred } from './noise-adjust.js';
+import { removeROOversamplingGadget } from './remove-ro-oversampling.js';
+import { CollectingOutput, makeAcquisition, planGadgetStep, planSingleGadget } from './testing.js';
 
 interface HeaderParts {
   measurement?: string;
@@ -387,4 +394,49 @@ test('NoiseAdjustGadget: a noise-only measurement that cannot be stored says so'
   assert.match(noStore.warnings[0] as string, /not stored: this server runs without a dependency store/);
   const embedded = await run([...noise, noiseReadout(mixing(CH), CH, 64, g)], { header: header(), storage: store });
   assert.deepEqual(embedded.warnings, [], 'an imaging run with its own noise and no ids stores nothing, quietly');
+});
+
+test('whiteningCanBeDeferred: only per-channel readout gadgets between NoiseAdjust and BucketToBuffer', () => {
+  assert.equal(whiteningCanBeDeferred(['AsymmetricEchoAdjustROGadget', 'RemoveROOversamplingGadget', 'AcquisitionAccumulateTriggerGadget', 'BucketToBufferGadget', 'SimpleReconGadget']), true);
+  assert.equal(whiteningCanBeDeferred(['RemoveROOversamplingGadget', 'AcquisitionAccumulateTriggerGadget', 'BucketToBufferGadget']), true);
+  assert.equal(whiteningCanBeDeferred(['BucketToBufferGadget']), true);
+  assert.equal(whiteningCanBeDeferred(['RemoveROOversamplingGadget', 'AcquisitionAccumulateTriggerGadget']), false, 'no BucketToBuffer: the readouts leave whitened');
+  assert.equal(whiteningCanBeDeferred(['PCACoilGadget', 'BucketToBufferGadget']), false, 'a gadget that mixes or reads the channels');
+  assert.equal(whiteningCanBeDeferred([]), false);
+  assert.equal(whiteningCanBeDeferred(undefined), false);
+});
+
+test('NoiseAdjust left to BucketToBuffer gives the buffer of whitening each readout at once', async () => {
+  const L = mixing(CH);
+  const g = gaussian(7);
+  const noise = Array.from({ length: 20 }, () => noiseReadout(L, CH, 256, g, { noise: true, dwell: 5 }));
+  const lines = Array.from({ length: 8 }, (_v, i) => noiseReadout(L, CH, 64, g, { dwell: 5, line: i }));
+  const h = header({ bandwidth: 0.8 });
+  const pass = defineMapGadget({
+    name: 'ReadoutPassTestGadget', classNames: ['ReadoutPassTestGadget'], properties: {}, strict: false,
+    description: 'test: passes readouts on, hiding BucketToBuffer from NoiseAdjust', accepts: isAcquisition, process: (m) => m,
+  }) as AnyGadgetDefinition;
+  const bufferOf = async (gadgets: AnyGadgetDefinition[]): Promise<DataBuffered> => {
+    const chain: ChainPlan = { type: 'chain', key: 'main', steps: gadgets.map((d) => planGadgetStep(d)) };
+    const input = new Channel<Message>(64);
+    const output = new CollectingOutput();
+    const feed = (async () => {
+      for (const m of [...noise, ...lines]) await input.push(m);
+      input.close();
+    })();
+    await Promise.all([runChain(chain, input, output, { header: h, log: silentLogger, signal: new AbortController().signal, channelCapacity: 16 }), feed]);
+    const recon = output.messages.find((m): m is ReconData => m.kind === 'recondata');
+    assert.ok(recon?.rbit[0]);
+    return recon.rbit[0].data;
+  };
+  const deferred = await bufferOf([noiseAdjustGadget, removeROOversamplingGadget, acquisitionAccumulateTriggerGadget, bucketToBufferGadget]);
+  const eager = await bufferOf([noiseAdjustGadget, pass, removeROOversamplingGadget, acquisitionAccumulateTriggerGadget, bucketToBufferGadget]);
+  assert.deepEqual(deferred.data.dims, eager.data.dims);
+  let max = 0;
+  let diff = 0;
+  for (let i = 0; i < eager.data.data.length; i++) {
+    max = Math.max(max, Math.abs(eager.data.data[i] as number));
+    diff = Math.max(diff, Math.abs((deferred.data.data[i] as number) - (eager.data.data[i] as number)));
+  }
+  assert.ok(max > 0 && diff <= 1e-5 * max, `largest difference ${diff} of ${max}`);
 });

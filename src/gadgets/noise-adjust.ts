@@ -246,6 +246,23 @@ async function saveCovariance(context: GadgetContext, gatherer: Gatherer, matrix
   }
 }
 
+/** Gadgets that act on each channel of a readout alone (so commute with a channel mix) and pass every readout on. */
+const PER_CHANNEL_READOUT_GADGETS = new Set(['AsymmetricEchoAdjustROGadget', 'RemoveROOversamplingGadget', 'AcquisitionAccumulateTriggerGadget']);
+
+/**
+ * True when the chain after NoiseAdjust is per-channel readout gadgets and
+ * then BucketToBuffer, which applies a pending whitening itself
+ * (`Acquisition.pendingChannelMix`).
+ */
+export function whiteningCanBeDeferred(downstream: readonly string[] | undefined): boolean {
+  if (!downstream) return false;
+  for (const name of downstream) {
+    if (name === 'BucketToBufferGadget') return true;
+    if (!PER_CHANNEL_READOUT_GADGETS.has(name)) return false;
+  }
+  return false;
+}
+
 function coilLabelsOf(header: IsmrmrdHeader | undefined): string[] {
   return header?.acquisitionSystemInformation?.coilLabel.map((c) => c.coilName) ?? [];
 }
@@ -276,9 +293,12 @@ export const noiseAdjustGadget = defineGadget({
     let loaded = await loadCovariance(context, coilLabels);
     const gatherer: Gatherer | undefined = loaded ? undefined : { acc: undefined, channels: 0, samples: 0, dwellUs: 0 };
     let whitening: { matrix: Float64Array; channels: number; origin: string } | undefined;
+    // Whitening is a channel mix, and the gadgets up to BucketToBuffer act per channel: when nothing else reads the
+    // readouts on the way, BucketToBuffer applies it while placing them (after oversampling removal: half the work).
+    const deferred = whiteningCanBeDeferred(context.downstream);
     const pool = reconPool();
     // With one worker, a readout batch would wait behind a slice's GRAPPA pieces and stall the whole stream: whiten inline then.
-    const pooled = pool.workers > 1 ? new PooledNoiseWhitening(pool, output, 16, 8) : undefined;
+    const pooled = !deferred && pool.workers > 1 ? new PooledNoiseWhitening(pool, output, 16, 8) : undefined;
     let mismatchReported = false;
     let saved = false;
     for await (const acq of input) {
@@ -328,6 +348,10 @@ export const noiseAdjustGadget = defineGadget({
         }
         await pooled?.flush();
         await output.push(acq);
+        continue;
+      }
+      if (deferred) {
+        await output.push({ ...acq, pendingChannelMix: whitening.matrix });
         continue;
       }
       const samples = acq.head.number_of_samples;

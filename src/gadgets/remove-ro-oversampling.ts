@@ -45,6 +45,7 @@ export function removeReadoutOversampling(acq: Acquisition, r: number): Acquisit
     },
     traj,
     data: out,
+    ...(acq.pendingChannelMix ? { pendingChannelMix: acq.pendingChannelMix } : {}),
   };
 }
 

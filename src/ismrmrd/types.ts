@@ -63,6 +63,14 @@ export interface Acquisition {
   traj: Float32Array;
   /** number_of_samples × active_channels complex samples, interleaved re/im, sample fastest then channel. */
   data: Float32Array;
+  /**
+   * A channel mix y = M·x of every sample that NoiseAdjustGadget left to
+   * BucketToBufferGadget further down the same chain, which applies it while
+   * placing the readout in its buffer (M: C × C, column-major, interleaved
+   * complex float64). The gadgets in between only act per channel, which
+   * commutes with it. Never serialised; absent on every other path.
+   */
+  pendingChannelMix?: Float64Array;
 }
 
 /** `ISMRMRD_ImageHeader` (198 bytes, 2-byte packing). */
