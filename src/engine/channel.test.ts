@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import fc from 'fast-check';
-import { Channel, ChannelClosedError } from './channel.js';
+import { gcFunction } from '../util/gc.js';
+import { Channel, ChannelClosedError, forEachMessage } from './channel.js';
 
 /** Lets pending promise callbacks run (several microtask turns and one macrotask). */
 async function settle(): Promise<void> {
@@ -227,4 +228,37 @@ test('Channel.offer adds at once while there is room, refuses when full, closed 
   discarding.discard();
   assert.equal(discarding.offer(1), true, 'a discarding channel takes and drops everything');
   assert.equal(discarding.size, 0);
+});
+
+/** True once `target` has been garbage collected, polling with major GCs for up to a second. */
+async function collectedWithin(register: (fr: FinalizationRegistry<string>) => void): Promise<boolean> {
+  const gc = gcFunction();
+  assert.ok(gc, 'gc() is available');
+  let collected = false;
+  const registry = new FinalizationRegistry<string>(() => {
+    collected = true;
+  });
+  register(registry);
+  for (let i = 0; i < 20 && !collected; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return collected;
+}
+
+test('forEachMessage does not keep the last message alive while it waits for the next', async () => {
+  const channel = new Channel<{ data: Float32Array }>(4);
+  let handled = 0;
+  const consumer = forEachMessage(channel, (m) => {
+    handled += m.data.length > 0 ? 1 : 0;
+  });
+  const collected = collectedWithin((fr) => {
+    const message = { data: new Float32Array(1 << 20) };
+    fr.register(message, 'message');
+    void channel.push(message);
+  });
+  assert.ok(await collected, 'the message was collected while the consumer waited for the next');
+  assert.equal(handled, 1);
+  channel.close();
+  await consumer;
 });

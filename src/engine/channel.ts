@@ -96,9 +96,12 @@ export class Channel<T> implements AsyncIterable<T>, Output<T> {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    // `value` is cleared after each yield: a suspended generator keeps its registers, so the last message (a slice's
+    // buffer of hundreds of MB) would otherwise stay reachable until the next one arrives.
+    let value: T | undefined;
     for (;;) {
       if (this.size > 0) {
-        const value = this.items[this.head] as T;
+        value = this.items[this.head] as T;
         this.items[this.head] = undefined as T;
         this.head += 1;
         if (this.head > 1024 && this.head * 2 > this.items.length) {
@@ -108,6 +111,7 @@ export class Channel<T> implements AsyncIterable<T>, Output<T> {
         const wake = this.waitingPushers.shift();
         if (wake) wake();
         yield value;
+        value = undefined;
         continue;
       }
       if (this.closed) {
@@ -131,3 +135,31 @@ export class Channel<T> implements AsyncIterable<T>, Output<T> {
     for (const wake of all) wake();
   }
 }
+
+/**
+ * Calls `handle` for each value of `input` in order, awaiting each call.
+ * Unlike `for await`, it drops its reference to a value as soon as `handle`
+ * has it: V8 keeps a suspended loop's registers, so `for await` holds the
+ * last message until the next one arrives — for a reconstruction gadget, a
+ * slice's buffer of hundreds of MB kept alive while the next slice is
+ * acquired. Gadgets that receive such buffers iterate with this.
+ */
+export async function forEachMessage<T>(input: AsyncIterable<T>, handle: (value: T) => Promise<void> | void): Promise<void> {
+  const iterator = input[Symbol.asyncIterator]();
+  let exhausted = false;
+  try {
+    for (;;) {
+      let next: IteratorResult<T> | undefined = await iterator.next();
+      if (next.done) {
+        exhausted = true;
+        return;
+      }
+      const handled = handle(next.value);
+      next = undefined;
+      await handled;
+    }
+  } finally {
+    if (!exhausted) await iterator.return?.(); // as `for await` does when the body throws
+  }
+}
+

@@ -9,12 +9,10 @@ import {
   type StreamConfiguration, type StreamSpec, type WriterSpec,
 } from '../config/index.js';
 import type { AnyDistributorDefinition } from '../distributed/nodes/distributors.js';
-import { runDistributedStep } from '../distributed/nodes/distributed-runner.js';
 import {
   LEGACY_COLLECT_CLASSES, LEGACY_DISTRIBUTE_CLASSES, legacyCollectProperties, legacyDistributeProperties, legacyLaneMode,
 } from '../distributed/nodes/legacy.js';
 import type { RemoteStreamPlan } from '../distributed/nodes/node-context.js';
-import { runPureDistributedStep } from '../distributed/nodes/pure-distributed-runner.js';
 import type { DistributionEnvironment } from '../distributed/nodes/types.js';
 import { WIRE_KINDS, type WireLink } from '../distributed/nodes/wire.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
@@ -416,8 +414,9 @@ async function runStep(
   downstream: readonly string[] = [],
 ): Promise<void> {
   if (step.type === 'parallel') return runParallel(step, input, output, env, registryOfChannels, fail);
-  if (step.type === 'distributed') return runDistributedStep(step, input, output, env, runChain);
-  if (step.type === 'puredistributed') return runPureDistributedStep(step, input, output, env, runChain);
+  // The distributed runners (and their network code) load only for configs that use them (start-up time).
+  if (step.type === 'distributed') return (await import('../distributed/nodes/distributed-runner.js')).runDistributedStep(step, input, output, env, runChain);
+  if (step.type === 'puredistributed') return (await import('../distributed/nodes/pure-distributed-runner.js')).runPureDistributedStep(step, input, output, env, runChain);
   return runGadget(step, input, output, env, registryOfChannels, fail, downstream);
 }
 
@@ -502,10 +501,24 @@ async function runGadget(
   };
   const pump = (async () => {
     try {
-      for await (const message of input) {
-        if (inner.isClosed) break; // the chain failed: stop pulling input that is not a closable Channel
-        if (def.accepts(message)) await inner.push(message);
-        else await output.push(message);
+      // Not `for await`: that would keep the last message (maybe a slice's buffer) reachable until the next arrives.
+      const iterator = input[Symbol.asyncIterator]();
+      const forward = (message: Message): Promise<void> => (def.accepts(message) ? inner.push(message) : output.push(message));
+      let exhausted = false;
+      try {
+        for (;;) {
+          let next: IteratorResult<Message> | undefined = await iterator.next();
+          if (next.done) {
+            exhausted = true;
+            break;
+          }
+          if (inner.isClosed) break; // the chain failed: stop pulling input that is not a closable Channel
+          const forwarded = forward(next.value);
+          next = undefined;
+          await forwarded;
+        }
+      } finally {
+        if (!exhausted) await iterator.return?.(); // as `for await` does on break or throw: release the input
       }
       inner.close();
     } catch (err) {

@@ -7,9 +7,11 @@
 import type { AcquisitionBucket, BucketStats, DataBuffered, ReconBit, ReconData, SamplingDescription, SamplingLimit } from '../ismrmrd/buffers.js';
 import type { Acquisition, AcquisitionHeader } from '../ismrmrd/types.js';
 import type { Encoding, IsmrmrdHeader, Limit } from '../ismrmrd/xml-header.js';
+import { forEachMessage } from '../engine/channel.js';
 import { defineGadget } from '../engine/gadget.js';
 import { isBucket } from '../ismrmrd/messages.js';
 import { cgemm } from '../kernels/blas.js';
+import { reclaimBeforeAllocating } from '../util/gc.js';
 
 const dimensionValues = ['average', 'contrast', 'phase', 'repetition', 'set', 'segment', 'slice', 'none', ''] as const;
 
@@ -194,7 +196,10 @@ export function makeDataBuffered(
 
   const dims = [NE0, NE1, NE2, CHA, NN, NS, NLOC];
   // Shared memory, so the recon gadgets' compute threads read the buffer without a copy (src/engine/thread-pool.ts).
-  const data = new Float32Array(new SharedArrayBuffer(8 * NE0 * NE1 * NE2 * CHA * NN * NS * NLOC));
+  // A buffer is one slice of hundreds of MB: collect the previous slices' garbage first so that its memory is reused.
+  const bytes = 8 * NE0 * NE1 * NE2 * CHA * NN * NS * NLOC;
+  reclaimBeforeAllocating(bytes);
+  const data = new Float32Array(new SharedArrayBuffer(bytes));
   const headerDims = [NE1, NE2, NN, NS, NLOC];
   const headers: (AcquisitionHeader | undefined)[] = new Array(NE1 * NE2 * NN * NS * NLOC).fill(undefined);
   const D = first.trajectory_dimensions;
@@ -349,9 +354,9 @@ export const bucketToBufferGadget = defineGadget({
       split_slices: props.split_slices,
       ignore_segment: props.ignore_segment,
     };
-    for await (const bucket of input) {
+    await forEachMessage(input, async (bucket) => {
       if (!header) throw new Error('Cannot buffer readouts without an ISMRMRD header');
       for (const buffer of bucketToBuffers(bucket, header, opts)) await output.push(buffer);
-    }
+    });
   },
 });

@@ -7,6 +7,7 @@
  * Inati_Iter. Output per encoding space e: an image array
  * [RO, E1, E2, 1, N, S, SLC], series image_series + e + 1, role Image.
  */
+import { forEachMessage } from '../engine/channel.js';
 import { defineGadget } from '../engine/gadget.js';
 import type { DataBuffered, ImageArray, ReconBit, ReconData } from '../ismrmrd/buffers.js';
 import { isReconData } from '../ismrmrd/messages.js';
@@ -101,12 +102,12 @@ export const genericReconCartesianFFTGadget = defineGadget({
   accepts: isReconData,
   async run(input, output, props, context) {
     const pool = reconPool();
-    for await (const recon of input) {
+    await forEachMessage(input, async (recon) => {
       const header = requireHeader(context, 'GenericReconCartesianFFTGadget');
       const start = performance.now();
       const arrays = await runOnPool(pool, fftReconSteps(recon, header, props, executionOf(pool)));
       if (props.perform_timing) context.log.info(`GenericReconCartesianFFTGadget: ${(performance.now() - start).toFixed(1)} ms`);
       for (const a of arrays) await output.push(a);
-    }
+    });
   },
 });

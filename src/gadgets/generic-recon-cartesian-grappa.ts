@@ -24,7 +24,7 @@
  * role Image).
  */
 import { defineGadget, type GadgetContext } from '../engine/gadget.js';
-import type { Output } from '../engine/channel.js';
+import { forEachMessage, type Output } from '../engine/channel.js';
 import { isShared, sharedFloat32, type ComputePool } from '../engine/thread-pool.js';
 import type { DataBuffered, ImageArray, ReconBit, ReconData } from '../ismrmrd/buffers.js';
 import { isReconData, type Message } from '../ismrmrd/messages.js';
@@ -411,9 +411,9 @@ export const genericReconCartesianGrappaGadget = defineGadget({
   async run(input, output, props, context) {
     let recon: GrappaRecon | undefined;
     const pool = reconPool();
-    for await (const data of input) {
+    await forEachMessage(input, async (data) => {
       recon ??= new GrappaRecon(requireHeader(context, 'GenericReconCartesianGrappaGadget'), props, context);
       await pushAll(output, await recon.processOn(pool, data));
-    }
+    });
   },
 });

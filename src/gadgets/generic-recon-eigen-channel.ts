@@ -12,6 +12,7 @@
  * every buffer with `update_eigen_channel_coefficients`. As in Gadgetron,
  * `upstream_coil_compression` itself is not consulted.
  */
+import { forEachMessage } from '../engine/channel.js';
 import { defineGadget } from '../engine/gadget.js';
 import { isShared, sharedFloat32, type ComputePool } from '../engine/thread-pool.js';
 import type { ReconBit, ReconData } from '../ismrmrd/buffers.js';
@@ -195,7 +196,7 @@ export const genericReconEigenChannelGadget = defineGadget({
   async run(input, output, props, context) {
     let compressor: EigenChannelCompressor | undefined;
     const pool = reconPool();
-    for await (const recon of input) {
+    await forEachMessage(input, async (recon) => {
       // GRAPPA next in this chain folds the rotation into its unmixing weights (cheaper than rotating every frame).
       compressor ??= new EigenChannelCompressor(requireHeader(context, 'GenericReconEigenChannelGadget'), props, context.next === 'GenericReconCartesianGrappaGadget');
       const started = performance.now();
@@ -205,6 +206,6 @@ export const genericReconEigenChannelGadget = defineGadget({
         out.rbit.forEach((bit, e) => context.log.info(`GenericReconEigenChannelGadget: encoding ${e} keeps ${bit.data.data.dims[3]} of ${recon.rbit[e]?.data.data.dims[3]} channels`));
       }
       await output.push(out);
-    }
+    });
   },
 });

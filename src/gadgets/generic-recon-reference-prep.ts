@@ -12,6 +12,7 @@
  * and to the RO sampling limits; the sampling limits are updated (E1 centre
  * kept for interleaved / unaccelerated data, the block centre otherwise).
  */
+import { forEachMessage } from '../engine/channel.js';
 import { defineGadget } from '../engine/gadget.js';
 import type { DataBuffered, ReconBit, ReconData, SamplingLimit } from '../ismrmrd/buffers.js';
 import { isReconData } from '../ismrmrd/messages.js';
@@ -185,10 +186,10 @@ export const genericReconCartesianReferencePrepGadget = defineGadget({
   accepts: isReconData,
   async run(input, output, props, context) {
     let preparer: ReferencePreparer | undefined;
-    for await (const recon of input) {
+    await forEachMessage(input, async (recon) => {
       preparer ??= new ReferencePreparer(requireHeader(context, 'GenericReconCartesianReferencePrepGadget'), props);
       const p = preparer;
       await output.push(timed(context, props.perform_timing, 'GenericReconCartesianReferencePrepGadget', () => p.process(recon)));
-    }
+    });
   },
 });
