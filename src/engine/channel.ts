@@ -85,11 +85,12 @@ export class Channel<T> implements AsyncIterable<T>, Output<T> {
 
   /**
    * Makes every further push succeed without storing anything, and drops what
-   * is buffered: used when the consumer has finished early, so producers never
-   * block forever.
+   * is buffered (each dropped value passed to `onDropped`): used when the
+   * consumer has finished early, so producers never block forever.
    */
-  discard(): void {
+  discard(onDropped?: (value: T) => void): void {
     this.discarding = true;
+    if (onDropped) for (let i = this.head; i < this.items.length; i++) onDropped(this.items[i] as T);
     this.items.length = 0;
     this.head = 0;
     this.wakePushers();

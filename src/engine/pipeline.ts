@@ -25,6 +25,7 @@ import { commonProperties, type AnyGadgetDefinition, type GadgetContext } from '
 import { parsePropertyValue, PropertyValueError, defaultProperties, type PropertySchema } from './properties.js';
 import type { BranchDefinition, MergeDefinition } from './parallel.js';
 import type { Registry } from './registry.js';
+import { DEFAULT_SLICES_IN_FLIGHT, isSliceMessage, SliceBudget } from './slice-budget.js';
 
 /** One gadget with validated properties. */
 export interface GadgetStep {
@@ -361,6 +362,10 @@ export interface RunEnvironment {
   headerXml?: string;
   /** Workers and settings of distributed nodes; absent = their jobs run in-process. */
   distribution?: DistributionEnvironment;
+  /** Slices (buckets, recon buffers) a chain holds at once (default 2; see SliceBudget). */
+  slicesInFlight?: number;
+  /** The budget of the outermost chain, shared by the chains inside it (set by runChain). */
+  sliceBudget?: SliceBudget;
 }
 
 /**
@@ -368,13 +373,24 @@ export interface RunEnvironment {
  * `output`. Resolves when all steps have finished; rejects with the first
  * GadgetError, after closing every channel so that nothing hangs.
  */
-export async function runChain(plan: ChainPlan, input: AsyncIterable<Message>, output: Output<Message>, env: RunEnvironment): Promise<void> {
+export async function runChain(plan: ChainPlan, input: AsyncIterable<Message>, output: Output<Message>, outerEnv: RunEnvironment): Promise<void> {
+  const budget = outerEnv.sliceBudget ?? new SliceBudget(outerEnv.slicesInFlight ?? DEFAULT_SLICES_IN_FLIGHT);
+  const env: RunEnvironment = outerEnv.sliceBudget ? outerEnv : { ...outerEnv, sliceBudget: budget };
+  try {
+    await runSteps(plan, input, output, env, budget);
+  } finally {
+    if (!outerEnv.sliceBudget) budget.close();
+  }
+}
+
+async function runSteps(plan: ChainPlan, input: AsyncIterable<Message>, output: Output<Message>, env: RunEnvironment, budget: SliceBudget): Promise<void> {
   const channels: Channel<Message>[] = [];
   if (input instanceof Channel) channels.push(input as Channel<Message>);
   let firstError: unknown;
   const fail = (err: unknown): void => {
     if (firstError === undefined && !(err instanceof ChannelClosedError)) firstError = err;
     for (const ch of channels) ch.close(firstError ?? err);
+    budget.close();
   };
   const runs: Promise<void>[] = [];
   let upstream: AsyncIterable<Message> = input;
@@ -382,7 +398,10 @@ export async function runChain(plan: ChainPlan, input: AsyncIterable<Message>, o
     const last = i === plan.steps.length - 1;
     const downstreamChannel = last ? undefined : new Channel<Message>(env.channelCapacity);
     if (downstreamChannel) channels.push(downstreamChannel);
-    const out: Output<Message> = downstreamChannel ?? output;
+    // A slice message that leaves the chain, or enters a step that is not a gadget, gives its token back there.
+    const nextStep = plan.steps[i + 1];
+    const into = downstreamChannel ?? output;
+    const out: Output<Message> = nextStep?.type === 'gadget' ? into : { push: (m) => (budget.releaseCarried(m), into.push(m)) };
     const downstream: string[] = [];
     for (const following of plan.steps.slice(i + 1)) {
       if (following.type !== 'gadget') break;
@@ -499,11 +518,37 @@ async function runGadget(
     next: downstream[0],
     downstream,
   };
+  // Slice tokens (SliceBudget): held for the slice messages the gadget received, until it asks for more input.
+  const budget = env.sliceBudget;
+  let held = 0;
+  let ended = false;
+  const gadgetInput: AsyncIterable<Message> = budget ? tokenHoldingInput(inner, budget, (n) => (held += n), () => {
+    const n = held;
+    held = 0;
+    return n;
+  }) : inner;
+  const gadgetOutput: Output<Message> = budget ? {
+    push: async (m: Message): Promise<void> => {
+      if (isSliceMessage(m)) {
+        if (held > 0) {
+          held -= 1;
+          budget.handOver(m);
+        } else {
+          await budget.acquire(m);
+        }
+      }
+      return output.push(m);
+    },
+  } : output;
   const pump = (async () => {
     try {
       // Not `for await`: that would keep the last message (maybe a slice's buffer) reachable until the next arrives.
       const iterator = input[Symbol.asyncIterator]();
-      const forward = (message: Message): Promise<void> => (def.accepts(message) ? inner.push(message) : output.push(message));
+      const forward = (message: Message): Promise<void> => {
+        if (!def.accepts(message)) return output.push(message);
+        if (ended) budget?.releaseCarried(message); // the gadget has finished: the message is dropped
+        return inner.push(message);
+      };
       let exhausted = false;
       try {
         for (;;) {
@@ -528,17 +573,47 @@ async function runGadget(
   })();
   const work = (async () => {
     try {
-      await def.run(inner, output, step.properties, context);
+      await def.run(gadgetInput, gadgetOutput, step.properties, context);
     } catch (err) {
       const wrapped = err instanceof ChannelClosedError || err instanceof GadgetError ? err : new GadgetError(step.path, err);
       fail(wrapped);
       throw wrapped;
     } finally {
-      inner.discard();
+      ended = true;
+      if (budget) {
+        budget.release(held);
+        held = 0;
+      }
+      inner.discard((m) => budget?.releaseCarried(m));
     }
   })();
   const [p, w] = await Promise.allSettled([pump, work]);
   if (w.status === 'rejected' && !(w.reason instanceof ChannelClosedError)) throw w.reason;
   if (p.status === 'rejected') throw p.reason;
   if (w.status === 'rejected') throw w.reason;
+}
+
+/**
+ * `inner` as the gadget sees it with a slice budget: asking for the next
+ * message gives back the tokens of the slice messages received before
+ * (`giveBack` returns how many), and a received message's token is held
+ * (`hold`).
+ */
+function tokenHoldingInput(inner: Channel<Message>, budget: SliceBudget, hold: (n: number) => void, giveBack: () => number): AsyncIterable<Message> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<Message> {
+      const it = inner[Symbol.asyncIterator]();
+      return {
+        async next(): Promise<IteratorResult<Message>> {
+          budget.release(giveBack());
+          const r = await it.next();
+          if (!r.done && budget.take(r.value)) hold(1);
+          return r;
+        },
+        async return(value?: unknown): Promise<IteratorResult<Message>> {
+          return it.return ? it.return(value) : { done: true, value: undefined };
+        },
+      };
+    },
+  };
 }

@@ -109,7 +109,9 @@ export function prepareReference(ref: DataBuffered, mode: CalibrationModeName, o
   ];
   // Averaging acts per sample, and the sampling count of interleaved data per whole readout, so cropping E1/E2 first
   // (then RO) gives the same bits as averaging the whole buffer first, for a fraction of the work.
-  const lines = cropBuffer(ref.data, [0, offset[1], offset[2]], [RO, size[1], size[2]]);
+  // BucketToBuffer already keeps only the block of embedded calibration lines: then there is nothing to crop here.
+  const whole = offset[1] === 0 && offset[2] === 0 && size[1] === E1 && size[2] === E2;
+  const lines = whole ? ref.data : cropBuffer(ref.data, [0, offset[1], offset[2]], [RO, size[1], size[2]]);
   const averaged = selectOrAverageReference(lines, options, mode === 'interleaved');
   const cropped = cropBuffer(averaged, [offset[0], 0, 0], size);
   const keepCentre = mode === 'interleaved' || mode === 'noacceleration';

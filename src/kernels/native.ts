@@ -48,6 +48,10 @@ export interface NativeKernels {
   cherk(upper: boolean, trans: 0 | 2, n: number, k: number, alpha: number, a: Float32Array, lda: number, beta: number, c: Float32Array, ldc: number): void;
   /** Returns LAPACK's info: 0, or the order of the first non-positive leading minor. */
   cposv(upper: boolean, n: number, nrhs: number, a: Float32Array, lda: number, b: Float32Array, ldb: number): number;
+  /** dst[p] = scale·Σ_{c < channels} op(u_c[p])·a_c[p] (op = conj when `conjU`), summed in double in channel order (src/kernels/channel-sum.ts). */
+  channelSum(u: Float32Array, a: Float32Array, vol: number, channels: number, conjU: boolean, scale: number, dst: Float32Array): void;
+  /** Inati coil maps of [RO, E1, E2, CHA ≥ 2] images, window half-widths h (RO, E1) and hz (E2) (src/kernels/coil-maps.ts). */
+  coilMapInati(im: Float32Array, RO: number, E1: number, E2: number, CHA: number, h: number, hz: number, power: number, dst: Float32Array): void;
   info(): NativeKernelsInfo;
   /** Sets the FFTW wisdom file (null: none); false when it can be neither read nor created. */
   setWisdomFile(path: string | null): boolean;
@@ -81,15 +85,17 @@ function wisdomPath(addon: string): string | null {
 
 /**
  * How much freed memory the heap may keep for reuse (`GANTRY_MALLOC_RETAIN`,
- * bytes, or with a k/M/G suffix; `0` or `off` leaves malloc as it is; default
- * 1 GiB). Reconstruction allocates buffers of hundreds of MB per slice; from
- * fresh mmap'd memory every page is faulted in and zeroed by the kernel, which
- * measured 5–8× slower than reusing a heap block (docs/performance.md).
+ * bytes, or with a k/M/G suffix; unset, `0` or `off` leaves malloc as it is).
+ * Reconstruction allocates a buffer of hundreds of MB per slice; from fresh
+ * mmap'd memory every page is faulted in and zeroed by the kernel (about
+ * 0.25 s of system time per 300 MB here), while a block kept in the heap is
+ * reused for the cost of a memset. Measured on the 4-slice real-time cine
+ * scan: 5–10 % faster, but 150–300 MB more peak RSS, since freed blocks stay
+ * resident (docs/performance.md) — so it is an opt-in.
  */
 function retainedBytes(): number {
   const raw = (process.env['GANTRY_MALLOC_RETAIN'] ?? '').trim().toLowerCase();
-  if (raw === '') return 1 << 30;
-  if (raw === 'off') return 0;
+  if (raw === '' || raw === 'off') return 0;
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/.exec(raw);
   if (!m) throw new RangeError(`Cannot read GANTRY_MALLOC_RETAIN="${raw}": use bytes, e.g. 1G, 512M, or off`);
   const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2] as '' | 'k' | 'm' | 'g'];
