@@ -364,7 +364,7 @@ export interface RunEnvironment {
   distribution?: DistributionEnvironment;
   /** Slices (buckets, recon buffers) a chain holds at once (default 2; see SliceBudget). */
   slicesInFlight?: number;
-  /** The budget of the outermost chain, shared by the chains inside it (set by runChain). */
+  /** The budget of the chain a gadget runs in (set by runChain for its steps). */
   sliceBudget?: SliceBudget;
 }
 
@@ -374,12 +374,13 @@ export interface RunEnvironment {
  * GadgetError, after closing every channel so that nothing hangs.
  */
 export async function runChain(plan: ChainPlan, input: AsyncIterable<Message>, output: Output<Message>, outerEnv: RunEnvironment): Promise<void> {
-  const budget = outerEnv.sliceBudget ?? new SliceBudget(outerEnv.slicesInFlight ?? DEFAULT_SLICES_IN_FLIGHT);
-  const env: RunEnvironment = outerEnv.sliceBudget ? outerEnv : { ...outerEnv, sliceBudget: budget };
+  // Each chain has its own budget (the chains of parallel branches and distributed jobs too): tokens are only ever
+  // waited for by the gadgets of the chain whose gadgets hold them, and those give them back as they go on.
+  const budget = new SliceBudget(outerEnv.slicesInFlight ?? DEFAULT_SLICES_IN_FLIGHT);
   try {
-    await runSteps(plan, input, output, env, budget);
+    await runSteps(plan, input, output, { ...outerEnv, sliceBudget: budget }, budget);
   } finally {
-    if (!outerEnv.sliceBudget) budget.close();
+    budget.close();
   }
 }
 
@@ -518,13 +519,20 @@ async function runGadget(
     next: downstream[0],
     downstream,
   };
-  // Slice tokens (SliceBudget): held for the slice messages the gadget received, until it asks for more input.
   const budget = env.sliceBudget;
   let held = 0;
   let ended = false;
-  const gadgetInput: AsyncIterable<Message> = budget ? tokenHoldingInput(inner, budget, (n) => (held += n), () => {
+  // Slice tokens (SliceBudget): held for the slice messages the gadget received, until it asks for more input. A
+  // gadget that made a slice message out of a slice message (one slice in, one or more out) passes the token on and
+  // needs none for further ones; only slices made from other input (readouts gathered into a bucket) wait for one.
+  let fromSlice = false;
+  const gadgetInput: AsyncIterable<Message> = budget ? tokenHoldingInput(inner, budget, (m, tokened) => {
+    if (tokened) held += 1;
+    if (isSliceMessage(m)) fromSlice = true;
+  }, () => {
     const n = held;
     held = 0;
+    fromSlice = false;
     return n;
   }) : inner;
   const gadgetOutput: Output<Message> = budget ? {
@@ -533,7 +541,7 @@ async function runGadget(
         if (held > 0) {
           held -= 1;
           budget.handOver(m);
-        } else {
+        } else if (!fromSlice) {
           await budget.acquire(m);
         }
       }
@@ -595,11 +603,13 @@ async function runGadget(
 
 /**
  * `inner` as the gadget sees it with a slice budget: asking for the next
- * message gives back the tokens of the slice messages received before
- * (`giveBack` returns how many), and a received message's token is held
- * (`hold`).
+ * message gives back the tokens of the messages received before (`giveBack`
+ * returns how many), and each message received is reported with whether it
+ * brought a token (`received`).
  */
-function tokenHoldingInput(inner: Channel<Message>, budget: SliceBudget, hold: (n: number) => void, giveBack: () => number): AsyncIterable<Message> {
+function tokenHoldingInput(
+  inner: Channel<Message>, budget: SliceBudget, received: (message: Message, tokened: boolean) => void, giveBack: () => number,
+): AsyncIterable<Message> {
   return {
     [Symbol.asyncIterator](): AsyncIterator<Message> {
       const it = inner[Symbol.asyncIterator]();
@@ -607,7 +617,7 @@ function tokenHoldingInput(inner: Channel<Message>, budget: SliceBudget, hold: (
         async next(): Promise<IteratorResult<Message>> {
           budget.release(giveBack());
           const r = await it.next();
-          if (!r.done && budget.take(r.value)) hold(1);
+          if (!r.done) received(r.value, budget.take(r.value));
           return r;
         },
         async return(value?: unknown): Promise<IteratorResult<Message>> {

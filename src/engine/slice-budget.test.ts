@@ -139,3 +139,40 @@ test('a gadget that stops reading early gives back the tokens of what it leaves,
   await run;
   assert.ok(performance.now() - started < 5_000, 'no wait for a token that never comes back');
 });
+
+test('a gadget that splits one slice message into several needs no further tokens (no wait on tokens carried by its own queued input)', async () => {
+  const bucket = (): Message => ({ kind: 'bucket', data: [], ref: [], datastats: [], refstats: [], waveforms: [] });
+  const gatherer = defineGadget({
+    name: 'Gatherer', classNames: ['Gatherer'], properties: {}, strict: false, description: 'test: makes buckets from text',
+    accepts: (m: Message): m is Message => m.kind === 'text',
+    async run(input, output) {
+      for await (const m of input) if (m.kind === 'text') for (let i = 0; i < 8; i++) await output.push(bucket());
+    },
+  }) as AnyGadgetDefinition;
+  const splitter = defineGadget({
+    name: 'Splitter', classNames: ['Splitter'], properties: {}, strict: false, description: 'test: three buffers per bucket',
+    accepts: (m: Message): m is Message => m.kind === 'bucket',
+    async run(input, output) {
+      for await (const m of input) if (m.kind === 'bucket') for (let i = 0; i < 3; i++) await output.push(slice());
+    },
+  }) as AnyGadgetDefinition;
+  let done = 0;
+  const consumer = defineGadget({
+    name: 'Done', classNames: ['Done'], properties: {}, strict: false, description: 'test',
+    accepts: (m: Message): m is ReconData => m.kind === 'recondata',
+    async run(input) {
+      for await (const m of input) if (m.kind === 'recondata') done += 1;
+    },
+  }) as AnyGadgetDefinition;
+  const step = (definition: AnyGadgetDefinition): GadgetStep => ({ type: 'gadget', definition, properties: {}, name: definition.name, path: `t/${definition.name}` });
+  const input = new Channel<Message>(4);
+  const started = performance.now();
+  const run = runChain({ type: 'chain', key: 't', steps: [step(gatherer), step(splitter), step(consumer)] }, input, { push: async () => {} }, {
+    header: undefined, log: silentLogger, signal: new AbortController().signal, channelCapacity: 16, slicesInFlight: 1,
+  });
+  await input.push({ kind: 'text', text: 'go' });
+  input.close();
+  await run;
+  assert.equal(done, 24);
+  assert.ok(performance.now() - started < 5_000, `no wait for a token (took ${Math.round(performance.now() - started)} ms)`);
+});

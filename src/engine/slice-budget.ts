@@ -7,11 +7,14 @@
  * when the readouts come faster than the reconstruction (a file read offline,
  * a fast client) several slices' buffers would queue between the gadgets.
  *
- * Tokens: a gadget that emits a bucket or recon buffer (`isSliceMessage`)
- * takes a token for it, waiting while `limit` are out — unless it holds the
- * token of a slice message it received, which then passes on with its output
- * (reference preparation, coil compression: one slice in, one out). A gadget
- * gives back the tokens of the slice messages it received when it asks for
+ * Tokens: a gadget that makes a bucket or recon buffer (`isSliceMessage`)
+ * out of other input (readouts gathered into a bucket) takes a token for it,
+ * waiting while `limit` are out. A gadget that received a slice message
+ * passes its token on with the first slice message it emits (reference
+ * preparation, coil compression: one slice in, one out) and needs none for
+ * more (BucketToBuffer splitting a bucket by slice), so a token is never
+ * waited for by a gadget that the holders of the tokens are waiting for. A
+ * gadget gives back the tokens of the messages it received when it asks for
  * its next input (it is done with them: GRAPPA, having sent the images), or
  * when it ends. A token also comes back when its message leaves the chain or
  * enters a step that is not a gadget. Waiting is bounded by `maxWaitMs`: the

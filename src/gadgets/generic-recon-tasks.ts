@@ -93,12 +93,25 @@ function grappaUnmixing(a: GrappaUnmixingArgs): null {
   return null;
 }
 
+/**
+ * Scratch for one frame's aliased channel images, reused from task to task
+ * (a thread runs one task at a time; each worker has its own module): a
+ * fresh 12.6 MB array per frame task was a third of the cine scan's
+ * allocations, and each one brought the next garbage collection closer.
+ */
+let frameScratch = new Float32Array(0);
+
+function frameArea(length: number): Float32Array {
+  if (frameScratch.length < length) frameScratch = new Float32Array(length);
+  return frameScratch.subarray(0, length);
+}
+
 function grappaUnwrap(a: GrappaUnwrapArgs): null {
   const [RO, E1, E2, CHA] = a.dims;
   const vol = RO * E1 * E2;
   const block = vol * CHA;
   const Cu = a.weightChannels;
-  const aliased = new Float32Array(2 * block);
+  const aliased = frameArea(2 * block);
   for (const [b, ub] of a.frames) {
     aliased.set(a.data.subarray(2 * block * b, 2 * block * (b + 1)));
     fftc(aliased, [RO, E1, E2, CHA], E2 > 1 ? [0, 1, 2] : [0, 1], true);
@@ -122,6 +135,8 @@ export interface RssFramesArgs {
   dims: [number, number, number, number];
   blocks: number[];
   out: Float32Array;
+  /** Transform the blocks of `data` in place (the caller owns the buffer, as Gadgetron's SimpleRecon does) instead of a copy. */
+  inPlace?: boolean;
 }
 
 function fftCombine(a: FftCombineArgs): null {
@@ -141,10 +156,12 @@ function rssFrames(a: RssFramesArgs): null {
   const [E0, E1, E2, CHA] = a.dims;
   const image = E0 * E1 * E2;
   const block = image * CHA;
-  const work = new Float32Array(2 * block);
+  const copy = a.inPlace === true ? undefined : new Float32Array(2 * block);
   const rss = new Float32Array(image);
   for (const b of a.blocks) {
-    work.set(a.data.subarray(2 * b * block, 2 * (b + 1) * block));
+    const src = a.data.subarray(2 * b * block, 2 * (b + 1) * block);
+    const work = copy ?? src;
+    if (copy) copy.set(src);
     fftc(work, [E0, E1, E2, CHA], [0, 1, 2], true);
     rootSumOfSquares(work, [E0, E1, E2, CHA], 3, rss);
     const base = 2 * b * image;
@@ -216,8 +233,12 @@ export interface ReconExecution {
 /** Inline execution: plain memory, one piece. */
 export const INLINE: ReconExecution = { shared: false, parts: 1 };
 
-/** URL of this module, for the pool's workers. */
-export const RECON_TASKS_URL = import.meta.url;
+/**
+ * URL of this module, for the pool's workers: named by file so that it is
+ * this module's entry file also where a bundle put its code in a shared
+ * chunk (scripts/build-cli.mjs makes `generic-recon-tasks.js` an entry).
+ */
+export const RECON_TASKS_URL = new URL('./generic-recon-tasks.js', import.meta.url).href;
 
 /** The process-wide pool that runs these tasks. */
 export function reconPool(): ComputePool {
