@@ -138,14 +138,20 @@ export class Channel<T> implements AsyncIterable<T>, Output<T> {
 }
 
 /**
- * Calls `handle` for each value of `input` in order, awaiting each call.
+ * Calls `handle` for each value of `input` in order, awaiting each call; a
+ * call that returns (or resolves to) `false` stops the iteration, which is
+ * then released (`return()`), as a `break` in `for await` does.
  * Unlike `for await`, it drops its reference to a value as soon as `handle`
  * has it: V8 keeps a suspended loop's registers, so `for await` holds the
  * last message until the next one arrives — for a reconstruction gadget, a
  * slice's buffer of hundreds of MB kept alive while the next slice is
- * acquired. Gadgets that receive such buffers iterate with this.
+ * acquired. The pipeline and the gadgets that receive such buffers iterate
+ * with this.
  */
-export async function forEachMessage<T>(input: AsyncIterable<T>, handle: (value: T) => Promise<void> | void): Promise<void> {
+export async function forEachMessage<T>(
+  input: AsyncIterable<T>,
+  handle: (value: T) => Promise<void | boolean> | void | boolean,
+): Promise<void> {
   const iterator = input[Symbol.asyncIterator]();
   let exhausted = false;
   try {
@@ -157,10 +163,9 @@ export async function forEachMessage<T>(input: AsyncIterable<T>, handle: (value:
       }
       const handled = handle(next.value);
       next = undefined;
-      await handled;
+      if ((await handled) === false) return;
     }
   } finally {
-    if (!exhausted) await iterator.return?.(); // as `for await` does when the body throws
+    if (!exhausted) await iterator.return?.(); // as `for await` does on a break or throw
   }
 }
-

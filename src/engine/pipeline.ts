@@ -19,7 +19,7 @@ import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import type { Message, MessageKind } from '../ismrmrd/messages.js';
 import type { DependencyStore } from '../storage/types.js';
 import type { Logger } from '../util/logger.js';
-import { Channel, ChannelClosedError, type Output } from './channel.js';
+import { Channel, ChannelClosedError, forEachMessage, type Output } from './channel.js';
 import { GadgetError, PipelineBuildError } from './errors.js';
 import { commonProperties, type AnyGadgetDefinition, type GadgetContext } from './gadget.js';
 import { parsePropertyValue, PropertyValueError, defaultProperties, type PropertySchema } from './properties.js';
@@ -551,28 +551,12 @@ async function runGadget(
   const pump = (async () => {
     try {
       // Not `for await`: that would keep the last message (maybe a slice's buffer) reachable until the next arrives.
-      const iterator = input[Symbol.asyncIterator]();
-      const forward = (message: Message): Promise<void> => {
+      await forEachMessage(input, (message) => {
+        if (inner.isClosed) return false; // the chain failed: stop pulling input that is not a closable Channel
         if (!def.accepts(message)) return output.push(message);
         if (ended) budget?.releaseCarried(message); // the gadget has finished: the message is dropped
         return inner.push(message);
-      };
-      let exhausted = false;
-      try {
-        for (;;) {
-          let next: IteratorResult<Message> | undefined = await iterator.next();
-          if (next.done) {
-            exhausted = true;
-            break;
-          }
-          if (inner.isClosed) break; // the chain failed: stop pulling input that is not a closable Channel
-          const forwarded = forward(next.value);
-          next = undefined;
-          await forwarded;
-        }
-      } finally {
-        if (!exhausted) await iterator.return?.(); // as `for await` does on break or throw: release the input
-      }
+      });
       inner.close();
     } catch (err) {
       inner.close(err);

@@ -9,6 +9,21 @@ import { runChain, type ChainPlan, type GadgetStep } from './pipeline.js';
 import { isSliceMessage, SliceBudget } from './slice-budget.js';
 
 const slice = (): ReconData => ({ kind: 'recondata', rbit: [] });
+const step = (definition: AnyGadgetDefinition): GadgetStep => ({ type: 'gadget', definition, properties: {}, name: definition.name, path: `t/${definition.name}` });
+
+/** Runs `steps` over one 'go' text message with a bound of `slicesInFlight`; resolves with what left the chain. */
+async function runOnce(steps: AnyGadgetDefinition[], slicesInFlight: number, channelCapacity = 16): Promise<Message[]> {
+  const chain: ChainPlan = { type: 'chain', key: 't', steps: steps.map(step) };
+  const input = new Channel<Message>(4);
+  const out: Message[] = [];
+  const run = runChain(chain, input, { push: async (m) => void out.push(m) }, {
+    header: undefined, log: silentLogger, signal: new AbortController().signal, channelCapacity, slicesInFlight,
+  });
+  await input.push({ kind: 'text', text: 'go' });
+  input.close();
+  await run;
+  return out;
+}
 const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('SliceBudget: acquire waits at the limit, a release or close lets it go, a handed-over token travels with its message', async () => {
@@ -91,16 +106,7 @@ async function mostAlive(total: number, slicesInFlight: number): Promise<number>
       }
     },
   }) as AnyGadgetDefinition;
-  const step = (definition: AnyGadgetDefinition): GadgetStep => ({ type: 'gadget', definition, properties: {}, name: definition.name, path: `t/${definition.name}` });
-  const chain: ChainPlan = { type: 'chain', key: 't', steps: [step(producer), step(relay), step(consumer)] };
-  const input = new Channel<Message>(4);
-  const texts: Message[] = [];
-  const run = runChain(chain, input, { push: async (m) => void texts.push(m) }, {
-    header: undefined, log: silentLogger, signal: new AbortController().signal, channelCapacity: 64, slicesInFlight,
-  });
-  await input.push({ kind: 'text', text: 'go' });
-  input.close();
-  await run;
+  const texts = await runOnce([producer, relay, consumer], slicesInFlight, 64);
   assert.equal(texts.length, total, 'every slice arrives');
   return most;
 }
@@ -128,15 +134,8 @@ test('a gadget that stops reading early gives back the tokens of what it leaves,
       }
     },
   }) as AnyGadgetDefinition;
-  const step = (definition: AnyGadgetDefinition): GadgetStep => ({ type: 'gadget', definition, properties: {}, name: definition.name, path: `t/${definition.name}` });
-  const input = new Channel<Message>(4);
   const started = performance.now();
-  const run = runChain({ type: 'chain', key: 't', steps: [step(producer), step(quitter)] }, input, { push: async () => {} }, {
-    header: undefined, log: silentLogger, signal: new AbortController().signal, channelCapacity: 4, slicesInFlight: 1,
-  });
-  await input.push({ kind: 'text', text: 'go' });
-  input.close();
-  await run;
+  await runOnce([producer, quitter], 1, 4);
   assert.ok(performance.now() - started < 5_000, 'no wait for a token that never comes back');
 });
 
@@ -164,15 +163,8 @@ test('a gadget that splits one slice message into several needs no further token
       for await (const m of input) if (m.kind === 'recondata') done += 1;
     },
   }) as AnyGadgetDefinition;
-  const step = (definition: AnyGadgetDefinition): GadgetStep => ({ type: 'gadget', definition, properties: {}, name: definition.name, path: `t/${definition.name}` });
-  const input = new Channel<Message>(4);
   const started = performance.now();
-  const run = runChain({ type: 'chain', key: 't', steps: [step(gatherer), step(splitter), step(consumer)] }, input, { push: async () => {} }, {
-    header: undefined, log: silentLogger, signal: new AbortController().signal, channelCapacity: 16, slicesInFlight: 1,
-  });
-  await input.push({ kind: 'text', text: 'go' });
-  input.close();
-  await run;
+  await runOnce([gatherer, splitter, consumer], 1);
   assert.equal(done, 24);
   assert.ok(performance.now() - started < 5_000, `no wait for a token (took ${Math.round(performance.now() - started)} ms)`);
 });

@@ -17,16 +17,22 @@ const OPTIONS: GrappaReconOptions = {
   coil_map_num_iter: 10, coil_map_thres_iter: 1e-4, perform_timing: false, verbose: false,
 };
 
+/** KLT options keeping all modes, the reference averaged over N. */
+const klt = { average_all_ref_N: true, average_all_ref_S: false, update_eigen_channel_coefficients: false, upstream_coil_compression_thres: -1, upstream_coil_compression_num_modesKept: 0 };
+
+/** An R = 3 embedded-ACS scan of N frames (64 × 48, 8 channels), its reference prepared. */
+function preparedCine(N: number): { scan: ReturnType<typeof makeScan>; header: ReturnType<typeof makeScan>['header']; prepared: ReconData } {
+  const scan = makeScan({ RO: 64, E1: 48, CHA: 8, R1: 3, acsE1: 24, mode: 'embedded', N });
+  const prep = new ReferencePreparer(scan.header, { average_all_ref_N: true, average_all_ref_S: false, N_for_ref: -1, S_for_ref: -1, ref_fill_into_data_embedded: false, prepare_ref_always: true });
+  return { scan, header: scan.header, prepared: prep.process(reconDataOf(scan)) };
+}
+
 function bytes(a: Float32Array): Buffer {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 }
 
 test('GRAPPA with coil compression gives the same bits inline and on 1, 2 and 3 worker threads', { timeout: 120_000 }, async () => {
-  const scan = makeScan({ RO: 64, E1: 48, CHA: 8, R1: 3, acsE1: 24, mode: 'embedded', N: 5 });
-  const header = scan.header;
-  const prep = new ReferencePreparer(header, { average_all_ref_N: true, average_all_ref_S: false, N_for_ref: -1, S_for_ref: -1, ref_fill_into_data_embedded: false, prepare_ref_always: true });
-  const prepared: ReconData = prep.process(reconDataOf(scan));
-  const klt = { average_all_ref_N: true, average_all_ref_S: false, update_eigen_channel_coefficients: false, upstream_coil_compression_thres: -1, upstream_coil_compression_num_modesKept: 0 };
+  const { scan, header, prepared } = preparedCine(5);
 
   const inlineCompressed = new EigenChannelCompressor(header, klt).process(prepared);
   const inline = new GrappaRecon(header, OPTIONS).process(inlineCompressed);
@@ -56,11 +62,7 @@ test('GRAPPA with coil compression gives the same bits inline and on 1, 2 and 3 
 });
 
 test('GRAPPA folds a pending eigen-channel rotation into its weights: the images of rotated data, the same bits on any thread count', { timeout: 120_000 }, async () => {
-  const scan = makeScan({ RO: 64, E1: 48, CHA: 8, R1: 3, acsE1: 24, mode: 'embedded', N: 3 });
-  const header = scan.header;
-  const prep = new ReferencePreparer(header, { average_all_ref_N: true, average_all_ref_S: false, N_for_ref: -1, S_for_ref: -1, ref_fill_into_data_embedded: false, prepare_ref_always: true });
-  const prepared: ReconData = prep.process(reconDataOf(scan));
-  const klt = { average_all_ref_N: true, average_all_ref_S: false, update_eigen_channel_coefficients: false, upstream_coil_compression_thres: -1, upstream_coil_compression_num_modesKept: 0 };
+  const { header, prepared } = preparedCine(3);
   const rotated = new GrappaRecon(header, OPTIONS).process(new EigenChannelCompressor(header, klt).process(prepared));
 
   const deferredInput = new EigenChannelCompressor(header, klt, true).process(prepared);
