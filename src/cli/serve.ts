@@ -28,6 +28,8 @@ export interface StartServerOptions {
   maxSessions?: number;
   idleTimeoutMs?: number;
   channelCapacity?: number;
+  /** Slices (buckets, recon buffers) one pipeline chain holds at once (`--slices-in-flight`, default 2). */
+  slicesInFlight?: number;
   lingerMs?: number;
   limits?: Partial<ProtocolLimits>;
   /** Per-session byte and memory budgets and timeouts (`--session-max-bytes`, `--connect-timeout`, …). */
@@ -105,6 +107,7 @@ export async function startServer(options: StartServerOptions): Promise<GantryTc
     limits: mergeProtocolLimits(options.limits),
     sessionLimits: mergeSessionLimits(options.sessionLimits),
     channelCapacity: options.channelCapacity ?? 64,
+    ...(options.slicesInFlight === undefined ? {} : { slicesInFlight: options.slicesInFlight }),
     idleTimeoutMs: options.idleTimeoutMs ?? 300_000,
     lingerMs: options.lingerMs ?? 5_000,
     maxSessions: options.maxSessions ?? 64,

@@ -43,6 +43,8 @@ export interface SessionOptions {
   sessionLimits?: SessionLimits;
   /** Capacity of each channel in the pipeline (messages). */
   channelCapacity: number;
+  /** Slices (buckets, recon buffers) one pipeline chain holds at once (default 2; `SliceBudget`). */
+  slicesInFlight?: number;
   /** Close the connection after this long without input (ms, 0 = never). */
   idleTimeoutMs: number;
   /** After the final CLOSE, how long to keep draining unread client input before hanging up (ms). */
@@ -395,6 +397,7 @@ class Session {
       log,
       signal: this.abort.signal,
       channelCapacity: this.options.channelCapacity,
+      ...(this.options.slicesInFlight === undefined ? {} : { slicesInFlight: this.options.slicesInFlight }),
       storage: this.options.storage,
       parameters: this.options.parameters,
       ...(headerXml === undefined ? {} : { headerXml }),
