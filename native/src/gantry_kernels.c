@@ -4,6 +4,8 @@
  *
  *   fftc(data, dims, axesMask, inverse)   centred unitary FFT in place
  *   cgemm(...), cherk(...), cposv(...)    OpenBLAS / its LAPACK, one thread
+ *   channelSum(...), channelSumInto(...)  per-pixel channel sums (GRAPPA unmixing, coil combination)
+ *   coilMapInati(...)                     Inati coil maps (the TypeScript algorithm, same sums)
  *   setWisdomFile(path | null)            where FFT plans are kept (see below)
  *   retainFreedMemory(bytes)              keep big freed blocks for reuse (glibc)
  *   info()                                library versions and the BLAS core
@@ -746,6 +748,306 @@ static napi_value js_cposv(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/*
+ * Per-pixel channel sums for GRAPPA unmixing and coil combination:
+ *
+ *   dst[p] = (float)(scale · Σ_{c < channels} op(u_c[p])·a_c[p]),  op = conj or identity,
+ *
+ * u and a hold `channels` planes of `vol` interleaved complex values. Each
+ * pixel's sum runs over the channels in order in double precision as
+ * acc = (acc + ur·ar) − ui·ai (imaginary: (acc + ur·ai) + ui·ar), the
+ * expression the TypeScript fallback evaluates, so both give the same bits
+ * (the products of float32 values are exact in double; no FMA contraction
+ * on the baseline x86-64 target). Pixels go in blocks so the accumulators
+ * stay in L1 while the channel planes stream by.
+ */
+#define CHANNEL_SUM_BLOCK 512
+
+/* acc[2i..2i+1] += op(u_c)·a_c for the n pixels from p0, channels in order (the expression of the header above). */
+static void channel_sum_block(double *restrict acc, const float *restrict u, const float *restrict a, size_t vol, size_t p0, size_t n,
+                              size_t channels, double su) {
+  for (size_t c = 0; c < channels; c++) {
+    const float *restrict uc = u + 2 * (vol * c + p0);
+    const float *restrict ac = a + 2 * (vol * c + p0);
+    for (size_t i = 0; i < n; i++) {
+      const double ur = uc[2 * i], ui = su * uc[2 * i + 1];
+      const double ar = ac[2 * i], ai = ac[2 * i + 1];
+      const double re = acc[2 * i] + ur * ar, im = acc[2 * i + 1] + ur * ai;
+      acc[2 * i] = re - ui * ai;
+      acc[2 * i + 1] = im + ui * ar;
+    }
+  }
+}
+
+static void channel_sum(const float *restrict u, const float *restrict a, size_t vol, size_t channels, int conj_u, double scale,
+                        float *restrict dst) {
+  double acc[2 * CHANNEL_SUM_BLOCK]; /* interleaved (re, im), as the operands: the compiler pairs the two halves in one vector */
+  const double su = conj_u ? -1.0 : 1.0;
+  for (size_t p0 = 0; p0 < vol; p0 += CHANNEL_SUM_BLOCK) {
+    const size_t n = vol - p0 < CHANNEL_SUM_BLOCK ? vol - p0 : CHANNEL_SUM_BLOCK;
+    for (size_t i = 0; i < 2 * n; i++) acc[i] = 0.0;
+    channel_sum_block(acc, u, a, vol, p0, n, channels, su);
+    for (size_t i = 0; i < 2 * n; i++) dst[2 * p0 + i] = (float)(acc[i] * scale);
+  }
+}
+
+/* The same sums continued in a caller's float64 accumulator acc (vol interleaved complex values): channels may come in pieces. */
+static void channel_sum_into(const float *restrict u, const float *restrict a, size_t vol, size_t channels, int conj_u, double *restrict acc) {
+  const double su = conj_u ? -1.0 : 1.0;
+  for (size_t p0 = 0; p0 < vol; p0 += CHANNEL_SUM_BLOCK) {
+    const size_t n = vol - p0 < CHANNEL_SUM_BLOCK ? vol - p0 : CHANNEL_SUM_BLOCK;
+    channel_sum_block(acc + 2 * p0, u, a, vol, p0, n, channels, su);
+  }
+}
+
+static int get_f64arr(napi_env env, napi_value v, double **ptr, size_t *len) {
+  bool is;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
+  napi_typedarray_type type;
+  void *p;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, &ab, &off) != napi_ok || type != napi_float64_array) return 0;
+  *ptr = p;
+  return 1;
+}
+
+/* Reads (u, a, vol, channels, conjU) of channelSum and channelSumInto; 0 after throwing. */
+static int channel_sum_args(napi_env env, napi_value *argv, const char *what, float **u, float **a, int64_t *vol, int64_t *channels, bool *conj_u) {
+  char msg[160];
+  size_t lu, la;
+  if (!get_f32(env, argv[0], u, &lu) || !get_f32(env, argv[1], a, &la)) {
+    snprintf(msg, sizeof msg, "Cannot apply %s: u and a must be Float32Arrays", what);
+    throw_type(env, msg);
+    return 0;
+  }
+  if (!get_i64(env, argv[2], vol) || !get_i64(env, argv[3], channels) || *vol < 0 || *channels < 0 || *vol > INT32_MAX || *channels > INT32_MAX) {
+    snprintf(msg, sizeof msg, "Cannot apply %s: bad sizes", what);
+    throw_range(env, msg);
+    return 0;
+  }
+  if (napi_get_value_bool(env, argv[4], conj_u) != napi_ok) {
+    snprintf(msg, sizeof msg, "Cannot apply %s: conjU must be a boolean", what);
+    throw_type(env, msg);
+    return 0;
+  }
+  uint64_t need = 2 * (uint64_t)*vol * (uint64_t)*channels;
+  if (lu < need || la < need) {
+    snprintf(msg, sizeof msg, "Cannot apply %s: u or a is too short", what);
+    throw_range(env, msg);
+    return 0;
+  }
+  return 1;
+}
+
+/* channelSum(u, a, vol, channels, conjU, scale, dst: Float32Array): see channel_sum */
+static napi_value js_channel_sum(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 7) return throw_type(env, "Cannot apply channelSum: expected (u, a, vol, channels, conjU, scale, dst)");
+  float *u, *a, *dst;
+  size_t ld;
+  int64_t vol, channels;
+  bool conj_u;
+  double scale;
+  if (!channel_sum_args(env, argv, "channelSum", &u, &a, &vol, &channels, &conj_u)) return NULL;
+  if (!get_f64(env, argv[5], &scale)) return throw_type(env, "Cannot apply channelSum: scale must be a number");
+  if (!get_f32(env, argv[6], &dst, &ld)) return throw_type(env, "Cannot apply channelSum: dst must be a Float32Array");
+  if (ld < 2 * (uint64_t)vol) return throw_range(env, "Cannot apply channelSum: dst is too short");
+  channel_sum(u, a, (size_t)vol, (size_t)channels, conj_u, scale, dst);
+  return NULL;
+}
+
+/* channelSumInto(u, a, vol, channels, conjU, acc: Float64Array): see channel_sum_into */
+static napi_value js_channel_sum_into(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 6) return throw_type(env, "Cannot apply channelSumInto: expected (u, a, vol, channels, conjU, acc)");
+  float *u, *a;
+  double *acc;
+  size_t lacc;
+  int64_t vol, channels;
+  bool conj_u;
+  if (!channel_sum_args(env, argv, "channelSumInto", &u, &a, &vol, &channels, &conj_u)) return NULL;
+  if (!get_f64arr(env, argv[5], &acc, &lacc)) return throw_type(env, "Cannot apply channelSumInto: acc must be a Float64Array");
+  if (lacc < 2 * (uint64_t)vol) return throw_range(env, "Cannot apply channelSumInto: acc is too short");
+  channel_sum_into(u, a, (size_t)vol, (size_t)channels, conj_u, acc);
+  return NULL;
+}
+
+/*
+ * One pixel of Inati: power iterations on the packed upper triangle R
+ * (pair p = i + j(j+1)/2 for i ≤ j, R_ij = Σ x_i·conj(x_j)) starting from S,
+ * the map into v. The same operations in the same order as inatiPixel in
+ * src/kernels/coil-maps.ts (atan2/cos/sin are the C library's).
+ */
+static void inati_pixel(const double *R, const double *S, size_t cha, int power, double *v, double *w) {
+  double trace = 0;
+  for (size_t c = 0; c < cha; c++) trace += R[2 * (c + c * (c + 1) / 2)];
+  if (!(trace > 0)) {
+    for (size_t k = 0; k < 2 * cha; k++) v[k] = 0;
+    return;
+  }
+  double norm = 0;
+  for (size_t k = 0; k < 2 * cha; k++) norm += S[k] * S[k];
+  norm = sqrt(norm);
+  if (norm > 0) {
+    for (size_t k = 0; k < 2 * cha; k++) v[k] = S[k] / norm;
+  } else {
+    for (size_t k = 0; k < 2 * cha; k++) v[k] = 0;
+    for (size_t c = 0; c < cha; c++) v[2 * c] = 1 / sqrt((double)cha);
+  }
+  for (int it = 0; it < power; it++) {
+    double wn = 0;
+    for (size_t i = 0; i < cha; i++) {
+      double re = 0, im = 0;
+      for (size_t j = 0; j < cha; j++) {
+        double rr, ri;
+        if (i <= j) {
+          const size_t p = i + j * (j + 1) / 2;
+          rr = R[2 * p];
+          ri = R[2 * p + 1];
+        } else {
+          const size_t p = j + i * (i + 1) / 2;
+          rr = R[2 * p];
+          ri = -R[2 * p + 1];
+        }
+        const double vr = v[2 * j], vi = v[2 * j + 1];
+        re += rr * vr - ri * vi;
+        im += rr * vi + ri * vr;
+      }
+      w[2 * i] = re;
+      w[2 * i + 1] = im;
+      wn += re * re + im * im;
+    }
+    wn = sqrt(wn);
+    if (!(wn > 0)) break;
+    for (size_t k = 0; k < 2 * cha; k++) v[k] = w[k] / wn;
+  }
+  double pr = 0, pi = 0;
+  for (size_t c = 0; c < cha; c++) {
+    const double sr = S[2 * c], si = S[2 * c + 1], vr = v[2 * c], vi = v[2 * c + 1];
+    pr += sr * vr - si * vi;
+    pi += sr * vi + si * vr;
+  }
+  const double phi = atan2(pi, pr), cr = cos(phi), ci = sin(phi);
+  for (size_t c = 0; c < cha; c++) {
+    const double vr = v[2 * c], vi = -v[2 * c + 1];
+    v[2 * c] = vr * cr - vi * ci;
+    v[2 * c + 1] = vr * ci + vi * cr;
+  }
+}
+
+static size_t wrap(ptrdiff_t i, size_t n) {
+  ptrdiff_t m = i % (ptrdiff_t)n;
+  return (size_t)(m < 0 ? m + (ptrdiff_t)n : m);
+}
+
+/*
+ * Inati coil maps of images [RO, E1, E2, CHA] into dst (same shape), window
+ * half-widths h (RO, E1) and hz (E2), `power` iterations: the algorithm of
+ * coilMapInati in src/kernels/coil-maps.ts with its sums in the same order
+ * (per row, window rows summed per readout column, then a running sum along
+ * the readout). Returns 0, or −1 when memory runs out.
+ */
+static int coil_map_inati(const float *im, size_t RO, size_t E1, size_t E2, size_t CHA, size_t h, size_t hz, int power, float *dst) {
+  const size_t vol = RO * E1 * E2, npairs = CHA * (CHA + 1) / 2;
+  double *colR = malloc(2 * npairs * RO * sizeof(double)), *colS = malloc(2 * CHA * RO * sizeof(double));
+  double *R = malloc(2 * npairs * sizeof(double)), *S = malloc(2 * CHA * sizeof(double));
+  double *xr = malloc(CHA * sizeof(double)), *xi = malloc(CHA * sizeof(double));
+  double *v = malloc(2 * CHA * sizeof(double)), *w = malloc(2 * CHA * sizeof(double));
+  int ok = colR && colS && R && S && xr && xi && v && w;
+  if (ok) {
+    for (size_t e2 = 0; e2 < E2; e2++) {
+      for (size_t e1 = 0; e1 < E1; e1++) {
+        memset(colR, 0, 2 * npairs * RO * sizeof(double));
+        memset(colS, 0, 2 * CHA * RO * sizeof(double));
+        for (ptrdiff_t dz = -(ptrdiff_t)hz; dz <= (ptrdiff_t)hz; dz++) {
+          const size_t z = wrap((ptrdiff_t)e2 + dz, E2);
+          for (ptrdiff_t dy = -(ptrdiff_t)h; dy <= (ptrdiff_t)h; dy++) {
+            const size_t y = wrap((ptrdiff_t)e1 + dy, E1);
+            const size_t row = RO * (y + E1 * z);
+            for (size_t ro = 0; ro < RO; ro++) {
+              const size_t pix = row + ro;
+              double *cs = colS + 2 * CHA * ro;
+              for (size_t c = 0; c < CHA; c++) {
+                const double re = im[2 * (pix + vol * c)], iv = im[2 * (pix + vol * c) + 1];
+                xr[c] = re;
+                xi[c] = iv;
+                cs[2 * c] += re;
+                cs[2 * c + 1] += iv;
+              }
+              double *cr = colR + 2 * npairs * ro;
+              for (size_t j = 0, p = 0; j < CHA; j++) {
+                const double br = xr[j], bi = xi[j];
+                for (size_t i = 0; i <= j; i++, p++) {
+                  const double ar = xr[i], ai = xi[i];
+                  cr[2 * p] = cr[2 * p] + ar * br + ai * bi;
+                  cr[2 * p + 1] = cr[2 * p + 1] + ar * bi - ai * br;
+                }
+              }
+            }
+          }
+        }
+        memset(R, 0, 2 * npairs * sizeof(double));
+        memset(S, 0, 2 * CHA * sizeof(double));
+        for (ptrdiff_t d = -(ptrdiff_t)h; d <= (ptrdiff_t)h; d++) {
+          const size_t ro = wrap(d, RO);
+          for (size_t k = 0; k < 2 * npairs; k++) R[k] += colR[2 * npairs * ro + k];
+          for (size_t k = 0; k < 2 * CHA; k++) S[k] += colS[2 * CHA * ro + k];
+        }
+        for (size_t ro = 0; ro < RO; ro++) {
+          if (ro > 0) {
+            const size_t add = wrap((ptrdiff_t)(ro + h), RO), sub = wrap((ptrdiff_t)ro - 1 - (ptrdiff_t)h, RO);
+            for (size_t k = 0; k < 2 * npairs; k++) R[k] = R[k] + colR[2 * npairs * add + k] - colR[2 * npairs * sub + k];
+            for (size_t k = 0; k < 2 * CHA; k++) S[k] = S[k] + colS[2 * CHA * add + k] - colS[2 * CHA * sub + k];
+          }
+          inati_pixel(R, S, CHA, power, v, w);
+          const size_t pix = ro + RO * (e1 + E1 * e2);
+          for (size_t c = 0; c < CHA; c++) {
+            dst[2 * (pix + vol * c)] = (float)v[2 * c];
+            dst[2 * (pix + vol * c) + 1] = (float)v[2 * c + 1];
+          }
+        }
+      }
+    }
+  }
+  free(colR);
+  free(colS);
+  free(R);
+  free(S);
+  free(xr);
+  free(xi);
+  free(v);
+  free(w);
+  return ok ? 0 : -1;
+}
+
+/* coilMapInati(im, RO, E1, E2, CHA, h, hz, power, dst): see coil_map_inati (CHA ≥ 2) */
+static napi_value js_coil_map_inati(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 9) return throw_type(env, "Cannot estimate Inati coil maps: expected (im, RO, E1, E2, CHA, h, hz, power, dst)");
+  float *im, *dst;
+  size_t li, ld;
+  int64_t n[7];
+  if (!get_f32(env, argv[0], &im, &li) || !get_f32(env, argv[8], &dst, &ld)) return throw_type(env, "Cannot estimate Inati coil maps: arrays must be Float32Arrays");
+  for (int i = 0; i < 7; i++) {
+    if (!get_i64(env, argv[1 + i], &n[i]) || n[i] < 0 || n[i] > INT32_MAX) return throw_range(env, "Cannot estimate Inati coil maps: bad sizes");
+  }
+  if (n[0] < 1 || n[1] < 1 || n[2] < 1 || n[3] < 2 || n[3] > 4096) return throw_range(env, "Cannot estimate Inati coil maps: bad sizes");
+  uint64_t need = 2 * (uint64_t)n[0] * (uint64_t)n[1] * (uint64_t)n[2] * (uint64_t)n[3];
+  if (li != need || ld != need) return throw_range(env, "Cannot estimate Inati coil maps: an array does not match the dimensions");
+  if (coil_map_inati(im, (size_t)n[0], (size_t)n[1], (size_t)n[2], (size_t)n[3], (size_t)n[4], (size_t)n[5], (int)n[6], dst) != 0) {
+    napi_throw_error(env, "ERR_GANTRY_KERNELS", "Cannot estimate Inati coil maps: out of memory");
+    return NULL;
+  }
+  return NULL;
+}
+
 /* setWisdomFile(path: string | null): boolean */
 static napi_value js_set_wisdom_file(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -823,6 +1125,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"cgemm", NULL, js_cgemm, NULL, NULL, NULL, napi_default, NULL},
       {"cherk", NULL, js_cherk, NULL, NULL, NULL, napi_default, NULL},
       {"cposv", NULL, js_cposv, NULL, NULL, NULL, napi_default, NULL},
+      {"channelSum", NULL, js_channel_sum, NULL, NULL, NULL, napi_default, NULL},
+      {"channelSumInto", NULL, js_channel_sum_into, NULL, NULL, NULL, napi_default, NULL},
+      {"coilMapInati", NULL, js_coil_map_inati, NULL, NULL, NULL, napi_default, NULL},
       {"retainFreedMemory", NULL, js_retain_freed_memory, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
       {"setWisdomFile", NULL, js_set_wisdom_file, NULL, NULL, NULL, napi_default, NULL},

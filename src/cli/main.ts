@@ -78,6 +78,7 @@ async function registerServe(program: Command): Promise<void> {
     .option('--max-sessions <n>', 'sessions allowed at once', integer('max-sessions', 1), 64)
     .option('--idle-timeout <ms>', 'close a connection after this long without input (0 = never)', integer('idle-timeout'), 300_000)
     .option('--channel-capacity <n>', 'messages buffered between two pipeline steps', integer('channel-capacity', 1), 64)
+    .option('--slices-in-flight <n>', SLICES_IN_FLIGHT_HELP, integer('slices-in-flight', 1, 1024), 2)
     .option('--drain-timeout <ms>', 'on SIGTERM, how long running sessions may finish (readiness is false and new connections are refused at once); sessions still running then get an error text and CLOSE, and the process exits 0', integer('drain-timeout'), 60_000)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .option('--parameter <name=value>', 'stream parameter for every session, e.g. noisecovariancein=FILE (repeatable; a Gantry extension: Gadgetron takes it only with --from_stream)', collectParameter, [] as string[])
@@ -97,7 +98,7 @@ async function registerServe(program: Command): Promise<void> {
   addStorageOptions(serve)
     .action(async (opts: {
       port: number; host: string; configDir: string[]; maxSessions: number; idleTimeout: number;
-      channelCapacity: number; drainTimeout: number; logLevel: LogLevel | 'silent'; parameter: string[]; threads: number;
+      channelCapacity: number; slicesInFlight: number; drainTimeout: number; logLevel: LogLevel | 'silent'; parameter: string[]; threads: number;
     } & StorageFlags & DistributionFlags & OperatingFlags & DeployFlags & LimitFlags) => {
       (await import('../engine/thread-pool.js')).configureComputeThreads(opts.threads);
       const [{ createLogger }, { installCrashGuard }, { startServer }, { shippedConfigDir }] = await Promise.all([
@@ -132,6 +133,7 @@ async function registerServe(program: Command): Promise<void> {
         ...limitsFromFlags(opts),
         idleTimeoutMs: opts.idleTimeout,
         channelCapacity: opts.channelCapacity,
+        slicesInFlight: opts.slicesInFlight,
         log,
         distribution: distributionFromFlags(opts),
         http: httpFromFlags(opts),
@@ -200,6 +202,9 @@ function registerClient(program: Command): void {
     });
 }
 
+/** Help of `--slices-in-flight` (serve and recon). */
+const SLICES_IN_FLIGHT_HELP = 'slices (readout buckets, recon buffers) one pipeline holds at once; bounds memory when data come faster than they are reconstructed';
+
 /** `gantry recon`. */
 async function registerRecon(program: Command): Promise<void> {
   const { addStorageOptions, collectParameter, parameterMap, storeFromFlags } = await import('./storage.js');
@@ -218,11 +223,12 @@ async function registerRecon(program: Command): Promise<void> {
     .option('-C, --config-local <file>', 'local config file')
     .option('--config-dir <dir>', 'extra config folder (repeatable)', collect, [] as string[])
     .option('--parameter <name=value>', 'stream parameter, e.g. noisecovariancein=FILE or noisecovarianceout=FILE (repeatable)', collectParameter, [] as string[])
-    .option('--threads <n>', 'compute threads: the event loop plus n − 1 worker threads for the reconstruction gadgets (1: all inline; default: the number of cores)', integer('threads', 1, 1024), availableParallelism());
+    .option('--threads <n>', 'compute threads: the event loop plus n − 1 worker threads for the reconstruction gadgets (1: all inline; default: the number of cores)', integer('threads', 1, 1024), availableParallelism())
+    .option('--slices-in-flight <n>', SLICES_IN_FLIGHT_HELP, integer('slices-in-flight', 1, 1024), 2);
   addStorageOptions(recon)
     .action(async (input: string | undefined, output: string | undefined, opts: {
       filename?: string; outfile: string; inGroup: string; outGroup?: string; config: string; configLocal?: string; configDir: string[];
-      parameter: string[]; format: ReconFormat; deidentify: boolean; threads: number;
+      parameter: string[]; format: ReconFormat; deidentify: boolean; threads: number; slicesInFlight: number;
     } & StorageFlags) => {
       (await import('../engine/thread-pool.js')).configureComputeThreads(opts.threads);
       const filename = input ?? opts.filename;
@@ -241,6 +247,7 @@ async function registerRecon(program: Command): Promise<void> {
         format: opts.format,
         output: outFile,
         deidentify: opts.deidentify,
+        slicesInFlight: opts.slicesInFlight,
         outGroup: opts.outGroup ?? opts.config,
         config: opts.config,
         ...(opts.configLocal === undefined ? {} : { configLocal: opts.configLocal }),

@@ -9,7 +9,7 @@ import { loadStreamConfiguration, parseStreamConfiguration } from '../config/ind
 import { Channel } from '../engine/channel.js';
 import { planPipeline, runChain } from '../engine/pipeline.js';
 import { IsmrmrdFile } from '../formats/index.js';
-import { defaultRegistry } from '../gadgets/index.js';
+import { lazyDefaultRegistry } from '../gadgets/catalogue.js';
 import type { Message } from '../ismrmrd/messages.js';
 import type { Image } from '../ismrmrd/types.js';
 import { parseIsmrmrdHeader, type IsmrmrdHeader } from '../ismrmrd/xml-header.js';
@@ -34,6 +34,8 @@ export interface OfflineReconOptions {
   onImage?: (image: Image, index: number, header: IsmrmrdHeader) => void | Promise<void>;
   /** Called after each block of acquisitions is queued and after each image. */
   onProgress?: (progress: ReconProgress) => void;
+  /** Slices (buckets, recon buffers) the pipeline holds at once (default 2; `SliceBudget`). */
+  slicesInFlight?: number;
 }
 
 /** Reconstructs `filename` and appends the images to `outFile`. */
@@ -41,7 +43,10 @@ export async function runOfflineRecon(options: OfflineReconOptions): Promise<{ i
   const config = options.configLocal
     ? parseStreamConfiguration(await readFile(options.configLocal, 'utf8'), { source: options.configLocal })
     : (await loadStreamConfiguration(options.config, options.configDirs)).config;
-  const plan = planPipeline(config, defaultRegistry());
+  // Only the gadget modules this config names are loaded (start-up time).
+  const registry = lazyDefaultRegistry();
+  await registry.loadFor(config);
+  const plan = planPipeline(config, registry);
   const input = IsmrmrdFile.open(options.filename, options.inGroup);
   let output: IsmrmrdFile | undefined;
   let images = 0;
@@ -57,6 +62,7 @@ export async function runOfflineRecon(options: OfflineReconOptions): Promise<{ i
       log,
       signal: new AbortController().signal,
       channelCapacity: 64,
+      ...(options.slicesInFlight === undefined ? {} : { slicesInFlight: options.slicesInFlight }),
       storage: options.storage,
       parameters: options.parameters,
       notify: (path, text) => process.stderr.write(`gantry recon: [${path}] WARNING: ${text}\n`),
@@ -67,7 +73,8 @@ export async function runOfflineRecon(options: OfflineReconOptions): Promise<{ i
     const progress = (): void => options.onProgress?.({ acquisitions: read, total, images });
     const feed = (async () => {
       for await (const block of input.acquisitionBlocks()) {
-        for (const acq of block) await inChannel.push(acq);
+        // `offer` takes a readout without a promise while the channel has room; `push` waits when it is full.
+        for (const acq of block) if (!inChannel.offer(acq)) await inChannel.push(acq);
         read += block.length;
         progress();
       }

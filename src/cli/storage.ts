@@ -7,12 +7,11 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
-import { FolderStore } from '../storage/folder-store.js';
-import { InstrumentedStore } from '../storage/instrumented-store.js';
-import { checkDependencyStore, defaultStorageDir, openDependencyStore } from '../storage/open-store.js';
-import { StorageHttpServer } from '../storage/rest-server.js';
 import type { DependencyStore } from '../storage/types.js';
-import { createLogger, type Logger, type LogLevel } from '../util/logger.js';
+import type { Logger, LogLevel } from '../util/logger.js';
+
+// The stores, the HTTP server and the logger load when a command runs, not
+// when its options are defined (start-up time of `gantry recon`).
 
 /** Commander collector for repeatable `--parameter name=value`. */
 export function collectParameter(value: string, previous: string[]): string[] {
@@ -48,6 +47,7 @@ export function addStorageOptions(command: Command): Command {
 
 /** Opens the store the flags choose, logs where it is and whether it is usable. */
 export async function storeFromFlags(flags: StorageFlags, log: Logger): Promise<DependencyStore | undefined> {
+  const { checkDependencyStore, openDependencyStore } = await import('../storage/open-store.js');
   const store = openDependencyStore({
     ...(typeof flags.storage === 'string' ? { dir: flags.storage } : {}),
     ...(flags.storageUrl === undefined ? {} : { url: flags.storageUrl }),
@@ -87,6 +87,10 @@ export function registerStorageCommand(program: Command): void {
     .option('--max-blob-size <bytes>', 'largest blob accepted', positive, 1 << 30)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .action(async (opts: { port: number; host: string; storage?: string; maxBlobSize: number; logLevel: LogLevel | 'silent' }) => {
+      const [{ createLogger }, { FolderStore }, { InstrumentedStore }, { checkDependencyStore, defaultStorageDir }, { StorageHttpServer }] = await Promise.all([
+        import('../util/logger.js'), import('../storage/folder-store.js'), import('../storage/instrumented-store.js'),
+        import('../storage/open-store.js'), import('../storage/rest-server.js'),
+      ]);
       const log = createLogger(opts.logLevel);
       const folder = new FolderStore(resolve(opts.storage ?? defaultStorageDir()));
       const store = new InstrumentedStore(folder, log.child({ component: 'storage' }));

@@ -14,7 +14,8 @@ import {
 } from '../distributed/nodes/legacy.js';
 import type { RemoteStreamPlan } from '../distributed/nodes/node-context.js';
 import type { DistributionEnvironment } from '../distributed/nodes/types.js';
-import { WIRE_KINDS, type WireLink } from '../distributed/nodes/wire.js';
+import type { WireLink } from '../distributed/nodes/wire.js';
+import { WIRE_KINDS } from '../distributed/nodes/wire-kinds.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import type { Message, MessageKind } from '../ismrmrd/messages.js';
 import type { DependencyStore } from '../storage/types.js';

@@ -7,6 +7,15 @@ import type { AnyGadgetDefinition } from './gadget.js';
 import { branchDefinitions, mergeDefinitions, type BranchDefinition, type MergeDefinition } from './parallel.js';
 import { distributorDefinitions, type AnyDistributorDefinition } from '../distributed/nodes/distributors.js';
 
+/**
+ * A gadget whose module loads on demand: `classNames` are those of the
+ * definition `load` resolves with.
+ */
+export interface LazyGadget {
+  readonly classNames: readonly string[];
+  load(): Promise<AnyGadgetDefinition>;
+}
+
 /** A reader class: which message id it reads by default. */
 export interface ReaderDefinition {
   classNames: readonly string[];
@@ -51,6 +60,8 @@ export class Registry {
   private readonly branches = new Map<string, BranchDefinition>();
   private readonly merges = new Map<string, MergeDefinition>();
   private readonly distributors = new Map<string, AnyDistributorDefinition>();
+  /** Gadget classes registered lazily and not loaded yet. */
+  private readonly unloaded = new Map<string, LazyGadget>();
 
   constructor(
     gadgets: readonly AnyGadgetDefinition[],
@@ -59,6 +70,7 @@ export class Registry {
     branches = branchDefinitions,
     merges = mergeDefinitions,
     distributors = distributorDefinitions,
+    lazyGadgets: readonly LazyGadget[] = [],
   ) {
     for (const d of distributors) for (const name of d.classNames) this.distributors.set(name, d);
     for (const b of branches) for (const name of b.classNames) this.branches.set(name, b);
@@ -69,12 +81,53 @@ export class Registry {
         this.gadgets.set(name, g);
       }
     }
+    for (const g of lazyGadgets) {
+      for (const name of g.classNames) {
+        if (this.gadgets.has(name) || this.unloaded.has(name)) throw new Error(`Cannot register gadget class ${name} twice`);
+        this.unloaded.set(name, g);
+      }
+    }
     for (const r of readers) for (const name of r.classNames) this.readers.set(name, r);
     for (const w of writers) for (const name of w.classNames) this.writers.set(name, w);
   }
 
+  /**
+   * The gadget registered under `className`, or undefined when none is.
+   * Throws for a lazily registered class whose module {@link load} (or
+   * {@link loadFor}) has not loaded yet.
+   */
   gadget(className: string): AnyGadgetDefinition | undefined {
-    return this.gadgets.get(className);
+    const loaded = this.gadgets.get(className);
+    if (loaded || !this.unloaded.has(className)) return loaded;
+    throw new Error(`Cannot use gadget class ${className}: its module is not loaded yet (await Registry.loadFor(config) before planning)`);
+  }
+
+  /** Loads the modules of the lazily registered gadget classes among `classNames` (other names are ignored). */
+  async load(classNames: Iterable<string>): Promise<void> {
+    const wanted = new Set<LazyGadget>();
+    for (const name of classNames) {
+      const lazy = this.unloaded.get(name);
+      if (lazy) wanted.add(lazy);
+    }
+    await Promise.all([...wanted].map(async (lazy) => {
+      const definition = await lazy.load();
+      for (const name of lazy.classNames) {
+        if (!definition.classNames.includes(name)) {
+          throw new Error(`Cannot load gadget class ${name}: its module defines ${definition.classNames.join(', ')}`);
+        }
+        this.gadgets.set(name, definition);
+        this.unloaded.delete(name);
+      }
+    }));
+  }
+
+  /**
+   * Loads the modules of every lazily registered gadget class that a parsed
+   * configuration names: every `classname` string found in it, at any depth
+   * (streams, branches, distributed and worker streams).
+   */
+  async loadFor(config: unknown): Promise<void> {
+    await this.load(classNamesIn(config));
   }
 
   reader(className: string): ReaderDefinition | undefined {
@@ -100,6 +153,21 @@ export class Registry {
 
   /** All registered gadget class names, sorted. */
   gadgetClassNames(): string[] {
-    return [...this.gadgets.keys()].sort();
+    return [...this.gadgets.keys(), ...this.unloaded.keys()].sort();
   }
+}
+
+/** Every string value of a `classname` property in `value`, searched depth-first (objects and arrays; cycles are skipped). */
+export function classNamesIn(value: unknown, out = new Set<string>(), seen = new Set<object>()): Set<string> {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return out;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    for (const item of value) classNamesIn(item, out, seen);
+    return out;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (key === 'classname' && typeof item === 'string') out.add(item);
+    else classNamesIn(item, out, seen);
+  }
+  return out;
 }

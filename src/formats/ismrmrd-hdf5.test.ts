@@ -187,6 +187,47 @@ test('ismrmrd-hdf5 reads acquisition blocks on a worker thread, bounded in bytes
   }
 });
 
+test('ismrmrd-hdf5 block reads give the same rows raw from the heap collections as through HDF5 (GANTRY_HDF5_RAW=off)', async (t) => {
+  if (!need(t)) return;
+  const path = join(dir, 'raw-vs-hdf5.h5');
+  // Small rows share global heap collections (the walking path); big ones have a collection each (the one-read path);
+  // the file stays open for writing, so rows appended after a read must be seen by the next one.
+  const file = IsmrmrdFile.open(path, 'dataset', { create: true });
+  const append = (i: number): void => {
+    const samples = i % 3 === 0 ? 2048 : 3 + (i % 5);
+    const channels = 1 + (i % 2);
+    const head = { ...decodeAcquisitionHeader(new Uint8Array(340)), number_of_samples: samples, active_channels: channels, available_channels: channels, scan_counter: i, trajectory_dimensions: i % 4 === 1 ? 2 : 0 };
+    const traj = new Float32Array(head.trajectory_dimensions * samples).map((_v, k) => i + k / 1000);
+    const data = new Float32Array(2 * samples * channels).map((_v, k) => i * 1000 + k);
+    file.appendAcquisition({ kind: 'acquisition', head, traj, data });
+  };
+  const readAll = async (): Promise<string[]> => {
+    const rows: string[] = [];
+    for await (const block of file.acquisitionBlocks({ blockBytes: 20_000, blockRows: 7 })) {
+      for (const a of block) rows.push(`${a.head.scan_counter} ${a.head.number_of_samples} ${Array.from(a.traj).join(',')} ${Array.from(a.data).join(',')}`);
+    }
+    return rows;
+  };
+  const saved = process.env['GANTRY_HDF5_RAW'];
+  try {
+    for (let i = 0; i < 40; i++) append(i);
+    const raw = await readAll();
+    for (let i = 40; i < 60; i++) append(i);
+    const rawMore = await readAll();
+    process.env['GANTRY_HDF5_RAW'] = 'off';
+    const viaHdf5 = await readAll();
+    assert.equal(raw.length, 40);
+    assert.deepEqual(rawMore.slice(0, 40), raw);
+    assert.equal(viaHdf5.length, 60);
+    assert.deepEqual(rawMore, viaHdf5);
+    assert.ok(viaHdf5[3]!.startsWith('3 2048 '), 'rows as written');
+  } finally {
+    if (saved === undefined) delete process.env['GANTRY_HDF5_RAW'];
+    else process.env['GANTRY_HDF5_RAW'] = saved;
+    file.close();
+  }
+});
+
 test('ismrmrd-hdf5 closing a file while a block read is queued fails the read, never the process', async (t) => {
   if (!need(t, 'ismrmrd_generate_cartesian_shepp_logan')) return;
   const file = IsmrmrdFile.open(phantom('sl.h5', ['-C', '-r', '2']), 'dataset', { readOnly: true });

@@ -6,7 +6,7 @@
 import { DataType, ImageType, type Image, type ImagePixels } from '../ismrmrd/types.js';
 import type { Message } from '../ismrmrd/messages.js';
 import { defineMapGadget, type AnyGadgetDefinition } from '../engine/gadget.js';
-import { isFloatImage, roundHalfAway } from './image-pixels.js';
+import { isFloatImage } from './image-pixels.js';
 
 /** Converts float pixels to fixed point as Gadgetron does for the given image type. */
 export function floatToFixedPoint(
@@ -19,9 +19,14 @@ export function floatToFixedPoint(
 ): ImagePixels {
   const out = make(src.length);
   // One loop per mapping, so the per-pixel work is the arithmetic, the clamp and the rounding.
+  // roundHalfAway without a data-dependent branch: t = ⌊|c|⌋, |c| − t is exact, so t + (|c| − t ≥ ½) is C's lround.
   const clampRound = (v: number): number => {
     const low = v < min ? min : v;
-    return roundHalfAway(low > max ? max : low); // max wins when min > max, as before
+    const c = low > max ? max : low; // max wins when min > max, as before
+    const a = Math.abs(c);
+    const t = Math.floor(a);
+    const r = t + +(a - t >= 0.5);
+    return c < 0 ? -r : r;
   };
   const n = src.length;
   if (imageType === ImageType.REAL || imageType === ImageType.IMAG) {

@@ -16,8 +16,9 @@ import type { CMatrix } from '../kernels/dense.js';
 import { coilCombine, coilMapsOfKspace, type CoilMapSettings } from '../kernels/coil-maps.js';
 import { rootSumOfSquares } from '../kernels/complex-ops.js';
 import { fftc } from '../kernels/fft.js';
+import { channelSumInto, finishChannelSum } from '../kernels/channel-sum.js';
 import {
-  applyUnmixing, calibrateGrappa, grappaConvolutionKernel, grappaUnmixingChannels,
+  calibrateGrappa, grappaConvolutionKernel, grappaUnmixingChannels,
   type GrappaCalibrationOptions, type GrappaConvolutionKernel,
 } from '../kernels/grappa.js';
 import { applyChannelRotation } from '../kernels/klt.js';
@@ -106,16 +107,35 @@ function frameArea(length: number): Float32Array {
   return frameScratch.subarray(0, length);
 }
 
+/** Coil images per FFT in `grappaUnwrap`: a piece of a frame stays in cache between its FFT and its unmixing. */
+const UNWRAP_CHANNELS = 4;
+
+/** The float64 sums of one frame in `grappaUnwrap`, reused like the frame scratch. */
+let unwrapSums = new Float64Array(0);
+
 function grappaUnwrap(a: GrappaUnwrapArgs): null {
   const [RO, E1, E2, CHA] = a.dims;
   const vol = RO * E1 * E2;
   const block = vol * CHA;
   const Cu = a.weightChannels;
-  const aliased = frameArea(2 * block);
+  const channels = Math.min(a.channels, CHA);
+  const work = frameArea(2 * vol * Math.min(UNWRAP_CHANNELS, Math.max(channels, 1)));
+  if (unwrapSums.length < 2 * vol) unwrapSums = new Float64Array(2 * vol);
+  const acc = unwrapSums.subarray(0, 2 * vol);
+  const axes = E2 > 1 ? [0, 1, 2] : [0, 1];
+  // Per frame: the combined channels in pieces (inverse FFT, then Σ_c u_c·a_c continued in float64), so
+  // each pixel's sum runs over the channels in order as in applyUnmixing: the same bits, whatever the pieces.
   for (const [b, ub] of a.frames) {
-    aliased.set(a.data.subarray(2 * block * b, 2 * block * (b + 1)));
-    fftc(aliased, [RO, E1, E2, CHA], E2 > 1 ? [0, 1, 2] : [0, 1], true);
-    applyUnmixing(aliased, a.unmixing.subarray(2 * vol * Cu * ub, 2 * vol * Cu * (ub + 1)), vol, a.channels, a.out.subarray(2 * vol * b, 2 * vol * (b + 1)), a.scale);
+    const weights = a.unmixing.subarray(2 * vol * Cu * ub, 2 * vol * Cu * (ub + 1));
+    acc.fill(0);
+    for (let c0 = 0; c0 < channels; c0 += UNWRAP_CHANNELS) {
+      const n = Math.min(UNWRAP_CHANNELS, channels - c0);
+      const piece = work.subarray(0, 2 * vol * n);
+      piece.set(a.data.subarray(2 * (block * b + vol * c0), 2 * (block * b + vol * (c0 + n))));
+      fftc(piece, [RO, E1, E2, n], axes, true);
+      channelSumInto(weights.subarray(2 * vol * c0, 2 * vol * (c0 + n)), piece, vol, n, false, acc);
+    }
+    finishChannelSum(acc, vol, a.scale, a.out.subarray(2 * vol * b, 2 * vol * (b + 1)));
   }
   return null;
 }

@@ -3,7 +3,7 @@ import test from 'node:test';
 import type { DataBuffered, ImageArray, ReconData } from '../ismrmrd/buffers.js';
 import { DataType, emptyAcquisitionHeader, ImageType, type AcquisitionHeader } from '../ismrmrd/types.js';
 import { fftc } from '../kernels/index.js';
-import { simpleReconGadget } from './simple-recon.js';
+import { simpleRecon, simpleReconGadget } from './simple-recon.js';
 import { ofKind, randomComplex, runGadget } from './testing.js';
 
 interface Phantom {
@@ -144,5 +144,18 @@ test('SimpleReconGadget ignores the reference data and passes other messages thr
   assert.equal(out.length, 2);
   assert.ok(out.includes(text));
   const array = out.find((m) => m.kind === 'imagearray') as ImageArray;
+  checkImages(array, p);
+});
+
+test('SimpleReconGadget transforms its buffer in place with the same bits as simpleRecon, which leaves its argument unchanged', async () => {
+  const p = phantom([16, 12, 1, 9, 2, 1, 1], 21);
+  const before = p.buffer.data.data.slice();
+  let k = 0;
+  const copied = simpleRecon(p.buffer, () => ++k, 0);
+  assert.deepEqual(p.buffer.data.data, before, 'simpleRecon works on a copy');
+  const [array] = ofKind(await runGadget(simpleReconGadget, [recon(p.buffer)]), 'imagearray');
+  assert.ok(array);
+  assert.deepEqual(array.data.data, copied.data.data, 'same bits in place');
+  assert.notDeepEqual(p.buffer.data.data, before, 'the gadget consumed the buffer: its k-space is now the coil images');
   checkImages(array, p);
 });

@@ -3,6 +3,9 @@
  * (N, S, LOC) block of a recon buffer, then root sum of squares over coils.
  * The reference (calibration) data is ignored. Output: an image array
  * [E0, E1, E2, 1, N, S, LOC] with headers filled from the centre readout.
+ * The gadget transforms the k-space of the buffers it receives in place, as
+ * Gadgetron's does ("Do the FFTs in place"): a buffer is consumed; the
+ * exported {@link simpleRecon} leaves its argument unchanged.
  */
 import type { DataBuffered, ImageArray, ReconData } from '../ismrmrd/buffers.js';
 import { DataType, emptyImageHeader, ImageType, type AcquisitionHeader, type ImageHeader, type MetaContainer } from '../ismrmrd/types.js';
@@ -62,8 +65,20 @@ export function simpleRecon(buffer: DataBuffered, nextIndex: () => number, serie
   return runInline(simpleReconSteps(buffer, nextIndex, series, INLINE));
 }
 
+/** Options of {@link simpleReconSteps}. */
+export interface SimpleReconOptions {
+  /**
+   * Transform the buffer's k-space in place instead of a copy: no 2 × E0·E1·E2·CHA
+   * scratch per block. For a caller that owns the buffer and drops it afterwards
+   * (the gadget: Gadgetron's SimpleReconGadget also does its FFTs in place).
+   */
+  inPlace?: boolean;
+}
+
 /** Steps of {@link simpleRecon}: the blocks spread over `exec.parts` tasks; image numbers are taken in block order before any work. */
-export function* simpleReconSteps(buffer: DataBuffered, nextIndex: () => number, series: number, exec: ReconExecution): ReconSteps<ImageArray> {
+export function* simpleReconSteps(
+  buffer: DataBuffered, nextIndex: () => number, series: number, exec: ReconExecution, options: SimpleReconOptions = {},
+): ReconSteps<ImageArray> {
   const [E0, E1, E2, CHA, N, S, LOC] = buffer.data.dims as [number, number, number, number, number, number, number];
   const image = E0 * E1 * E2;
   const headers: ImageHeader[] = [];
@@ -82,12 +97,14 @@ export function* simpleReconSteps(buffer: DataBuffered, nextIndex: () => number,
   const blocks = N * S * LOC;
   const out = sharedFloat32(2 * image * blocks, exec.shared);
   let data = buffer.data.data;
+  let inPlace = options.inPlace === true;
   if (exec.shared && !isShared(data)) {
     data = sharedFloat32(data.length);
     data.set(buffer.data.data);
+    inPlace = true; // our own copy
   }
   yield splitRange(blocks, exec.parts).map(([from, to]) => ['rssFrames', {
-    data, dims: [E0, E1, E2, CHA], blocks: Array.from({ length: to - from }, (_v, k) => from + k), out,
+    data, dims: [E0, E1, E2, CHA], blocks: Array.from({ length: to - from }, (_v, k) => from + k), out, inPlace,
   } satisfies RssFramesArgs] as const);
   return { kind: 'imagearray', data: { data: out, dims: [E0, E1, E2, 1, N, S, LOC] }, headers, meta };
 }
@@ -101,6 +118,8 @@ function inlineResult<T>(fn: () => T): Promise<T> {
   }
 }
 
+const IN_PLACE: SimpleReconOptions = { inPlace: true };
+
 /** Buffers smaller than this (complex k-space bytes) are reconstructed on the calling thread. */
 const INLINE_BELOW_BYTES = 8 * 1024 * 1024;
 
@@ -112,6 +131,7 @@ export const simpleReconGadget = defineGadget({
   },
   strict: false,
   description: 'Centred inverse FFT and root-sum-of-squares coil combination',
+  // The buffers it receives are its own: their k-space is transformed in place (as in Gadgetron).
   accepts: isReconData,
   async run(input, output, props) {
     let counter = 0;
@@ -125,8 +145,8 @@ export const simpleReconGadget = defineGadget({
       for (const bit of recon.rbit) {
         // A small buffer costs less inline than starting a worker thread for it (same bits either way).
         const pending = bit.data.data.data.byteLength < INLINE_BELOW_BYTES
-          ? inlineResult(() => runInline(simpleReconSteps(bit.data, nextIndex, props.image_series, INLINE)))
-          : runOnPool(pool, simpleReconSteps(bit.data, nextIndex, props.image_series, exec));
+          ? inlineResult(() => runInline(simpleReconSteps(bit.data, nextIndex, props.image_series, INLINE, IN_PLACE)))
+          : runOnPool(pool, simpleReconSteps(bit.data, nextIndex, props.image_series, exec, IN_PLACE));
         pending.catch(() => undefined);
         window.push(pending);
         if (window.length >= limit) await output.push(await (window.shift() as Promise<ImageArray>));

@@ -17,8 +17,10 @@
  * Arrays are [RO, E1, E2, CHA], column-major, interleaved complex float32;
  * E2 = 1 selects the 2D window.
  */
+import { channelSum } from './channel-sum.js';
 import { fftc } from './fft.js';
 import { checkOperand, type LinearOperator } from './linear-operator.js';
+import { nativeKernels } from './native.js';
 
 const FLOAT_EPSILON = 1.1920928955078125e-7;
 
@@ -49,6 +51,28 @@ export function coilMapInati(im: Float32Array, dims: readonly number[], ks: numb
   }
   const h = (ks % 2 === 0 ? ks + 1 : ks) >> 1;
   const hz = E2 > 1 ? (kz % 2 === 0 ? kz + 1 : kz) >> 1 : 0;
+  const native = nativeKernels();
+  if (native) {
+    // The same algorithm with its sums in the same order, in C (native/src/gantry_kernels.c).
+    native.coilMapInati(im, RO, E1, E2, CHA, h, hz, power, dst);
+    return dst;
+  }
+  return inatiPortable(im, RO, E1, E2, CHA, h, hz, power, dst);
+}
+
+/** {@link coilMapInati} in TypeScript, whatever the kernels (for tests of the native addon). */
+export function coilMapInatiPortable(im: Float32Array, dims: readonly number[], ks: number, kz: number, power: number, dst: Float32Array): Float32Array {
+  const [RO, E1, E2, CHA] = checkImages('estimate Inati coil maps', im, dims, dst);
+  if (CHA <= 1) {
+    dst.set(im);
+    return dst;
+  }
+  const h = (ks % 2 === 0 ? ks + 1 : ks) >> 1;
+  const hz = E2 > 1 ? (kz % 2 === 0 ? kz + 1 : kz) >> 1 : 0;
+  return inatiPortable(im, RO, E1, E2, CHA, h, hz, power, dst);
+}
+
+function inatiPortable(im: Float32Array, RO: number, E1: number, E2: number, CHA: number, h: number, hz: number, power: number, dst: Float32Array): Float32Array {
   const vol = RO * E1 * E2;
   const npairs = (CHA * (CHA + 1)) / 2;
   const pairI = new Int32Array(npairs);
@@ -401,24 +425,7 @@ export function coilCombine(im: Float32Array, maps: Float32Array, vol: number, c
     throw new RangeError(`Cannot combine ${channels} channels: images or maps hold fewer than ${channels} × ${vol} values`);
   }
   if (dst.length !== 2 * vol) throw new RangeError(`Cannot combine coils: destination holds ${dst.length / 2} values, not ${vol}`);
-  const accRe = new Float64Array(vol);
-  const accIm = new Float64Array(vol);
-  for (let c = 0; c < channels; c++) {
-    const base = 2 * vol * c;
-    for (let p = 0; p < vol; p++) {
-      const mr = maps[base + 2 * p] as number;
-      const mi = -(maps[base + 2 * p + 1] as number);
-      const xr = im[base + 2 * p] as number;
-      const xi = im[base + 2 * p + 1] as number;
-      accRe[p] = (accRe[p] as number) + mr * xr - mi * xi;
-      accIm[p] = (accIm[p] as number) + mr * xi + mi * xr;
-    }
-  }
-  for (let p = 0; p < vol; p++) {
-    dst[2 * p] = accRe[p] as number;
-    dst[2 * p + 1] = accIm[p] as number;
-  }
-  return dst;
+  return channelSum(maps, im, vol, channels, true, 1, dst);
 }
 
 /**
@@ -479,7 +486,7 @@ export interface CoilMapSettings {
  */
 export function coilMapsOfKspace(kspace: Float32Array, dims: readonly [number, number, number, number], settings: CoilMapSettings, dst: Float32Array): Float32Array {
   const bdims = [...dims];
-  const im = Float32Array.from(kspace);
+  const im = kspace.slice();
   fftc(im, bdims, dims[2] > 1 ? [0, 1, 2] : [0, 1], true);
   if (settings.coil_map_algorithm === 'Inati_Iter') {
     coilMapInatiIter(im, bdims, settings.coil_map_kernel_size_readout, settings.coil_map_kernel_size_phase, settings.coil_map_num_iter, settings.coil_map_thres_iter, dst);

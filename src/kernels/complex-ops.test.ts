@@ -36,6 +36,35 @@ test('rootSumOfSquares combines along the chosen axis', () => {
   assert.throws(() => rootSumOfSquares(src, dims, 2, new Float32Array(11)), RangeError);
 });
 
+test('rootSumOfSquares gives the bits of a plain float64 loop in channel order, for any channel count', () => {
+  let seed = 7;
+  const rand = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648 - 0.5;
+  };
+  for (const channels of [1, 7, 8, 9, 19, 32]) {
+    for (const [dims, axis] of [[[37, 3, channels], 2], [[5, channels, 4], 1], [[1100, channels], 1]] as [number[], number][]) {
+      const total = dims.reduce((a, b) => a * b, 1);
+      const src = new Float32Array(2 * total).map(() => rand() * 1e3);
+      const inner = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+      const outer = total / (inner * channels);
+      const dst = rootSumOfSquares(src, dims, axis, new Float32Array(inner * outer));
+      const want = new Float32Array(inner * outer);
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          let acc = 0;
+          for (let c = 0; c < channels; c++) {
+            const e = 2 * (i + inner * (c + channels * o));
+            acc += src[e] * src[e] + src[e + 1] * src[e + 1];
+          }
+          want[i + inner * o] = Math.sqrt(acc);
+        }
+      }
+      assert.deepEqual(dst, want, `${channels} channels, dims [${dims.join(', ')}], axis ${axis}`);
+    }
+  }
+});
+
 test('scaleComplex multiplies by a real or complex factor', () => {
   const x = new Float32Array([1, 2, -3, 0.5]);
   assert.deepEqual(scaleComplex(x, 2, new Float32Array(4)), new Float32Array([2, 4, -6, 1]));

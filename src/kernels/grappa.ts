@@ -24,6 +24,7 @@
  * the combined image I = Σ_src u_src·a_src, and g = ‖u‖₂/(R_E1·R_E2).
  */
 import { cgemm, cherk, cposv } from './blas.js';
+import { channelSum } from './channel-sum.js';
 import { NotPositiveDefiniteError } from './dense.js';
 import { fftc } from './fft.js';
 import { checkOperand, type LinearOperator } from './linear-operator.js';
@@ -222,38 +223,29 @@ export function calibrateGrappa(
   const M = lenRO * lenE1 * lenE2;
   const Ad = new Float32Array(2 * M * K);
   const Bd = new Float32Array(2 * M * T);
-  for (let z = sE2; z <= eE2; z++) {
-    for (let y = sE1; y <= eE1; y++) {
-      for (let x = sRO; x <= eRO; x++) {
-        const row = (x - sRO) + lenRO * ((y - sE1) + lenE1 * (z - sE2));
-        let col = 0;
-        for (let c = 0; c < srcCha; c++) {
-          for (const k2 of e2) {
-            for (const k1 of e1) {
-              const base = RO * (y + k1 + E1 * (z + k2)) + vol * c;
-              for (const d of ro) {
-                const s = 2 * (base + x + d);
-                const t = 2 * (row + M * col);
-                Ad[t] = acsSrc[s] as number;
-                Ad[t + 1] = acsSrc[s + 1] as number;
-                col++;
-              }
-            }
-          }
-        }
-        col = 0;
-        for (const [o1, o2] of targets) {
-          const base = x + RO * (y + o1 + E1 * (z + o2));
-          for (let d = 0; d < dstCha; d++) {
-            const s = 2 * (base + vol * d);
-            const t = 2 * (row + M * col);
-            Bd[t] = acsDst[s] as number;
-            Bd[t + 1] = acsDst[s + 1] as number;
-            col++;
-          }
-        }
+  // Column by column: row (x, y, z) of a column is x fastest, so each (y, z) fills lenRO consecutive
+  // entries from lenRO consecutive samples of one ACS line.
+  const copyColumn = (dst: Float32Array, col: number, src: Float32Array, offset: number): void => {
+    let t = 2 * M * col;
+    for (let z = sE2; z <= eE2; z++) {
+      for (let y = sE1; y <= eE1; y++) {
+        const from = 2 * (offset + sRO + RO * (y + E1 * z));
+        dst.set(src.subarray(from, from + 2 * lenRO), t);
+        t += 2 * lenRO;
       }
     }
+  };
+  let col = 0;
+  for (let c = 0; c < srcCha; c++) {
+    for (const k2 of e2) {
+      for (const k1 of e1) {
+        for (const d of ro) copyColumn(Ad, col++, acsSrc, vol * c + d + RO * (k1 + E1 * k2));
+      }
+    }
+  }
+  col = 0;
+  for (const [o1, o2] of targets) {
+    for (let d = 0; d < dstCha; d++) copyColumn(Bd, col++, acsDst, vol * d + RO * (o1 + E1 * o2));
   }
   const G = cherk(K, M, Ad, new Float32Array(2 * K * K), { trans: 'C', full: true });
   let trace = 0;
@@ -363,11 +355,19 @@ const mod = (i: number, n: number): number => ((i % n) + n) % n;
  */
 export function grappaImageDomainKernel(conv: GrappaConvolutionKernel, size: readonly number[], src: number, dst: number, out: Float32Array): Float32Array {
   const [RO, E1, E2] = checkSize('compute the image-domain GRAPPA kernel', size);
-  const [cRO, cE1, cE2, srcCha, dstCha] = conv.dims;
+  const [, , , srcCha, dstCha] = conv.dims;
   if (src < 0 || src >= srcCha || dst < 0 || dst >= dstCha) throw new RangeError(`Cannot take kernel (${src} → ${dst}) of a ${srcCha} → ${dstCha} kernel`);
   const vol = RO * E1 * E2;
   if (out.length !== 2 * vol) throw new RangeError(`Cannot compute the image-domain GRAPPA kernel: output holds ${out.length / 2} values, not ${vol}`);
   out.fill(0);
+  padKernel(conv, RO, E1, E2, src, dst, out);
+  return fftc(out, [RO, E1, E2], [0, 1, 2], true);
+}
+
+/** Adds √(RO·E1·E2)·K_conv(·, src, dst) into the zeroed [RO, E1, E2] grid `out`, centred as {@link grappaImageDomainKernel} says. */
+function padKernel(conv: GrappaConvolutionKernel, RO: number, E1: number, E2: number, src: number, dst: number, out: Float32Array): void {
+  const [cRO, cE1, cE2, srcCha] = conv.dims;
+  const vol = RO * E1 * E2;
   const scale = Math.sqrt(vol);
   const [x0, y0, z0] = conv.center;
   const base = cRO * cE1 * cE2 * (src + srcCha * dst);
@@ -387,7 +387,6 @@ export function grappaImageDomainKernel(conv: GrappaConvolutionKernel, size: rea
       }
     }
   }
-  return fftc(out, [RO, E1, E2], [0, 1, 2], true);
 }
 
 /**
@@ -434,22 +433,14 @@ export function grappaUnmixingChannels(
     throw new RangeError(`Cannot compute GRAPPA unmixing weights: coil maps hold ${maps.length / (2 * vol)} channels of [${RO}, ${E1}, ${E2}], the kernel has ${dstCha} targets`);
   }
   if (unmixing.length !== 2 * vol * srcCha) throw new RangeError(`Cannot compute GRAPPA unmixing weights: output does not hold ${srcCha} channels of [${RO}, ${E1}, ${E2}]`);
-  unmixing.fill(0, 2 * vol * from, 2 * vol * to);
-  const kIm = new Float32Array(2 * vol);
+  if (dstCha === 0) return unmixing.fill(0, 2 * vol * from, 2 * vol * to);
+  // Per source channel: the dstCha image-domain kernels in one batched FFT, then Σ_dst conj(m_dst)·kIm_dst in float64.
+  const kIm = new Float32Array(2 * vol * dstCha);
   for (let s = from; s < to; s++) {
-    const uBase = 2 * vol * s;
-    for (let d = 0; d < dstCha; d++) {
-      grappaImageDomainKernel(conv, size, s, d, kIm);
-      const mBase = 2 * vol * d;
-      for (let p = 0; p < vol; p++) {
-        const kr = kIm[2 * p] as number;
-        const ki = kIm[2 * p + 1] as number;
-        const mr = maps[mBase + 2 * p] as number;
-        const mi = -(maps[mBase + 2 * p + 1] as number);
-        unmixing[uBase + 2 * p] = (unmixing[uBase + 2 * p] as number) + kr * mr - ki * mi;
-        unmixing[uBase + 2 * p + 1] = (unmixing[uBase + 2 * p + 1] as number) + kr * mi + ki * mr;
-      }
-    }
+    kIm.fill(0);
+    for (let d = 0; d < dstCha; d++) padKernel(conv, RO, E1, E2, s, d, kIm.subarray(2 * vol * d, 2 * vol * (d + 1)));
+    fftc(kIm, [RO, E1, E2, dstCha], [0, 1, 2], true);
+    channelSum(maps, kIm, vol, dstCha, true, 1, unmixing.subarray(2 * vol * s, 2 * vol * (s + 1)));
   }
   return unmixing;
 }
@@ -457,15 +448,17 @@ export function grappaUnmixingChannels(
 /** g(x) = √(Σ_c |u_c(x)|²)/acceleration for unmixing weights [vol, channels]. */
 export function gfactorFromUnmixing(unmixing: Float32Array, vol: number, channels: number, acceleration: number, gfactor: Float32Array): Float32Array {
   if (unmixing.length < 2 * vol * channels) throw new RangeError(`Cannot compute the g-factor: weights hold fewer than ${channels} × ${vol} values`);
-  for (let p = 0; p < vol; p++) {
-    let s = 0;
-    for (let c = 0; c < channels; c++) {
-      const re = unmixing[2 * (p + vol * c)] as number;
-      const im = unmixing[2 * (p + vol * c) + 1] as number;
-      s += re * re + im * im;
+  // Channel planes in memory order; each pixel's sum still runs over the channels in order.
+  const sum = new Float64Array(vol);
+  for (let c = 0; c < channels; c++) {
+    const base = 2 * vol * c;
+    for (let p = 0; p < vol; p++) {
+      const re = unmixing[base + 2 * p] as number;
+      const im = unmixing[base + 2 * p + 1] as number;
+      sum[p] = (sum[p] as number) + (re * re + im * im);
     }
-    gfactor[p] = Math.sqrt(s) / acceleration;
   }
+  for (let p = 0; p < vol; p++) gfactor[p] = Math.sqrt(sum[p] as number) / acceleration;
   return gfactor;
 }
 
@@ -480,24 +473,7 @@ export function applyUnmixing(aliased: Float32Array, unmixing: Float32Array, vol
     throw new RangeError(`Cannot apply GRAPPA unmixing over ${channels} channels: images or weights hold fewer than ${channels} × ${vol} values`);
   }
   if (dst.length !== 2 * vol) throw new RangeError(`Cannot apply GRAPPA unmixing: destination holds ${dst.length / 2} values, not ${vol}`);
-  const accRe = new Float64Array(vol);
-  const accIm = new Float64Array(vol);
-  for (let c = 0; c < channels; c++) {
-    const base = 2 * vol * c;
-    for (let p = 0; p < vol; p++) {
-      const ur = unmixing[base + 2 * p] as number;
-      const ui = unmixing[base + 2 * p + 1] as number;
-      const ar = aliased[base + 2 * p] as number;
-      const ai = aliased[base + 2 * p + 1] as number;
-      accRe[p] = (accRe[p] as number) + ur * ar - ui * ai;
-      accIm[p] = (accIm[p] as number) + ur * ai + ui * ar;
-    }
-  }
-  for (let p = 0; p < vol; p++) {
-    dst[2 * p] = (accRe[p] as number) * scale;
-    dst[2 * p + 1] = (accIm[p] as number) * scale;
-  }
-  return dst;
+  return channelSum(unmixing, aliased, vol, channels, false, scale, dst);
 }
 
 /**

@@ -50,6 +50,8 @@ export interface NativeKernels {
   cposv(upper: boolean, n: number, nrhs: number, a: Float32Array, lda: number, b: Float32Array, ldb: number): number;
   /** dst[p] = scale·Σ_{c < channels} op(u_c[p])·a_c[p] (op = conj when `conjU`), summed in double in channel order (src/kernels/channel-sum.ts). */
   channelSum(u: Float32Array, a: Float32Array, vol: number, channels: number, conjU: boolean, scale: number, dst: Float32Array): void;
+  /** acc[p] += Σ_{c < channels} op(u_c[p])·a_c[p] into a float64 interleaved accumulator, the sums of `channelSum` continued. */
+  channelSumInto(u: Float32Array, a: Float32Array, vol: number, channels: number, conjU: boolean, acc: Float64Array): void;
   /** Inati coil maps of [RO, E1, E2, CHA ≥ 2] images, window half-widths h (RO, E1) and hz (E2) (src/kernels/coil-maps.ts). */
   coilMapInati(im: Float32Array, RO: number, E1: number, E2: number, CHA: number, h: number, hz: number, power: number, dst: Float32Array): void;
   info(): NativeKernelsInfo;

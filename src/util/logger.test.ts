@@ -1,6 +1,23 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { createLogger } from './logger.js';
+import { createRequire } from 'node:module';
+import { createLogger, silentLogger } from './logger.js';
+
+const pinoLoaded = (): boolean => Object.keys(createRequire(import.meta.url).cache).some((f) => /[\\/]node_modules[\\/]pino[\\/]pino\.js$/.test(f));
+
+// First in this file: pino must not be loaded by another test yet.
+test('pino loads only when a record at an enabled level is written (start-up time)', () => {
+  const lines: string[] = [];
+  const log = createLogger('warn', { component: 'x' }, (line) => lines.push(line));
+  log.info('below the level');
+  log.child({ session: 1 }).debug('below the level');
+  silentLogger.error('dropped');
+  assert.equal(pinoLoaded(), false);
+  log.child({ session: 1 }).warn('written');
+  assert.equal(pinoLoaded(), true);
+  assert.equal(lines.length, 1);
+  assert.deepEqual(JSON.parse(lines[0] as string), { ...JSON.parse(lines[0] as string), level: 'warn', component: 'x', session: 1, msg: 'written' });
+});
 
 test('logger writes one JSON record per line: level, time, msg first, then fields', () => {
   const lines: string[] = [];

@@ -6,7 +6,22 @@
  * there too. Records never include message payloads; callers must not pass
  * patient identifiers (a few well-known names are redacted as a safety net).
  */
-import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { createRequire } from 'node:module';
+import type { DestinationStream, Logger as PinoLogger, pino as PinoFactory } from 'pino';
+
+/*
+ * pino loads when the first record at an enabled level is written, not on
+ * import: `gantry recon` logs nothing in a normal run, and pino and its
+ * dependencies are a good part of its start-up time.
+ */
+let pinoFactory: typeof PinoFactory | undefined;
+function pinoModule(): typeof PinoFactory {
+  pinoFactory ??= (createRequire(import.meta.url)('pino') as { pino: typeof PinoFactory }).pino;
+  return pinoFactory;
+}
+
+/** pino's numeric level of each of ours. */
+const LEVEL_VALUES: Readonly<Record<LogLevel, number>> = { debug: 20, info: 30, warn: 40, error: 50 };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -27,23 +42,35 @@ export const REDACTED_FIELDS = ['patientName', 'patientID', 'patientBirthdate', 
 
 function streamFor(destination: LogDestination | ((line: string) => void)): DestinationStream {
   if (typeof destination === 'function') return { write: (line: string) => destination(line) };
-  return pino.destination({ dest: destination === 'stdout' ? 1 : 2, sync: true });
+  return pinoModule().destination({ dest: destination === 'stdout' ? 1 : 2, sync: true });
 }
 
-function wrap(p: PinoLogger): Logger {
+/** A logger over the pino logger `get` makes on first use (records below `level` never make it). */
+function wrap(level: LogLevel, get: () => PinoLogger): Logger {
+  let made: PinoLogger | undefined;
+  const p = (): PinoLogger => (made ??= get());
   const emit = (lvl: LogLevel, message: string, fields?: Record<string, unknown>): void => {
-    if (!p.isLevelEnabled(lvl)) return;
+    if (LEVEL_VALUES[lvl] < LEVEL_VALUES[level]) return;
     // `msg` goes first so the record reads `…"msg":"…",<fields>` (tools match on that order).
-    p[lvl]({ msg: message, ...fields });
+    p()[lvl]({ msg: message, ...fields });
   };
   return {
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    child: (fields) => wrap(p.child(fields)),
+    child: (fields) => wrap(level, () => p().child(fields)),
   };
 }
+
+/** Drops everything. */
+const SILENT: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => SILENT,
+};
 
 /**
  * Creates a logger at `level` writing JSON lines to `destination` (stderr when
@@ -55,17 +82,21 @@ export function createLogger(
   base: Record<string, unknown> = {},
   destination: LogDestination | ((line: string) => void) = 'stderr',
 ): Logger {
-  const p = pino(
-    {
-      level,
-      base: undefined,
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label: string) => ({ level: label }) },
-      redact: { paths: [...REDACTED_FIELDS], censor: '[redacted]' },
-    },
-    level === 'silent' ? { write: () => undefined } : streamFor(destination),
-  );
-  return wrap(Object.keys(base).length > 0 ? p.child(base) : p);
+  if (level === 'silent') return SILENT;
+  return wrap(level, () => {
+    const pino = pinoModule();
+    const p = pino(
+      {
+        level,
+        base: undefined,
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label: string) => ({ level: label }) },
+        redact: { paths: [...REDACTED_FIELDS], censor: '[redacted]' },
+      },
+      streamFor(destination),
+    );
+    return Object.keys(base).length > 0 ? p.child(base) : p;
+  });
 }
 
 /** A logger that drops everything (tests). */

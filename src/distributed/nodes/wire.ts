@@ -15,10 +15,7 @@ export interface WireLink {
   readonly writerKinds: ReadonlySet<MessageKind>;
 }
 
-/** Message kinds Gantry can send to and read from a worker. */
-export const WIRE_KINDS: ReadonlySet<MessageKind> = new Set<MessageKind>([
-  'acquisition', 'waveform', 'image', 'recondata', 'imagearray', 'bucket', 'text',
-]);
+export { WIRE_KINDS } from './wire-kinds.js';
 
 /** The wire id of each message kind that has one. */
 export const WIRE_IDS: Readonly<Partial<Record<MessageKind, number>>> = {
