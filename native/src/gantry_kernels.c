@@ -570,14 +570,20 @@ static KernelState *get_state(napi_env env) {
   return data;
 }
 
-static int get_f32(napi_env env, napi_value v, float **ptr, size_t *len) {
+/* The data and element count of a typed array of the given type; 0 if `v` is not one. */
+static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **ptr, size_t *len) {
   bool is;
   if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
   napi_typedarray_type type;
-  void *p;
   napi_value ab;
   size_t off;
-  if (napi_get_typedarray_info(env, v, &type, len, &p, &ab, &off) != napi_ok || type != napi_float32_array) return 0;
+  if (napi_get_typedarray_info(env, v, &type, len, ptr, &ab, &off) != napi_ok || type != want) return 0;
+  return 1;
+}
+
+static int get_f32(napi_env env, napi_value v, float **ptr, size_t *len) {
+  void *p;
+  if (!get_typed(env, v, napi_float32_array, &p, len)) return 0;
   *ptr = p;
   return 1;
 }
@@ -801,13 +807,8 @@ static void channel_sum_into(const float *restrict u, const float *restrict a, s
 }
 
 static int get_f64arr(napi_env env, napi_value v, double **ptr, size_t *len) {
-  bool is;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
-  napi_typedarray_type type;
   void *p;
-  napi_value ab;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &type, len, &p, &ab, &off) != napi_ok || type != napi_float64_array) return 0;
+  if (!get_typed(env, v, napi_float64_array, &p, len)) return 0;
   *ptr = p;
   return 1;
 }

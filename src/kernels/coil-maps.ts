@@ -44,6 +44,16 @@ const mod = (i: number, n: number): number => ((i % n) + n) % n;
  * channel the maps are a copy of the input, as in Gadgetron.
  */
 export function coilMapInati(im: Float32Array, dims: readonly number[], ks: number, kz: number, power: number, dst: Float32Array): Float32Array {
+  return inatiWith(nativeKernels() !== null, im, dims, ks, kz, power, dst);
+}
+
+/** {@link coilMapInati} in TypeScript, whatever the kernels (for tests of the native addon). */
+export function coilMapInatiPortable(im: Float32Array, dims: readonly number[], ks: number, kz: number, power: number, dst: Float32Array): Float32Array {
+  return inatiWith(false, im, dims, ks, kz, power, dst);
+}
+
+/** Checks, the one-channel case and the half windows, then the native or the TypeScript Inati. */
+function inatiWith(useNative: boolean, im: Float32Array, dims: readonly number[], ks: number, kz: number, power: number, dst: Float32Array): Float32Array {
   const [RO, E1, E2, CHA] = checkImages('estimate Inati coil maps', im, dims, dst);
   if (CHA <= 1) {
     dst.set(im);
@@ -51,24 +61,12 @@ export function coilMapInati(im: Float32Array, dims: readonly number[], ks: numb
   }
   const h = (ks % 2 === 0 ? ks + 1 : ks) >> 1;
   const hz = E2 > 1 ? (kz % 2 === 0 ? kz + 1 : kz) >> 1 : 0;
-  const native = nativeKernels();
+  const native = useNative ? nativeKernels() : null;
   if (native) {
     // The same algorithm with its sums in the same order, in C (native/src/gantry_kernels.c).
     native.coilMapInati(im, RO, E1, E2, CHA, h, hz, power, dst);
     return dst;
   }
-  return inatiPortable(im, RO, E1, E2, CHA, h, hz, power, dst);
-}
-
-/** {@link coilMapInati} in TypeScript, whatever the kernels (for tests of the native addon). */
-export function coilMapInatiPortable(im: Float32Array, dims: readonly number[], ks: number, kz: number, power: number, dst: Float32Array): Float32Array {
-  const [RO, E1, E2, CHA] = checkImages('estimate Inati coil maps', im, dims, dst);
-  if (CHA <= 1) {
-    dst.set(im);
-    return dst;
-  }
-  const h = (ks % 2 === 0 ? ks + 1 : ks) >> 1;
-  const hz = E2 > 1 ? (kz % 2 === 0 ? kz + 1 : kz) >> 1 : 0;
   return inatiPortable(im, RO, E1, E2, CHA, h, hz, power, dst);
 }
 
