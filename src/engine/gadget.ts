@@ -25,13 +25,12 @@ export interface GadgetContext {
   /** Sends a warning to the client at once as a TEXT message (`[location] WARNING: text`); the session goes on. */
   readonly notify?: (text: string) => void;
   /**
-   * Gantry name of the gadget that consumes this gadget's output in the same
-   * in-process chain, if the next step is a gadget. Lets a gadget hand work it
-   * would do to a neighbour that does it better (the eigen-channel rotation
-   * folded into GRAPPA's unmixing weights); never needed for correctness.
+   * Gantry names of the gadgets after this one in the same in-process chain,
+   * up to the first step that is not a gadget (the first consumes this
+   * gadget's output). Lets a gadget hand work it would do to one that does it
+   * better (prewhitening to BucketToBuffer, the eigen-channel rotation into
+   * GRAPPA's unmixing weights); never needed for correctness.
    */
-  readonly next?: string;
-  /** Gantry names of all gadgets after this one in the same chain, up to the first step that is not a gadget. */
   readonly downstream?: readonly string[];
 }
 

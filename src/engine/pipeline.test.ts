@@ -260,9 +260,9 @@ test('runChain passes messages a gadget does not accept through untouched', asyn
 test('runChain tells each gadget which gadget consumes its output in the same chain', async () => {
   const seen: (string | undefined)[] = [];
   const recorder = (name: string): AnyGadgetDefinition => defineGadget({
-    name, classNames: [name], properties: {}, strict: false, description: 'test: records context.next', accepts: isText,
+    name, classNames: [name], properties: {}, strict: false, description: 'test: records context.downstream', accepts: isText,
     async run(input, output, _props, context) {
-      seen.push(`${name} → ${context.next ?? 'none'} (${(context.downstream ?? []).join(', ')})`);
+      seen.push(`${name} → ${context.downstream?.[0] ?? 'none'} (${(context.downstream ?? []).join(', ')})`);
       for await (const m of input) await output.push(m);
     },
   }) as AnyGadgetDefinition;

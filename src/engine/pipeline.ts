@@ -517,7 +517,6 @@ async function runGadget(
     storage: env.storage,
     parameters: env.parameters,
     notify: notify ? (text: string) => notify(step.path, text) : undefined,
-    next: downstream[0],
     downstream,
   };
   const budget = env.sliceBudget;

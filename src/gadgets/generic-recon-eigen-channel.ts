@@ -198,7 +198,7 @@ export const genericReconEigenChannelGadget = defineGadget({
     const pool = reconPool();
     await forEachMessage(input, async (recon) => {
       // GRAPPA next in this chain folds the rotation into its unmixing weights (cheaper than rotating every frame).
-      compressor ??= new EigenChannelCompressor(requireHeader(context, 'GenericReconEigenChannelGadget'), props, context.next === 'GenericReconCartesianGrappaGadget');
+      compressor ??= new EigenChannelCompressor(requireHeader(context, 'GenericReconEigenChannelGadget'), props, context.downstream?.[0] === 'GenericReconCartesianGrappaGadget');
       const started = performance.now();
       const out = await compressor.processOn(pool, recon);
       if (props.perform_timing) context.log.info(`GenericReconEigenChannelGadget: ${(performance.now() - started).toFixed(1)} ms`);

@@ -16,18 +16,23 @@ const BLOCK = 1024;
 const accRe = new Float64Array(BLOCK);
 const accIm = new Float64Array(BLOCK);
 
-/**
- * dst(p) = scale·Σ_{c < channels} op(u_c(p))·a_c(p) with op = conj when
- * `conjU`; `u` and `a` hold at least `channels` planes of `vol` complex
- * values, `dst` at least `vol`. Returns `dst`.
- */
-export function channelSum(u: Float32Array, a: Float32Array, vol: number, channels: number, conjU: boolean, scale: number, dst: Float32Array): Float32Array {
+/** Throws unless `u` and `a` hold `channels` planes of `vol` complex values. */
+function checkOperands(u: Float32Array, a: Float32Array, vol: number, channels: number): void {
   if (!Number.isInteger(vol) || !Number.isInteger(channels) || vol < 0 || channels < 0) {
     throw new RangeError(`Cannot sum over channels: ${channels} channels of ${vol} values`);
   }
   if (u.length < 2 * vol * channels || a.length < 2 * vol * channels) {
     throw new RangeError(`Cannot sum over ${channels} channels: an operand holds fewer than ${channels} × ${vol} complex values`);
   }
+}
+
+/**
+ * dst(p) = scale·Σ_{c < channels} op(u_c(p))·a_c(p) with op = conj when
+ * `conjU`; `u` and `a` hold at least `channels` planes of `vol` complex
+ * values, `dst` at least `vol`. Returns `dst`.
+ */
+export function channelSum(u: Float32Array, a: Float32Array, vol: number, channels: number, conjU: boolean, scale: number, dst: Float32Array): Float32Array {
+  checkOperands(u, a, vol, channels);
   if (dst.length < 2 * vol) throw new RangeError(`Cannot sum over channels: the destination holds fewer than ${vol} complex values`);
   const native = nativeKernels();
   if (native) {
@@ -70,12 +75,7 @@ export function channelSumPortable(u: Float32Array, a: Float32Array, vol: number
  * {@link finishChannelSum}, give the bits of one {@link channelSum} call.
  */
 export function channelSumInto(u: Float32Array, a: Float32Array, vol: number, channels: number, conjU: boolean, acc: Float64Array): Float64Array {
-  if (!Number.isInteger(vol) || !Number.isInteger(channels) || vol < 0 || channels < 0) {
-    throw new RangeError(`Cannot sum over channels: ${channels} channels of ${vol} values`);
-  }
-  if (u.length < 2 * vol * channels || a.length < 2 * vol * channels) {
-    throw new RangeError(`Cannot sum over ${channels} channels: an operand holds fewer than ${channels} × ${vol} complex values`);
-  }
+  checkOperands(u, a, vol, channels);
   if (acc.length < 2 * vol) throw new RangeError(`Cannot sum over channels: the accumulator holds fewer than ${vol} complex values`);
   const native = nativeKernels();
   if (native) {
