@@ -37,6 +37,8 @@ export interface ComputeTaskModule {
 export interface ComputePool {
   /** Worker threads that compute (0: tasks run inline on the calling thread). */
   readonly workers: number;
+  /** Workers with nothing to do now (no task running, none waiting): a task run now starts at once. */
+  readonly idleWorkers: number;
   /**
    * Runs task `name` with `args`; resolves with its result. An `urgent` task
    * goes ahead of the waiting ones (for small tasks that a stream waits on,
@@ -84,6 +86,7 @@ export function shareWith(pool: ComputePool, a: Float32Array): Float32Array {
 /** Runs tasks on the calling thread. */
 class InlinePool implements ComputePool {
   readonly workers = 0;
+  readonly idleWorkers = 0;
   private module: Promise<ComputeTaskModule> | undefined;
 
   constructor(private readonly moduleUrl: string) {}
@@ -132,6 +135,13 @@ class WorkerPool implements ComputePool {
 
   constructor(readonly workers: number, private readonly moduleUrl: string, private readonly queueLimit: number) {
     this.slots = new Array<Slot | undefined>(workers).fill(undefined);
+  }
+
+  get idleWorkers(): number {
+    if (this.closed) return 0;
+    let idle = 0;
+    for (const slot of this.slots) if (!slot?.busy) idle += 1;
+    return Math.max(0, idle - this.queue.length);
   }
 
   async run<R>(name: string, args: unknown, options?: RunOptions): Promise<R> {

@@ -11,7 +11,8 @@ import { forEachMessage } from '../engine/channel.js';
 import { defineGadget } from '../engine/gadget.js';
 import { isBucket } from '../ismrmrd/messages.js';
 import { cgemm } from '../kernels/blas.js';
-import { reclaimBeforeAllocating } from '../util/gc.js';
+import { float32ChannelMix } from '../kernels/readout-oversampling.js';
+import { takeSliceBuffer } from '../engine/slice-buffers.js';
 
 const dimensionValues = ['average', 'contrast', 'phase', 'repetition', 'set', 'segment', 'slice', 'none', ''] as const;
 
@@ -102,21 +103,6 @@ function calibrationMode(enc: Encoding): string | undefined {
   return enc.parallelImaging?.calibrationMode;
 }
 
-const float32Mixes = new WeakMap<Float64Array, Float32Array>();
-
-/** A pending channel mix as the float32 matrix cgemm takes (converted once per matrix). */
-function float32Mix(mix: Float64Array, channels: number): Float32Array {
-  if (mix.length !== 2 * channels * channels) {
-    throw new RangeError(`Cannot apply a channel mix of ${Math.sqrt(mix.length / 2)} channels to readouts of ${channels}`);
-  }
-  let m = float32Mixes.get(mix);
-  if (!m) {
-    m = Float32Array.from(mix);
-    float32Mixes.set(mix, m);
-  }
-  return m;
-}
-
 /** Allocates and fills one buffer from the readouts of one key and encoding space. */
 export function makeDataBuffered(
   acqs: readonly Acquisition[],
@@ -196,10 +182,8 @@ export function makeDataBuffered(
 
   const dims = [NE0, NE1, NE2, CHA, NN, NS, NLOC];
   // Shared memory, so the recon gadgets' compute threads read the buffer without a copy (src/engine/thread-pool.ts).
-  // A buffer is one slice of hundreds of MB: collect the previous slices' garbage first so that its memory is reused.
-  const bytes = 8 * NE0 * NE1 * NE2 * CHA * NN * NS * NLOC;
-  reclaimBeforeAllocating(bytes);
-  const data = new Float32Array(new SharedArrayBuffer(bytes));
+  // A buffer is one slice of hundreds of MB: one handed back by an earlier slice's consumer is reused (src/engine/slice-buffers.ts).
+  const data = takeSliceBuffer(2 * NE0 * NE1 * NE2 * CHA * NN * NS * NLOC);
   const headerDims = [NE1, NE2, NN, NS, NLOC];
   const headers: (AcquisitionHeader | undefined)[] = new Array(NE1 * NE2 * NN * NS * NLOC).fill(undefined);
   const D = first.trajectory_dimensions;
@@ -238,7 +222,7 @@ export function makeDataBuffered(
     const chaStride = NE0 * NE1 * NE2;
     if (acq.pendingChannelMix && to > from) {
       // Whitening left by NoiseAdjust: line = X·Mᵀ, written straight into the buffer (channel stride as leading dimension).
-      const mix = float32Mix(acq.pendingChannelMix, CHA);
+      const mix = float32ChannelMix(acq.pendingChannelMix, CHA);
       cgemm(to - from, CHA, CHA, acq.data.subarray(2 * from), mix, data.subarray(2 * (lineBase + offset + from)), { opB: 'T', lda: ns, ldc: chaStride });
     } else {
       for (let c = 0; c < CHA; c++) {

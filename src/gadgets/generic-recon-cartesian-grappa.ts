@@ -24,6 +24,7 @@
  * role Image).
  */
 import { defineGadget, type GadgetContext } from '../engine/gadget.js';
+import { giveBackSliceBuffer } from '../engine/slice-buffers.js';
 import { forEachMessage, type Output } from '../engine/channel.js';
 import { isShared, sharedFloat32, type ComputePool } from '../engine/thread-pool.js';
 import type { DataBuffered, ImageArray, ReconBit, ReconData } from '../ismrmrd/buffers.js';
@@ -413,7 +414,10 @@ export const genericReconCartesianGrappaGadget = defineGadget({
     const pool = reconPool();
     await forEachMessage(input, async (data) => {
       recon ??= new GrappaRecon(requireHeader(context, 'GenericReconCartesianGrappaGadget'), props, context);
-      await pushAll(output, await recon.processOn(pool, data));
+      const arrays = await recon.processOn(pool, data);
+      // The k-space buffers end here (the images are new arrays): the next slice reuses them.
+      for (const bit of data.rbit) giveBackSliceBuffer(bit.data.data.data);
+      await pushAll(output, arrays);
     });
   },
 });

@@ -23,6 +23,7 @@ import {
 } from '../kernels/grappa.js';
 import { applyChannelRotation } from '../kernels/klt.js';
 import { applyNoiseWhitening } from '../kernels/noise-whitening.js';
+import { removeOversamplingInto } from '../kernels/readout-oversampling.js';
 
 /** Arguments of `grappaCalibrate`: one reference block [RO, E1, E2, srcCha]; targets are its first dstCha channels when fitting itself. */
 export interface GrappaCalibrateArgs {
@@ -208,6 +209,32 @@ function noiseWhitening(a: NoiseWhiteningArgs): null {
   return null;
 }
 
+/** Arguments of `removeOversampling`: readouts packed in `input` cut to `kept[k]` of `samples[k]` samples into `out`, mixed by `mix` when given. */
+export interface OversamplingRemovalArgs {
+  input: Float32Array;
+  inOffsets: readonly number[];
+  out: Float32Array;
+  outOffsets: readonly number[];
+  samples: readonly number[];
+  kept: readonly number[];
+  channels: number;
+  /** Channel mix (channels², column-major interleaved complex float32), or null. */
+  mix: Float32Array | null;
+}
+
+function removeOversampling(a: OversamplingRemovalArgs): null {
+  a.inOffsets.forEach((from, k) => {
+    const samples = a.samples[k] as number;
+    const kept = a.kept[k] as number;
+    const to = (a.outOffsets[k] as number);
+    removeOversamplingInto(
+      a.input.subarray(from, from + 2 * samples * a.channels), samples, a.channels, kept,
+      a.out.subarray(to, to + 2 * kept * a.channels), a.mix ?? undefined,
+    );
+  });
+  return null;
+}
+
 function coilMaps(a: CoilMapsArgs): null {
   coilMapsOfKspace(a.kspace, a.dims, a.options, a.out);
   return null;
@@ -226,7 +253,7 @@ function channelRotation(a: ChannelRotationArgs): null {
 }
 
 /** The task table the compute threads load. */
-export const tasks = { grappaCalibrate, grappaUnmixing, grappaUnwrap, coilMaps, channelRotation, fftCombine, rssFrames, noiseWhitening } as const;
+export const tasks = { grappaCalibrate, grappaUnmixing, grappaUnwrap, coilMaps, channelRotation, fftCombine, rssFrames, noiseWhitening, removeOversampling } as const;
 
 /** Task names. */
 export type ReconTaskName = keyof typeof tasks;

@@ -106,3 +106,33 @@ test('RemoveROOversamplingGadget leaves its input alone and gives the same resul
   assert.deepEqual(smallAcq.data, Float32Array.from(small.kspace), 'the input samples are unchanged');
   assert.deepEqual(bigAcq.data, Float32Array.from(big.kspace), 'the input samples are unchanged');
 });
+
+test('RemoveROOversamplingGadget applies a pending channel mix after the crop and sends none on', async () => {
+  const ns = 64;
+  const channels = 3;
+  const { kspace, profile } = bandLimitedReadout(ns, channels, 32, 21);
+  const mix = Float64Array.from(randomComplex(channels * channels, 4)); // y = M·x, column-major
+  const acq = { ...makeAcquisition({ samples: ns, channels, raw: Float32Array.from(kspace) }), pendingChannelMix: mix };
+  const [out] = ofKind(await runGadget(removeROOversamplingGadget, [acq], { header: header(ns, 600, 32, 300) }), 'acquisition');
+  assert.ok(out);
+  assert.equal(out.pendingChannelMix, undefined);
+  const plain = fftc(Float32Array.from(profile), [32, channels], [0], false);
+  const expected = new Float32Array(plain.length);
+  for (let s = 0; s < 32; s++) {
+    for (let i = 0; i < channels; i++) {
+      let re = 0;
+      let im = 0;
+      for (let j = 0; j < channels; j++) {
+        const mr = mix[2 * (i + channels * j)] as number;
+        const mi = mix[2 * (i + channels * j) + 1] as number;
+        const xr = plain[2 * (j * 32 + s)] as number;
+        const xi = plain[2 * (j * 32 + s) + 1] as number;
+        re += mr * xr - mi * xi;
+        im += mr * xi + mi * xr;
+      }
+      expected[2 * (i * 32 + s)] = re;
+      expected[2 * (i * 32 + s) + 1] = im;
+    }
+  }
+  assert.ok(maxAbsDiff(out.data, expected) < 1e-4, `max error ${maxAbsDiff(out.data, expected)}`);
+});

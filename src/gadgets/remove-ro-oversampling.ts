@@ -3,71 +3,133 @@
  * inverse FFT along the readout, cropping the central N' = ⌊Ns/r⌋ samples
  * (r = encoded FOV x / recon FOV x) and a forward FFT. Both transforms are
  * unitary, so image intensities and white-noise variance are preserved.
+ *
+ * A prewhitening that NoiseAdjust left pending (`pendingChannelMix`) is
+ * applied here, after the crop (half the samples to mix). With compute
+ * threads, readouts go to them in batches (`readout-batches.ts`), in order,
+ * so the event-loop thread keeps reading and placing data; the bits are
+ * those of the inline path.
  */
-import { defineMapGadget } from '../engine/gadget.js';
-import { isAcquisition } from '../ismrmrd/messages.js';
-import { fftc } from '../kernels/index.js';
+import { defineGadget } from '../engine/gadget.js';
+import type { GadgetContext } from '../engine/gadget.js';
+import { isAcquisition, type Message } from '../ismrmrd/messages.js';
+import { float32ChannelMix, oversamplingCropStart, removeOversamplingInto } from '../kernels/readout-oversampling.js';
 import type { Acquisition } from '../ismrmrd/types.js';
+import { reconPool, type OversamplingRemovalArgs } from './generic-recon-tasks.js';
+import { ReadoutBatches, type ReadoutWork } from './readout-batches.js';
 
-/** Scratch for the inverse transform, reused from readout to readout (one per thread: module state). */
-let scratch = new Float32Array(0);
-
-function workArea(length: number): Float32Array {
-  if (scratch.length < length) scratch = new Float32Array(Math.max(length, 2 * scratch.length));
-  return scratch.subarray(0, length);
+/** Samples kept of a readout, and the channel mix to apply. */
+interface Removal {
+  kept: number;
+  mix: Float32Array | undefined;
 }
 
-/** Removes oversampling from one readout by ratio `r`; returns a new acquisition (the input is not changed). */
-export function removeReadoutOversampling(acq: Acquisition, r: number): Acquisition {
+/** The readout with its oversampling removed: header, trajectory and `data` (kept × channels, already mixed). */
+function removedReadout(acq: Acquisition, r: number, kept: number, data: Float32Array): Acquisition {
   const ns = acq.head.number_of_samples;
-  const channels = acq.head.active_channels;
-  const nsOut = Math.floor(ns / r);
-  const start = Math.floor((ns - nsOut) / 2);
-  // The inverse FFT runs on a reused scratch copy: only the cropped output is a new allocation.
-  const work = workArea(acq.data.length);
-  work.set(acq.data);
-  fftc(work, [ns, channels], [0], true);
-  const out = new Float32Array(2 * nsOut * channels);
-  for (let c = 0; c < channels; c++) {
-    out.set(work.subarray(2 * (c * ns + start), 2 * (c * ns + start + nsOut)), 2 * c * nsOut);
-  }
-  fftc(out, [nsOut, channels], [0], false);
+  const start = oversamplingCropStart(ns, kept);
   const d = acq.head.trajectory_dimensions;
-  const traj = d > 0 ? acq.traj.slice(d * start, d * (start + nsOut)) : new Float32Array(0);
+  const traj = d > 0 ? acq.traj.slice(d * start, d * (start + kept)) : new Float32Array(0);
   return {
     kind: 'acquisition',
     head: {
       ...acq.head,
-      number_of_samples: nsOut,
+      number_of_samples: kept,
       center_sample: Math.trunc(acq.head.center_sample / r),
       discard_pre: Math.trunc(acq.head.discard_pre / r),
       discard_post: Math.trunc(acq.head.discard_post / r),
     },
     traj,
-    data: out,
-    ...(acq.pendingChannelMix ? { pendingChannelMix: acq.pendingChannelMix } : {}),
+    data,
   };
 }
 
-export const removeROOversamplingGadget = defineMapGadget({
+function removalOf(acq: Acquisition, r: number): Removal {
+  const mix = acq.pendingChannelMix ? float32ChannelMix(acq.pendingChannelMix, acq.head.active_channels) : undefined;
+  return { kept: Math.floor(acq.head.number_of_samples / r), mix };
+}
+
+/**
+ * Removes oversampling from one readout by ratio `r` (and applies a pending
+ * channel mix); returns a new acquisition (the input is not changed).
+ */
+export function removeReadoutOversampling(acq: Acquisition, r: number): Acquisition {
+  const { kept, mix } = removalOf(acq, r);
+  const channels = acq.head.active_channels;
+  const out = removeOversamplingInto(acq.data, acq.head.number_of_samples, channels, kept, new Float32Array(2 * kept * channels), mix);
+  return removedReadout(acq, r, kept, out);
+}
+
+/** Oversampling ratio r for `acq`, or undefined when nothing is to be removed. */
+function oversamplingRatio(acq: Acquisition, context: GadgetContext): number | undefined {
+  const encodings = context.header?.encoding ?? [];
+  const enc = encodings[acq.head.encoding_space_ref] ?? encodings[0];
+  if (!enc) return undefined;
+  const encX = enc.encodedSpace.matrixSize.x;
+  const recX = enc.reconSpace.matrixSize.x;
+  const encFov = enc.encodedSpace.fieldOfView_mm.x;
+  const recFov = enc.reconSpace.fieldOfView_mm.x;
+  if (encX === recX && encFov === recFov) return undefined;
+  if (!(recFov > 0) || !(encFov > 0)) return undefined;
+  const r = encFov / recFov;
+  if (!(r > 1) || acq.head.number_of_samples === 0) return undefined;
+  return r;
+}
+
+/** A readout's removal on the compute threads. */
+interface PooledRemoval extends Removal {
+  r: number;
+}
+
+const pooledRemoval: ReadoutWork<PooledRemoval> = {
+  task: 'removeOversampling',
+  key: (acq, m) => (m.mix ? m.mix : acq.head.active_channels),
+  inputFloats: (acq) => 2 * acq.head.number_of_samples * acq.head.active_channels,
+  outputFloats: (acq, m) => 2 * m.kept * acq.head.active_channels,
+  args: (b): OversamplingRemovalArgs => ({
+    input: b.input,
+    inOffsets: b.inOffsets,
+    out: b.out,
+    outOffsets: b.outOffsets,
+    samples: b.acqs.map((a) => a.head.number_of_samples),
+    kept: b.metas.map((m) => m.kept),
+    channels: (b.acqs[0] as Acquisition).head.active_channels,
+    mix: b.metas[0]?.mix ?? null,
+  }),
+  result: (acq, m, data) => removedReadout(acq, m.r, m.kept, data),
+};
+
+/**
+ * Input floats done inline before readouts go to the compute threads: a small
+ * scan (one 256² image of 8 coils is 8 MiB) is finished before a worker
+ * thread would have started.
+ */
+const INLINE_FLOATS = 8 << 20;
+
+export const removeROOversamplingGadget = defineGadget({
   name: 'RemoveROOversamplingGadget',
   classNames: ['RemoveROOversamplingGadget'],
   properties: {},
   strict: false,
   description: 'Removes readout oversampling (encoded vs recon FOV in x) with a centred FFT crop',
-  accepts: isAcquisition,
-  process(acq, _props, context) {
-    const encodings = context.header?.encoding ?? [];
-    const enc = encodings[acq.head.encoding_space_ref] ?? encodings[0];
-    if (!enc) return acq;
-    const encX = enc.encodedSpace.matrixSize.x;
-    const recX = enc.reconSpace.matrixSize.x;
-    const encFov = enc.encodedSpace.fieldOfView_mm.x;
-    const recFov = enc.reconSpace.fieldOfView_mm.x;
-    if (encX === recX && encFov === recFov) return acq;
-    if (!(recFov > 0) || !(encFov > 0)) return acq;
-    const r = encFov / recFov;
-    if (!(r > 1) || acq.head.number_of_samples === 0) return acq;
-    return removeReadoutOversampling(acq, r);
+  // Every message comes in, so that those passed on keep their place among the readouts batched on the compute threads.
+  accepts: (m: Message): m is Message => true,
+  async run(input, output, _props, context) {
+    const pool = reconPool();
+    const batches = pool.workers > 0 ? new ReadoutBatches(pool, output, pooledRemoval) : undefined;
+    let inlineFloats = 0;
+    for await (const m of input) {
+      const r = isAcquisition(m) ? oversamplingRatio(m, context) : undefined;
+      if (r === undefined || !isAcquisition(m)) {
+        if (batches) await batches.pass(m);
+        else await output.push(m);
+      } else if (batches && inlineFloats >= INLINE_FLOATS) {
+        await batches.add(m, { ...removalOf(m, r), r });
+      } else {
+        inlineFloats += m.data.length;
+        await output.push(removeReadoutOversampling(m, r));
+      }
+    }
+    await batches?.finish();
   },
 });

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { createComputePool } from '../engine/thread-pool.js';
+import type { Message } from '../ismrmrd/messages.js';
+import { emptyAcquisitionHeader, type Acquisition } from '../ismrmrd/types.js';
+import { removeOversamplingInto } from '../kernels/readout-oversampling.js';
+import { RECON_TASKS_URL, type OversamplingRemovalArgs } from './generic-recon-tasks.js';
+import { ReadoutBatches, type ReadoutWork } from './readout-batches.js';
+import { randomComplex } from './testing.js';
+
+interface Cut {
+  kept: number;
+  mix: Float32Array | undefined;
+}
+
+const cutWork: ReadoutWork<Cut> = {
+  task: 'removeOversampling',
+  key: (acq, m) => m.mix ?? acq.head.active_channels,
+  inputFloats: (acq) => 2 * acq.head.number_of_samples * acq.head.active_channels,
+  outputFloats: (acq, m) => 2 * m.kept * acq.head.active_channels,
+  args: (b): OversamplingRemovalArgs => ({
+    input: b.input, inOffsets: b.inOffsets, out: b.out, outOffsets: b.outOffsets,
+    samples: b.acqs.map((a) => a.head.number_of_samples), kept: b.metas.map((m) => m.kept),
+    channels: (b.acqs[0] as Acquisition).head.active_channels, mix: b.metas[0]?.mix ?? null,
+  }),
+  result: (acq, m, data) => ({ ...acq, head: { ...acq.head, number_of_samples: m.kept }, data }),
+};
+
+function readout(k: number, samples: number, channels: number): Acquisition {
+  const head = emptyAcquisitionHeader();
+  head.scan_counter = k;
+  head.number_of_samples = samples;
+  head.active_channels = channels;
+  return { kind: 'acquisition', head, traj: new Float32Array(0), data: randomComplex(samples * channels, 100 + k) };
+}
+
+const marker: Message = { kind: 'text', text: 'between' };
+
+test('readout batches on a worker give the inline bits, in input order, with passed messages in place', { timeout: 60_000 }, async () => {
+  const channels = 4;
+  const mixA = randomComplex(channels * channels, 7);
+  const mixB = randomComplex(channels * channels, 8);
+  const acqs = Array.from({ length: 45 }, (_v, k) => readout(k, k % 5 === 0 ? 48 : 64, channels));
+  const cuts: Cut[] = acqs.map((a, k) => ({ kept: a.head.number_of_samples / 2, mix: k < 30 ? mixA : k < 40 ? mixB : undefined }));
+  const got: Message[] = [];
+  const pool = createComputePool(RECON_TASKS_URL, 1);
+  try {
+    const batches = new ReadoutBatches(pool, { push: async (m) => void got.push(m) }, cutWork, { batchReadouts: 4, inFlight: 2 });
+    for (let k = 0; k < acqs.length; k++) {
+      await batches.add(acqs[k] as Acquisition, cuts[k] as Cut);
+      if (k === 17) await batches.pass(marker);
+    }
+    await batches.finish();
+  } finally {
+    await pool.close();
+  }
+  assert.equal(got.length, acqs.length + 1);
+  assert.equal(got[18], marker, 'the passed message keeps its place');
+  const readouts = got.filter((m) => m !== marker) as Acquisition[];
+  readouts.forEach((m, k) => {
+    const a = acqs[k] as Acquisition;
+    const { kept, mix } = cuts[k] as Cut;
+    assert.equal(m.head.scan_counter, k, 'input order');
+    const expected = removeOversamplingInto(a.data, a.head.number_of_samples, channels, kept, new Float32Array(2 * kept * channels), mix);
+    assert.deepEqual(Array.from(m.data), Array.from(expected), `readout ${k}`);
+  });
+});
+
+test('a batch that does not fill is sent after maxWaitMs; a failed batch fails the next call', { timeout: 30_000 }, async () => {
+  const got: Message[] = [];
+  const pool = createComputePool(RECON_TASKS_URL, 1);
+  try {
+    const batches = new ReadoutBatches(pool, { push: async (m) => void got.push(m) }, cutWork, { batchReadouts: 100, maxWaitMs: 2 });
+    await batches.add(readout(0, 32, 2), { kept: 16, mix: undefined });
+    for (let i = 0; i < 200 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(got.length, 1, 'sent without finish()');
+
+    // kept > samples: the task throws on the worker (or here, when the worker is busy).
+    await batches.add(readout(1, 32, 2), { kept: 64, mix: undefined });
+    await assert.rejects(batches.finish(), /Cannot remove oversampling/);
+    await assert.rejects(batches.add(readout(2, 32, 2), { kept: 16, mix: undefined }), /Cannot remove oversampling/);
+    assert.equal(got.length, 1, 'nothing after the failure');
+  } finally {
+    await pool.close();
+  }
+});

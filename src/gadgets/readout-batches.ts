@@ -1,0 +1,196 @@
+/**
+ * Per-readout work on the compute threads: readouts are packed in batches
+ * into shared memory, a task of `generic-recon-tasks.ts` does the batch on
+ * a worker (the same per-readout kernel calls as inline, so the same bits),
+ * and the results go on in input order. Used by the gadgets whose work per
+ * readout would otherwise keep the event-loop thread busy while the workers
+ * wait (oversampling removal, prewhitening).
+ *
+ * - Order: readouts and any other message handed to {@link ReadoutBatches.pass}
+ *   leave in the order they came.
+ * - Bounded: at most `inFlight` batches are outstanding; `add` waits.
+ * - Streaming: a batch that does not fill within `maxWaitMs` is sent as it
+ *   is, so readouts arriving at scanner pace are not held back.
+ * - Never stalled behind long tasks: a batch made while no worker is idle
+ *   (a slice's reconstruction pieces are running) is done on the calling
+ *   thread at once.
+ * - Errors: a failed batch fails the next `add`, `pass` or `finish`.
+ */
+import type { Output } from '../engine/channel.js';
+import { sharedFloat32, type ComputePool } from '../engine/thread-pool.js';
+import type { Message } from '../ismrmrd/messages.js';
+import type { Acquisition } from '../ismrmrd/types.js';
+import { tasks, type ReconTaskName } from './generic-recon-tasks.js';
+
+function runHere(name: ReconTaskName, args: unknown): Promise<unknown> {
+  try {
+    return Promise.resolve((tasks[name] as (a: unknown) => unknown)(args));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** A batch as packed for its task: readout k's input at `input[inOffsets[k]…]`, its result at `out[outOffsets[k]…]`. */
+export interface PackedReadouts<M> {
+  readonly acqs: readonly Acquisition[];
+  readonly metas: readonly M[];
+  readonly input: Float32Array;
+  readonly out: Float32Array;
+  readonly inOffsets: readonly number[];
+  readonly outOffsets: readonly number[];
+}
+
+/** What is done to each readout, with `M` the per-readout settings. */
+export interface ReadoutWork<M> {
+  /** The task that does a packed batch. */
+  readonly task: ReconTaskName;
+  /** Readouts whose keys differ go in different batches (another matrix, channel count…). */
+  key(acq: Acquisition, meta: M): unknown;
+  /** Floats of the readout's input (from the start of its data). */
+  inputFloats(acq: Acquisition, meta: M): number;
+  /** Floats of its result. */
+  outputFloats(acq: Acquisition, meta: M): number;
+  /** The task's arguments. */
+  args(batch: PackedReadouts<M>): unknown;
+  /** The readout sent on, with its result `data`. */
+  result(acq: Acquisition, meta: M, data: Float32Array): Acquisition;
+}
+
+/** Sizes of {@link ReadoutBatches}. */
+export interface ReadoutBatchOptions {
+  /** Floats of input per batch: a batch is sent once it holds this much (default 1 Mi floats, 4 MiB). */
+  batchFloats?: number;
+  /** Most readouts per batch (default 64). */
+  batchReadouts?: number;
+  /** Batches outstanding at most (default 3). */
+  inFlight?: number;
+  /** A batch that has not filled after this long is sent (default 4 ms). */
+  maxWaitMs?: number;
+}
+
+/** Runs a {@link ReadoutWork} on a pool's workers and pushes the results, in order, to `output`. */
+export class ReadoutBatches<M> {
+  private acqs: Acquisition[] = [];
+  private metas: M[] = [];
+  private floats = 0;
+  private key: unknown;
+  private timer: NodeJS.Timeout | undefined;
+  private tail: Promise<void> = Promise.resolve();
+  private outstanding = 0;
+  private readonly waiters: (() => void)[] = [];
+  private readonly freeInputs: Float32Array[] = [];
+  private failure: { error: unknown } | undefined;
+  private readonly batchFloats: number;
+  private readonly batchReadouts: number;
+  private readonly inFlight: number;
+  private readonly maxWaitMs: number;
+
+  constructor(
+    private readonly pool: ComputePool,
+    private readonly output: Output<Message>,
+    private readonly work: ReadoutWork<M>,
+    options: ReadoutBatchOptions = {},
+  ) {
+    this.batchFloats = Math.max(1, options.batchFloats ?? 1 << 20);
+    this.batchReadouts = Math.max(1, options.batchReadouts ?? 64);
+    this.inFlight = Math.max(1, options.inFlight ?? 3);
+    this.maxWaitMs = Math.max(0, options.maxWaitMs ?? 4);
+  }
+
+  /** Queues one readout; waits while too many batches are outstanding. */
+  async add(acq: Acquisition, meta: M): Promise<void> {
+    this.throwIfFailed();
+    const key = this.work.key(acq, meta);
+    if (this.acqs.length > 0 && key !== this.key) this.dispatch();
+    this.key = key;
+    this.acqs.push(acq);
+    this.metas.push(meta);
+    this.floats += this.work.inputFloats(acq, meta);
+    if (this.floats >= this.batchFloats || this.acqs.length >= this.batchReadouts) this.dispatch();
+    else this.timer ??= setTimeout(() => this.dispatch(), this.maxWaitMs);
+    while (this.outstanding > this.inFlight) await new Promise<void>((r) => this.waiters.push(r));
+    this.throwIfFailed();
+  }
+
+  /** Sends `message` on after every readout queued before it. */
+  async pass(message: Message): Promise<void> {
+    await this.drain();
+    await this.output.push(message);
+  }
+
+  /** Sends everything queued; rejects with the first failure. */
+  async finish(): Promise<void> {
+    await this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.dispatch();
+    await this.tail;
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  private dispatch(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.acqs.length === 0) return;
+    const acqs = this.acqs;
+    const metas = this.metas;
+    this.acqs = [];
+    this.metas = [];
+    this.floats = 0;
+    const inOffsets: number[] = [];
+    const outOffsets: number[] = [];
+    let inTotal = 0;
+    let outTotal = 0;
+    acqs.forEach((acq, k) => {
+      inOffsets.push(inTotal);
+      outOffsets.push(outTotal);
+      inTotal += this.work.inputFloats(acq, metas[k] as M);
+      outTotal += this.work.outputFloats(acq, metas[k] as M);
+    });
+    const whole = this.takeInput(inTotal);
+    const input = whole.subarray(0, inTotal);
+    acqs.forEach((acq, k) => {
+      const n = this.work.inputFloats(acq, metas[k] as M);
+      input.set(acq.data.subarray(0, n), inOffsets[k]);
+    });
+    const out = sharedFloat32(outTotal);
+    const batch: PackedReadouts<M> = { acqs, metas, input, out, inOffsets, outOffsets };
+    // No worker free now (a slice's pieces are running): do the batch here rather than stall the stream behind them.
+    const args = this.work.args(batch);
+    const done = this.pool.idleWorkers > 0 ? this.pool.run<unknown>(this.work.task, args, { urgent: true }) : runHere(this.work.task, args);
+    done.catch(() => undefined);
+    this.outstanding += 1;
+    const step = this.tail.then(async () => {
+      try {
+        await done;
+        this.freeInputs.push(whole);
+        if (this.failure) return;
+        for (let k = 0; k < acqs.length; k++) {
+          const from = outOffsets[k] as number;
+          const data = out.subarray(from, from + this.work.outputFloats(acqs[k] as Acquisition, metas[k] as M));
+          await this.output.push(this.work.result(acqs[k] as Acquisition, metas[k] as M, data));
+        }
+      } finally {
+        this.outstanding -= 1;
+        this.waiters.shift()?.();
+      }
+    });
+    this.tail = step.catch((error: unknown) => {
+      this.failure ??= { error };
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  /** A shared input array of at least `floats` (reused once its batch is done: no fresh pages to fault in). */
+  private takeInput(floats: number): Float32Array {
+    const i = this.freeInputs.findIndex((a) => a.length >= floats);
+    return i >= 0 ? (this.freeInputs.splice(i, 1)[0] as Float32Array) : sharedFloat32(Math.max(floats, this.batchFloats));
+  }
+}
