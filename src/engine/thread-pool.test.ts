@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { ComputeTaskError, createComputePool, isShared, sharedFloat32, shareWith } from './thread-pool.js';
+import { ComputeTaskError, createComputePool, isShared, SENT_AHEAD, sharedFloat32, shareWith } from './thread-pool.js';
 
 const TASKS = new URL('./thread-pool-test-tasks.js', import.meta.url).href;
 
@@ -91,10 +91,37 @@ test('an urgent task runs before the tasks already waiting', { timeout: 30_000 }
     const normal = Array.from({ length: 4 }, (_v, k) => pool.run('squares', { input: x, out, from: 0, to: x.length }).then(() => finished.push(`n${k}`)));
     const urgent = pool.run('where', {}, { urgent: true }).then(() => finished.push('u'));
     await Promise.all([...normal, urgent]);
-    assert.equal(finished[0], 'n0', 'the running task finishes first');
-    assert.equal(finished[1], 'u', 'then the urgent one, ahead of those that waited');
-    assert.deepEqual(finished.slice(2), ['n1', 'n2', 'n3']);
+    // The worker holds SENT_AHEAD tasks (the running one and the next): those finish first.
+    const sent = Array.from({ length: SENT_AHEAD }, (_v, k) => `n${k}`);
+    assert.deepEqual(finished.slice(0, SENT_AHEAD), sent, 'the tasks already sent to the worker finish first');
+    assert.equal(finished[SENT_AHEAD], 'u', 'then the urgent one, ahead of those that waited');
+    assert.deepEqual(finished.slice(SENT_AHEAD + 1), ['n0', 'n1', 'n2', 'n3'].slice(SENT_AHEAD));
   } finally {
     await pool.close();
   }
+});
+
+test('helpOnce runs the newest waiting task that is not urgent on the calling thread', { timeout: 30_000 }, async () => {
+  const pool = createComputePool(TASKS, 1, 16);
+  try {
+    const ran: string[] = [];
+    const jobs = Array.from({ length: SENT_AHEAD + 2 }, () => pool.run<string>('where', {}));
+    const urgent = pool.run<string>('where', {}, { urgent: true });
+    const helped = pool.helpOnce((name) => {
+      ran.push(name);
+      return 'here';
+    });
+    assert.equal(helped, true);
+    assert.deepEqual(ran, ['where']);
+    const results = await Promise.all(jobs);
+    assert.equal(results[results.length - 1], 'here', 'the newest waiting task ran here');
+    assert.notEqual(results[0], 'here', 'the others ran on the worker');
+    assert.notEqual(await urgent, 'here', 'urgent tasks are left to the workers');
+    assert.equal(pool.helpOnce(() => 'here'), false, 'nothing waits');
+  } finally {
+    await pool.close();
+  }
+  const inline = createComputePool(TASKS, 0);
+  assert.equal(inline.helpOnce(() => 0), false);
+  await inline.close();
 });

@@ -37,8 +37,12 @@ export interface ComputeTaskModule {
 export interface ComputePool {
   /** Worker threads that compute (0: tasks run inline on the calling thread). */
   readonly workers: number;
-  /** Workers with nothing to do now (no task running, none waiting): a task run now starts at once. */
-  readonly idleWorkers: number;
+  /**
+   * Tasks the workers would take now without queueing: room in what is sent
+   * ahead to each worker, less the tasks waiting. A task run now when this
+   * is 0 waits behind others.
+   */
+  readonly freeSlots: number;
   /**
    * Runs task `name` with `args`; resolves with its result. An `urgent` task
    * goes ahead of the waiting ones (for small tasks that a stream waits on,
@@ -47,6 +51,13 @@ export interface ComputePool {
   run<R>(name: string, args: unknown, options?: RunOptions): Promise<R>;
   /** Runs every `[name, args]` and resolves with the results in the given order. */
   all<R>(jobs: readonly (readonly [string, unknown])[]): Promise<R[]>;
+  /**
+   * Takes the newest waiting task that is not urgent and runs it on the
+   * calling thread with `run` (the task module's function for that name),
+   * settling its promise; false when none waits. Lets the event-loop thread
+   * share a batch's work when it has nothing else to do.
+   */
+  helpOnce(run: (name: string, args: unknown) => unknown): boolean;
   /** Ends the workers; pending tasks are rejected. */
   close(): Promise<void>;
 }
@@ -86,7 +97,7 @@ export function shareWith(pool: ComputePool, a: Float32Array): Float32Array {
 /** Runs tasks on the calling thread. */
 class InlinePool implements ComputePool {
   readonly workers = 0;
-  readonly idleWorkers = 0;
+  readonly freeSlots = 0;
   private module: Promise<ComputeTaskModule> | undefined;
 
   constructor(private readonly moduleUrl: string) {}
@@ -104,6 +115,10 @@ class InlinePool implements ComputePool {
     return out;
   }
 
+  helpOnce(): boolean {
+    return false;
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -118,8 +133,16 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
-  busy: Pending | undefined;
+  /** Tasks sent to this worker, oldest (running) first. */
+  jobs: Pending[];
 }
+
+/**
+ * Tasks sent to a worker ahead of the one it runs: it starts the next as soon
+ * as it finishes, without waiting for the event-loop thread (which may be
+ * busy with a piece of its own) to hand it one.
+ */
+export const SENT_AHEAD = 2;
 
 type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; message: string; name?: string; stack?: string };
 
@@ -137,11 +160,11 @@ class WorkerPool implements ComputePool {
     this.slots = new Array<Slot | undefined>(workers).fill(undefined);
   }
 
-  get idleWorkers(): number {
+  get freeSlots(): number {
     if (this.closed) return 0;
-    let idle = 0;
-    for (const slot of this.slots) if (!slot?.busy) idle += 1;
-    return Math.max(0, idle - this.queue.length);
+    let free = 0;
+    for (const slot of this.slots) free += SENT_AHEAD - (slot?.jobs.length ?? 0);
+    return Math.max(0, free - this.queue.length);
   }
 
   async run<R>(name: string, args: unknown, options?: RunOptions): Promise<R> {
@@ -171,6 +194,20 @@ class WorkerPool implements ComputePool {
     return Promise.all(promises);
   }
 
+  helpOnce(run: (name: string, args: unknown) => unknown): boolean {
+    let at = this.queue.length - 1;
+    while (at >= 0 && (this.queue[at] as Pending).urgent) at--;
+    if (at < 0 || this.closed) return false;
+    const job = this.queue.splice(at, 1)[0] as Pending;
+    this.roomWaiters.shift()?.();
+    try {
+      job.resolve(run(job.name, job.args));
+    } catch (err) {
+      job.reject(err);
+    }
+    return true;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     for (const p of this.queue.splice(0)) p.reject(new ComputeTaskError(p.name, 'the compute pool is closed'));
@@ -178,9 +215,7 @@ class WorkerPool implements ComputePool {
     const ending = this.slots.map(async (slot, i) => {
       this.slots[i] = undefined;
       if (!slot) return;
-      const job = slot.busy;
-      slot.busy = undefined;
-      job?.reject(new ComputeTaskError(job.name, 'the compute pool is closed'));
+      for (const job of slot.jobs.splice(0)) job.reject(new ComputeTaskError(job.name, 'the compute pool is closed'));
       // Held until the thread has exited: a reply that races the termination
       // must not leave the process with nothing keeping the event loop alive.
       slot.worker.ref();
@@ -189,44 +224,45 @@ class WorkerPool implements ComputePool {
     await Promise.all(ending);
   }
 
+  /** Sends waiting tasks to the workers: first one to each idle worker, then up to {@link SENT_AHEAD} each. */
   private dispatch(): void {
-    for (let i = 0; i < this.slots.length && this.queue.length > 0; i++) {
-      let slot = this.slots[i];
-      if (slot?.busy) continue;
-      slot ??= this.spawn(i);
-      const job = this.queue.shift() as Pending;
-      slot.busy = job;
-      slot.worker.ref();
-      try {
-        slot.worker.postMessage({ id: job.id, name: job.name, args: job.args });
-      } catch (err) {
-        slot.busy = undefined;
-        slot.worker.unref();
-        job.reject(new ComputeTaskError(job.name, `its arguments cannot be sent to a worker thread: ${(err as Error).message}`));
+    for (let depth = 1; depth <= SENT_AHEAD && this.queue.length > 0; depth++) {
+      for (let i = 0; i < this.slots.length && this.queue.length > 0; i++) {
+        let slot = this.slots[i];
+        if (slot && slot.jobs.length >= depth) continue;
+        slot ??= this.spawn(i);
+        const job = this.queue.shift() as Pending;
+        slot.jobs.push(job);
+        slot.worker.ref();
+        try {
+          slot.worker.postMessage({ id: job.id, name: job.name, args: job.args });
+        } catch (err) {
+          slot.jobs.pop();
+          if (slot.jobs.length === 0) slot.worker.unref();
+          job.reject(new ComputeTaskError(job.name, `its arguments cannot be sent to a worker thread: ${(err as Error).message}`));
+        }
+        this.roomWaiters.shift()?.();
       }
-      this.roomWaiters.shift()?.();
     }
   }
 
   private spawn(i: number): Slot {
     const worker = new Worker(WORKER_URL, { workerData: { moduleUrl: this.moduleUrl } });
     worker.unref();
-    const slot: Slot = { worker, busy: undefined };
+    const slot: Slot = { worker, jobs: [] };
     this.slots[i] = slot;
     worker.on('message', (reply: Reply) => {
-      const job = slot.busy;
+      const job = slot.jobs[0];
       if (this.closed || !job || job.id !== reply.id) return;
-      slot.busy = undefined;
-      worker.unref();
+      slot.jobs.shift();
+      if (slot.jobs.length === 0) worker.unref();
       if (reply.ok) job.resolve(reply.result);
       else job.reject(new ComputeTaskError(job.name, reply.message, reply.name));
       this.dispatch();
     });
     const fail = (why: string): void => {
       if (this.slots[i] === slot) this.slots[i] = undefined;
-      const job = slot.busy;
-      slot.busy = undefined;
-      job?.reject(new ComputeTaskError(job.name, why));
+      for (const job of slot.jobs.splice(0)) job.reject(new ComputeTaskError(job.name, why));
       if (!this.closed) this.dispatch();
     };
     worker.on('error', (err) => fail(`the worker thread failed: ${err.message}`));

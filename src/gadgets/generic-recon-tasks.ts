@@ -307,29 +307,36 @@ export function runInline<T>(steps: ReconSteps<T>): T {
   return r.value;
 }
 
+/** Runs one task of this module by name (on the calling thread). */
+function runTask(name: string, args: unknown): unknown {
+  const task = tasks[name as ReconTaskName] as ((a: unknown) => unknown) | undefined;
+  if (!task) throw new Error(`Cannot run compute task '${name}': no such task`);
+  return task(args);
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * Runs steps with each batch spread over `pool`'s workers and the calling
- * thread: of a batch of n tasks, the last ⌊n/(workers + 1)⌋ run inline while
- * the workers take the others (the event-loop thread counts as one of the
- * `--threads`; it is otherwise idle while a slice's last pieces compute).
- * Everything runs inline when the pool has no workers.
+ * thread: the batch goes to the pool, and the event-loop thread (one of the
+ * `--threads`) takes waiting pieces itself, one per turn of the event loop,
+ * whenever it has nothing else to do: reading, decoding and the streaming
+ * gadgets go first, so the next slice keeps arriving while this one
+ * computes. Everything runs inline when the pool has no workers. Which
+ * thread runs a piece never changes its bits.
  */
 export async function runOnPool<T>(pool: ComputePool, steps: ReconSteps<T>): Promise<T> {
   if (pool.workers === 0) return runInline(steps);
   let r = steps.next([]);
   while (!r.done) {
-    const batch = r.value;
-    const own = Math.floor(batch.length / (pool.workers + 1));
-    const remote = pool.all<unknown>(batch.slice(0, batch.length - own));
-    remote.catch(() => undefined);
-    let local: unknown[];
-    try {
-      local = batch.slice(batch.length - own).map(([name, args]) => (tasks[name] as (a: unknown) => unknown)(args));
-    } catch (err) {
-      await remote.catch(() => undefined);
-      throw err;
+    const all = pool.all<unknown>(r.value);
+    let settled = false;
+    all.then(() => { settled = true; }, () => { settled = true; });
+    while (!settled) {
+      await nextTurn();
+      if (settled || !pool.helpOnce(runTask)) break;
     }
-    r = steps.next([...(await remote), ...local]);
+    r = steps.next(await all);
   }
   return r.value;
 }

@@ -11,9 +11,9 @@
  * - Bounded: at most `inFlight` batches are outstanding; `add` waits.
  * - Streaming: a batch that does not fill within `maxWaitMs` is sent as it
  *   is, so readouts arriving at scanner pace are not held back.
- * - Never stalled behind long tasks: a batch made while no worker is idle
- *   (a slice's reconstruction pieces are running) is done on the calling
- *   thread at once.
+ * - Never stalled behind long tasks: a batch made while the workers have
+ *   all the tasks they take ahead (a slice's reconstruction pieces) is done
+ *   on the calling thread at once.
  * - Errors: a failed batch fails the next `add`, `pass` or `finish`.
  */
 import type { Output } from '../engine/channel.js';
@@ -162,9 +162,9 @@ export class ReadoutBatches<M> {
     });
     const out = sharedFloat32(outTotal);
     const batch: PackedReadouts<M> = { acqs, metas, input, out, inOffsets, outOffsets };
-    // No worker free now (a slice's pieces are running): do the batch here rather than stall the stream behind them.
+    // The workers have enough to do (a slice's pieces are running): do the batch here rather than stall the stream behind them.
     const args = this.work.args(batch);
-    const done = this.pool.idleWorkers > 0 ? this.pool.run<unknown>(this.work.task, args, { urgent: true }) : runHere(this.work.task, args);
+    const done = this.pool.freeSlots > 0 ? this.pool.run<unknown>(this.work.task, args, { urgent: true }) : runHere(this.work.task, args);
     done.catch(() => undefined);
     this.outstanding += 1;
     const step = this.tail.then(async () => {
