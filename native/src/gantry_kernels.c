@@ -6,6 +6,8 @@
  *   cgemm(...), cherk(...), cposv(...)    OpenBLAS / its LAPACK, one thread
  *   channelSum(...), channelSumInto(...)  per-pixel channel sums (GRAPPA unmixing, coil combination)
  *   coilMapInati(...)                     Inati coil maps (the TypeScript algorithm, same sums)
+ *   rootSumOfSquares(...)                 coil combination by root sum of squares (same sums as TypeScript)
+ *   magnitude(src, dst)                   |z| of complex pixels (same bits as TypeScript)
  *   setWisdomFile(path | null)            where FFT plans are kept (see below)
  *   retainFreedMemory(bytes)              keep big freed blocks for reuse (glibc)
  *   info()                                library versions and the BLAS core
@@ -879,6 +881,73 @@ static napi_value js_channel_sum_into(napi_env env, napi_callback_info info) {
 }
 
 /*
+ * Root sum of squares along one axis (coil combination):
+ * dst[stride·(i + inner·o)] = √(Σ_c |src[i + inner·(c + n·o)]|²), the sum in
+ * float64 in channel order from 0, as rootSumOfSquares in
+ * src/kernels/complex-ops.ts (same bits: the products of float32 values are
+ * exact in float64, and there is no FMA contraction).
+ */
+#define RSS_BLOCK 1024
+static void root_sum_of_squares(const float *restrict src, size_t inner, size_t n, size_t outer, float *restrict dst, size_t stride) {
+  double acc[RSS_BLOCK];
+  for (size_t o = 0; o < outer; o++) {
+    for (size_t i0 = 0; i0 < inner; i0 += RSS_BLOCK) {
+      const size_t len = inner - i0 < RSS_BLOCK ? inner - i0 : RSS_BLOCK;
+      for (size_t i = 0; i < len; i++) acc[i] = 0;
+      for (size_t c = 0; c < n; c++) {
+        const float *restrict s = src + 2 * (i0 + inner * (c + n * o));
+        for (size_t i = 0; i < len; i++) {
+          const double re = s[2 * i], im = s[2 * i + 1];
+          acc[i] += re * re + im * im;
+        }
+      }
+      float *restrict d = dst + stride * (i0 + inner * o);
+      for (size_t i = 0; i < len; i++) d[stride * i] = (float)sqrt(acc[i]);
+    }
+  }
+}
+
+/* rootSumOfSquares(src, inner, n, outer, dst, stride) */
+static napi_value js_root_sum_of_squares(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 6) return throw_type(env, "Cannot compute root sum of squares: expected (src, inner, n, outer, dst, stride)");
+  float *src, *dst;
+  size_t lsrc, ldst;
+  int64_t inner, n, outer, stride;
+  if (!get_f32(env, argv[0], &src, &lsrc) || !get_f32(env, argv[4], &dst, &ldst))
+    return throw_type(env, "Cannot compute root sum of squares: src and dst must be Float32Arrays");
+  if (!get_i64(env, argv[1], &inner) || !get_i64(env, argv[2], &n) || !get_i64(env, argv[3], &outer) || !get_i64(env, argv[5], &stride) ||
+      inner < 0 || n < 0 || outer < 0 || stride < 1 || stride > 64 || (outer > 0 && inner > ((int64_t)1 << 48) / outer))
+    return throw_range(env, "Cannot compute root sum of squares: bad sizes");
+  const uint64_t count = (uint64_t)inner * (uint64_t)outer; /* < 2^48 */
+  if (n > 0 && count > 0 && (uint64_t)lsrc / 2 / (uint64_t)n < count) return throw_range(env, "Cannot compute root sum of squares: src is too short");
+  if (count > 0 && ldst < (uint64_t)stride * (count - 1) + 1) return throw_range(env, "Cannot compute root sum of squares: dst is too short");
+  root_sum_of_squares(src, (size_t)inner, (size_t)n, (size_t)outer, dst, (size_t)stride);
+  return NULL;
+}
+
+/* magnitude(src, dst): dst[i] = √(re² + im²) in float64, rounded to float32 (as complexToReal in src/gadgets/image-pixels.ts). */
+static napi_value js_magnitude(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 2) return throw_type(env, "Cannot compute magnitudes: expected (src, dst)");
+  float *src, *dst;
+  size_t lsrc, ldst;
+  if (!get_f32(env, argv[0], &src, &lsrc) || !get_f32(env, argv[1], &dst, &ldst))
+    return throw_type(env, "Cannot compute magnitudes: src and dst must be Float32Arrays");
+  if (ldst < lsrc / 2) return throw_range(env, "Cannot compute magnitudes: dst is too short");
+  const size_t n = lsrc / 2;
+  for (size_t i = 0; i < n; i++) {
+    const double re = src[2 * i], im = src[2 * i + 1];
+    dst[i] = (float)sqrt(re * re + im * im);
+  }
+  return NULL;
+}
+
+/*
  * One pixel of Inati: power iterations on the packed upper triangle R
  * (pair p = i + j(j+1)/2 for i ≤ j, R_ij = Σ x_i·conj(x_j)) starting from S,
  * the map into v. The same operations in the same order as inatiPixel in
@@ -1129,6 +1198,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"channelSum", NULL, js_channel_sum, NULL, NULL, NULL, napi_default, NULL},
       {"channelSumInto", NULL, js_channel_sum_into, NULL, NULL, NULL, napi_default, NULL},
       {"coilMapInati", NULL, js_coil_map_inati, NULL, NULL, NULL, napi_default, NULL},
+      {"rootSumOfSquares", NULL, js_root_sum_of_squares, NULL, NULL, NULL, napi_default, NULL},
+      {"magnitude", NULL, js_magnitude, NULL, NULL, NULL, napi_default, NULL},
       {"retainFreedMemory", NULL, js_retain_freed_memory, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
       {"setWisdomFile", NULL, js_set_wisdom_file, NULL, NULL, NULL, napi_default, NULL},

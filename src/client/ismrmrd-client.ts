@@ -8,7 +8,7 @@
 import { writeFile, mkdir } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { IsmrmrdFile } from '../formats/index.js';
-import type { Image } from '../ismrmrd/types.js';
+import type { Acquisition, Image, Waveform } from '../ismrmrd/types.js';
 import { formatMetaNumber, metaGet, metaGetNumber, parseMeta, serializeMeta } from '../ismrmrd/meta.js';
 import { parseIsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import {
@@ -74,9 +74,21 @@ export async function runClient(options: ClientOptions): Promise<ClientResult> {
     if (headerXml === undefined) throw new Error(`Cannot send ${options.filename}: ${options.inGroup}/xml holds no ISMRMRD header`);
   }
   const configScript = options.configLocal ? await readFile(options.configLocal, 'utf8') : undefined;
+  // the first block is read (on a worker thread) while the connection is made and the config and header go out
+  const acquisitions = input && headerXml !== undefined ? new AcquisitionStream(input) : undefined;
+  const closeInput = async (): Promise<void> => {
+    await acquisitions?.stop();
+    input?.close();
+  };
   if (headerXml !== undefined) await reportDependencies(headerXml, options);
 
-  const connection = await GadgetronConnection.open({ host: options.host, port: options.port, timeoutMs: options.timeoutMs, ...(options.tls ? { tls: options.tls } : {}) });
+  let connection: GadgetronConnection;
+  try {
+    connection = await GadgetronConnection.open({ host: options.host, port: options.port, timeoutMs: options.timeoutMs, ...(options.tls ? { tls: options.tls } : {}) });
+  } catch (err) {
+    await closeInput();
+    throw err;
+  }
   const result: ClientResult = { images: 0, acquisitionsSent: 0, serverErrors: [], closedByServer: false };
   let output: IsmrmrdFile | undefined;
   const storeImage = (image: Image): void => {
@@ -127,15 +139,15 @@ export async function runClient(options: ClientOptions): Promise<ClientResult> {
     } else {
       await connection.send(encodeConfigFile(options.config));
     }
-    if (input && headerXml !== undefined) {
+    if (input && acquisitions && headerXml !== undefined) {
       await connection.send(encodeHeader(headerXml));
-      result.acquisitionsSent = await sendData(connection, input, options);
+      result.acquisitionsSent = await sendData(connection, input, acquisitions, options);
     }
     await connection.send(encodeClose());
   } catch (err) {
     // The server may have closed early with an error; its messages explain why.
     await Promise.race([reader, new Promise((r) => setTimeout(r, 2000))]).catch(() => undefined);
-    input?.close();
+    await closeInput();
     output?.close();
     connection.close();
     if (result.serverErrors.length > 0) return result;
@@ -147,7 +159,7 @@ export async function runClient(options: ClientOptions): Promise<ClientResult> {
       throw options.tls ? explainTlsReadError(err, options.host, options.port) : err;
     });
   } finally {
-    input?.close();
+    await closeInput();
     output?.close();
     connection.close();
   }
@@ -182,37 +194,90 @@ class FrameBatch {
   }
 }
 
-/** Sends acquisitions and waveforms, in batches; waveforms go first when older than the next acquisition. */
-async function sendData(connection: GadgetronConnection, input: IsmrmrdFile, options: ClientOptions): Promise<number> {
-  const acqCount = input.acquisitionCount();
-  const wavCount = input.waveformCount();
-  const batch = 64;
-  const out = new FrameBatch(connection);
-  let w = 0;
-  let waveforms = wavCount > 0 ? input.readWaveforms(0, Math.min(batch, wavCount)) : [];
-  let wi = 0;
-  const nextWaveform = () => {
-    if (wi >= waveforms.length && w + waveforms.length < wavCount) {
-      w += waveforms.length;
-      waveforms = input.readWaveforms(w, Math.min(batch, wavCount - w));
-      wi = 0;
+/** Waveforms of a file in order, read in batches as they are asked for. */
+class WaveformCursor {
+  private batch: Waveform[] = [];
+  private at = 0;
+  private start = 0;
+  private readonly total: number;
+
+  constructor(private readonly input: IsmrmrdFile, private readonly batchSize = 64) {
+    this.total = input.waveformCount();
+  }
+
+  /** The next waveform not yet taken, or undefined when all were. */
+  peek(): Waveform | undefined {
+    if (this.at >= this.batch.length) {
+      this.start += this.batch.length;
+      if (this.start >= this.total) return undefined;
+      this.batch = this.input.readWaveforms(this.start, Math.min(this.batchSize, this.total - this.start));
+      this.at = 0;
     }
-    return waveforms[wi];
-  };
-  for (let start = 0; start < acqCount; start += batch) {
-    const acqs = input.readAcquisitions(start, Math.min(batch, acqCount - start));
-    for (const acq of acqs) {
-      for (let wav = nextWaveform(); wav && wav.head.time_stamp < acq.head.acquisition_time_stamp; wav = nextWaveform()) {
+    return this.batch[this.at];
+  }
+
+  take(): void {
+    this.at += 1;
+  }
+}
+
+/**
+ * A file's acquisitions block by block (`acquisitionBlocks`: read on a
+ * worker thread, the next block while the caller sends the current one),
+ * the first block read from the moment this is made.
+ */
+class AcquisitionStream {
+  private readonly blocks: AsyncGenerator<Acquisition[]>;
+  private first: Promise<IteratorResult<Acquisition[]>> | undefined;
+
+  constructor(input: IsmrmrdFile) {
+    this.blocks = input.acquisitionBlocks();
+    this.first = this.blocks.next();
+    // handled where it is awaited; a client that fails before sending must not leave an unhandled rejection
+    this.first.catch(() => undefined);
+  }
+
+  /** The next block; done at the end of the file. Rejects when a read failed. */
+  next(): Promise<IteratorResult<Acquisition[]>> {
+    const first = this.first;
+    this.first = undefined;
+    return first ?? this.blocks.next();
+  }
+
+  /** Stops reading: resolves once no read is in flight, so that the file may be closed. */
+  async stop(): Promise<void> {
+    const first = this.first;
+    this.first = undefined;
+    await first?.catch(() => undefined);
+    await this.blocks.return(undefined).catch(() => undefined);
+  }
+}
+
+/**
+ * Sends acquisitions and waveforms, in batches; waveforms go first when older
+ * than the next acquisition. The next block of acquisitions is read while
+ * the current one is encoded and sent.
+ */
+async function sendData(connection: GadgetronConnection, input: IsmrmrdFile, acquisitions: AcquisitionStream, options: ClientOptions): Promise<number> {
+  const acqCount = input.acquisitionCount();
+  const out = new FrameBatch(connection);
+  const waveforms = new WaveformCursor(input);
+  let sent = 0;
+  for (let read = await acquisitions.next(); !read.done; read = await acquisitions.next()) {
+    const block = read.value;
+    for (const acq of block) {
+      for (let wav = waveforms.peek(); wav && wav.head.time_stamp < acq.head.acquisition_time_stamp; wav = waveforms.peek()) {
         await out.add(encodeWaveform(wav));
-        wi += 1;
+        waveforms.take();
       }
       await out.add(encodeAcquisition(acq));
     }
-    if (options.verbose) options.stderr(`sent ${Math.min(start + batch, acqCount)} of ${acqCount} acquisitions\n`);
+    sent += block.length;
+    if (options.verbose) options.stderr(`sent ${sent} of ${acqCount} acquisitions\n`);
   }
-  for (let wav = nextWaveform(); wav; wav = nextWaveform()) {
+  for (let wav = waveforms.peek(); wav; wav = waveforms.peek()) {
     await out.add(encodeWaveform(wav));
-    wi += 1;
+    waveforms.take();
   }
   await out.flush();
   return acqCount;

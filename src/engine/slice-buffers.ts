@@ -18,7 +18,7 @@ import { reclaimBeforeAllocating } from '../util/gc.js';
 /** Buffers kept for reuse at most. */
 export const MAX_KEPT = 2;
 /** A kept buffer not taken again within this many ms is let go. */
-export const KEEP_MS = 3000;
+export const KEEP_MS = 20_000;
 
 /** Only buffers at least this big are kept (smaller ones cost little to make). */
 const MIN_BYTES = 16 * 1024 * 1024;

@@ -13,9 +13,12 @@ import type { ComputeTaskModule } from './thread-pool.js';
  * A task's arguments are views of large shared buffers (a slice's k-space);
  * the buffers are freed only when every thread holding a view has collected
  * it. A worker allocates little, so its own GC would run rarely and keep
- * finished slices alive: a young-generation collection after each task
- * drops the views at once (about a millisecond).
+ * finished slices alive: a young-generation collection drops the views (1–3
+ * ms). It runs at most every {@link COLLECT_EVERY_MS} while tasks keep
+ * coming (a slice brings dozens of small ones: readout batches, frames),
+ * and once the worker has been idle that long.
  */
+const COLLECT_EVERY_MS = 100;
 setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc') as (options?: { type: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void;
 
@@ -23,6 +26,24 @@ const port = parentPort;
 if (!port) throw new Error('Cannot run the compute worker outside a worker thread');
 const { moduleUrl } = workerData as { moduleUrl: string };
 const loading = import(moduleUrl) as Promise<ComputeTaskModule>;
+let lastCollect = 0;
+let idleCollect: NodeJS.Timeout | undefined;
+
+function collectYoung(): void {
+  if (idleCollect) clearTimeout(idleCollect);
+  idleCollect = undefined;
+  collect({ type: 'minor' });
+  lastCollect = performance.now();
+}
+
+function afterTask(): void {
+  if (performance.now() - lastCollect >= COLLECT_EVERY_MS) {
+    collectYoung();
+  } else if (!idleCollect) {
+    idleCollect = setTimeout(collectYoung, COLLECT_EVERY_MS);
+    idleCollect.unref();
+  }
+}
 
 port.on('message', (job: { id: number; name: string; args: unknown }) => {
   loading.then(
@@ -32,7 +53,7 @@ port.on('message', (job: { id: number; name: string; args: unknown }) => {
       const result = (task as (a: unknown) => unknown)(job.args);
       port.postMessage({ id: job.id, ok: true, result });
       job.args = undefined;
-      collect({ type: 'minor' });
+      afterTask();
     },
   ).catch((err: unknown) => {
     const e = err instanceof Error ? err : new Error(String(err));

@@ -39,7 +39,8 @@ test('a failing task rejects its promise only; a worker that dies is replaced', 
   try {
     await assert.rejects(pool.run('fail', { what: 'the impossible' }), (err: unknown) => {
       assert.ok(err instanceof ComputeTaskError);
-      assert.match(err.message, /Cannot compute fail: Cannot do the impossible/);
+      assert.match(err.message, /^Cannot do the impossible/, 'the task\'s own message, as inline');
+      assert.equal(err.task, 'fail');
       assert.equal(err.remoteName, 'RangeError');
       return true;
     });

@@ -71,8 +71,14 @@ export interface RunOptions {
 export class ComputeTaskError extends Error {
   override readonly name = 'ComputeTaskError';
   readonly code = 'COMPUTE_TASK_FAILED';
-  constructor(task: string, message: string, readonly remoteName?: string) {
-    super(`Cannot compute ${task}: ${message}`);
+  /**
+   * @param remoteName set for an exception the task itself threw on a worker:
+   * its message is then kept as it is (the same text as when the task runs on
+   * the calling thread); other failures (the pool closed, the worker died)
+   * read `Cannot compute <task>: <why>`.
+   */
+  constructor(readonly task: string, message: string, readonly remoteName?: string) {
+    super(remoteName === undefined ? `Cannot compute ${task}: ${message}` : message);
   }
 }
 

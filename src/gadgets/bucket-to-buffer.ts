@@ -13,6 +13,9 @@ import { isBucket } from '../ismrmrd/messages.js';
 import { cgemm } from '../kernels/blas.js';
 import { float32ChannelMix } from '../kernels/readout-oversampling.js';
 import { takeSliceBuffer } from '../engine/slice-buffers.js';
+import { reclaimBeforeAllocating } from '../util/gc.js';
+import type { ComputePool } from '../engine/thread-pool.js';
+import { reconPool, runOnPool, type PlaceReadoutsArgs } from './generic-recon-tasks.js';
 
 const dimensionValues = ['average', 'contrast', 'phase', 'repetition', 'set', 'segment', 'slice', 'none', ''] as const;
 
@@ -103,13 +106,33 @@ function calibrationMode(enc: Encoding): string | undefined {
   return enc.parallelImaging?.calibrationMode;
 }
 
-/** Allocates and fills one buffer from the readouts of one key and encoding space. */
+/**
+ * Readout copies into a buffer left to compute threads (`placeReadouts` in
+ * generic-recon-tasks.ts): readouts in shared memory, `items` 6 numbers
+ * each: source index, source offset (floats), samples, first and end sample
+ * kept, destination of sample 0 of channel 0 (floats).
+ */
+export interface PendingPlacement {
+  out: Float32Array;
+  sources: Float32Array[];
+  sourceIndex: Map<ArrayBufferLike, number>;
+  items: number[];
+  channels: number;
+  channelStride: number;
+}
+
+/**
+ * Allocates and fills one buffer from the readouts of one key and encoding
+ * space. With `placements`, readouts in shared memory that need no channel
+ * mix are not copied here but listed for the compute threads.
+ */
 export function makeDataBuffered(
   acqs: readonly Acquisition[],
   stats: BucketStats | undefined,
   enc: Encoding,
   opts: BufferingOptions,
   isRef: boolean,
+  placements?: PendingPlacement[],
 ): DataBuffered {
   const first = (acqs[0] as Acquisition).head;
   const cartesian = enc.trajectory === 'cartesian' || enc.trajectory === 'epi';
@@ -184,6 +207,10 @@ export function makeDataBuffered(
   // Shared memory, so the recon gadgets' compute threads read the buffer without a copy (src/engine/thread-pool.ts).
   // A buffer is one slice of hundreds of MB: one handed back by an earlier slice's consumer is reused (src/engine/slice-buffers.ts).
   const data = takeSliceBuffer(2 * NE0 * NE1 * NE2 * CHA * NN * NS * NLOC);
+  const pending: PendingPlacement | undefined = placements
+    ? { out: data, sources: [], sourceIndex: new Map(), items: [], channels: CHA, channelStride: NE0 * NE1 * NE2 }
+    : undefined;
+  if (pending) placements?.push(pending);
   const headerDims = [NE1, NE2, NN, NS, NLOC];
   const headers: (AcquisitionHeader | undefined)[] = new Array(NE1 * NE2 * NN * NS * NLOC).fill(undefined);
   const D = first.trajectory_dimensions;
@@ -220,7 +247,16 @@ export function makeDataBuffered(
     }
     const lineBase = NE0 * (e1 + NE1 * (e2 + NE2 * (CHA * (n + NN * (s + NS * loc)))));
     const chaStride = NE0 * NE1 * NE2;
-    if (acq.pendingChannelMix && to > from) {
+    if (pending && !acq.pendingChannelMix && to > from && acq.data.buffer instanceof SharedArrayBuffer) {
+      const buffer = acq.data.buffer;
+      let index = pending.sourceIndex.get(buffer);
+      if (index === undefined) {
+        index = pending.sources.length;
+        pending.sources.push(new Float32Array(buffer));
+        pending.sourceIndex.set(buffer, index);
+      }
+      pending.items.push(index, acq.data.byteOffset / 4, ns, from, to, 2 * (lineBase + offset));
+    } else if (acq.pendingChannelMix && to > from) {
       // Whitening left by NoiseAdjust: line = X·Mᵀ, written straight into the buffer (channel stride as leading dimension).
       const mix = float32ChannelMix(acq.pendingChannelMix, CHA);
       cgemm(to - from, CHA, CHA, acq.data.subarray(2 * from), mix, data.subarray(2 * (lineBase + offset + from)), { opB: 'T', lda: ns, ldc: chaStride });
@@ -279,8 +315,12 @@ function compareKeys(a: KeyCounters, b: KeyCounters): number {
   return 0;
 }
 
-/** Converts one bucket into recon buffers, in ascending key order. */
-export function bucketToBuffers(bucket: AcquisitionBucket, header: IsmrmrdHeader, opts: BufferingOptions): ReconData[] {
+/**
+ * Converts one bucket into recon buffers, in ascending key order. With
+ * `placements`, copies of readouts in shared memory are listed there for
+ * {@link placeOnPool} instead of done here.
+ */
+export function bucketToBuffers(bucket: AcquisitionBucket, header: IsmrmrdHeader, opts: BufferingOptions, placements?: PendingPlacement[]): ReconData[] {
   const groups = new Map<string, { key: KeyCounters; data: Acquisition[][]; ref: Acquisition[][] }>();
   const add = (acq: Acquisition, which: 'data' | 'ref'): void => {
     const key = keyOf(acq.head, opts);
@@ -308,13 +348,44 @@ export function bucketToBuffers(bucket: AcquisitionBucket, header: IsmrmrdHeader
       const dataAcqs = g.data[e] ?? [];
       const refAcqs = g.ref[e] ?? [];
       if (dataAcqs.length === 0) continue;
-      const bit: ReconBit = { data: makeDataBuffered(dataAcqs, bucket.datastats[e], enc, opts, false) };
-      if (refAcqs.length > 0) bit.ref = makeDataBuffered(refAcqs, bucket.refstats[e], enc, opts, true);
+      const bit: ReconBit = { data: makeDataBuffered(dataAcqs, bucket.datastats[e], enc, opts, false, placements) };
+      if (refAcqs.length > 0) bit.ref = makeDataBuffered(refAcqs, bucket.refstats[e], enc, opts, true, placements);
       rbit.push(bit);
     }
     if (rbit.length > 0) out.push({ kind: 'recondata', rbit });
   }
   return out;
+}
+
+/** Buckets smaller than this (floats of readout data) are placed on the calling thread: no worker thread is started for a small scan. */
+const POOL_PLACEMENT_FLOATS = 8 << 20;
+
+function bucketFloats(bucket: AcquisitionBucket): number {
+  let n = 0;
+  for (const a of bucket.data) n += a.data.length;
+  for (const a of bucket.ref) n += a.data.length;
+  return n;
+}
+
+/** Readouts per placement piece (64 KiB each for 32 channels of 256 samples: a piece is about 16 MB). */
+const PLACEMENT_PIECE = 256;
+
+/** Does the copies listed in `placements` on the pool's threads (the calling thread takes pieces too). */
+export async function placeOnPool(pool: ComputePool, placements: readonly PendingPlacement[]): Promise<void> {
+  const jobs: (readonly ['placeReadouts', PlaceReadoutsArgs])[] = [];
+  for (const p of placements) {
+    const count = p.items.length / 6;
+    for (let from = 0; from < count; from += PLACEMENT_PIECE) {
+      const to = Math.min(count, from + PLACEMENT_PIECE);
+      jobs.push(['placeReadouts', {
+        out: p.out, sources: p.sources, items: Float64Array.from(p.items.slice(6 * from, 6 * to)), channels: p.channels, channelStride: p.channelStride,
+      }]);
+    }
+  }
+  if (jobs.length === 0) return;
+  await runOnPool(pool, (function* () {
+    yield jobs;
+  })());
 }
 
 export const bucketToBufferGadget = defineGadget({
@@ -338,9 +409,20 @@ export const bucketToBufferGadget = defineGadget({
       split_slices: props.split_slices,
       ignore_segment: props.ignore_segment,
     };
-    await forEachMessage(input, async (bucket) => {
+    const pool = reconPool();
+    await forEachMessage(input, async (message) => {
       if (!header) throw new Error('Cannot buffer readouts without an ISMRMRD header');
-      for (const buffer of bucketToBuffers(bucket, header, opts)) await output.push(buffer);
+      let bucket: AcquisitionBucket | undefined = message;
+      const placements: PendingPlacement[] | undefined = pool.workers > 0 && bucketFloats(bucket) >= POOL_PLACEMENT_FLOATS ? [] : undefined;
+      const buffers = bucketToBuffers(bucket, header, opts, placements);
+      const bytes = buffers.reduce((sum, b) => sum + b.rbit.reduce((t, bit) => t + 4 * bit.data.data.data.length, 0), 0);
+      if (placements) await placeOnPool(pool, placements);
+      // The bucket's readouts are in the buffers now: let them go, and collect them before the next slice's readouts
+      // pile up (for a slice of hundreds of MB; src/util/gc.ts), so that one slice's readouts are resident, not two.
+      bucket = undefined;
+      message = undefined as unknown as AcquisitionBucket;
+      reclaimBeforeAllocating(bytes);
+      for (const buffer of buffers) await output.push(buffer);
     });
   },
 });

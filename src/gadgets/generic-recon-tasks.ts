@@ -235,6 +235,37 @@ function removeOversampling(a: OversamplingRemovalArgs): null {
   return null;
 }
 
+/**
+ * Arguments of `placeReadouts`: readouts copied into a recon buffer `out`;
+ * `items` has 6 numbers per readout: index into `sources`, offset there
+ * (floats), samples ns, first and end sample kept [from, to), and the
+ * destination of sample 0 of channel 0 (floats); channel c goes
+ * `channelStride` complex samples further.
+ */
+export interface PlaceReadoutsArgs {
+  out: Float32Array;
+  sources: Float32Array[];
+  items: Float64Array;
+  channels: number;
+  channelStride: number;
+}
+
+function placeReadouts(a: PlaceReadoutsArgs): null {
+  const { out, items, channels, channelStride } = a;
+  for (let k = 0; k < items.length; k += 6) {
+    const src = a.sources[items[k] as number] as Float32Array;
+    const at = items[k + 1] as number;
+    const ns = items[k + 2] as number;
+    const from = items[k + 3] as number;
+    const to = items[k + 4] as number;
+    const dst = items[k + 5] as number;
+    for (let c = 0; c < channels; c++) {
+      out.set(src.subarray(at + 2 * (c * ns + from), at + 2 * (c * ns + to)), dst + 2 * (c * channelStride + from));
+    }
+  }
+  return null;
+}
+
 function coilMaps(a: CoilMapsArgs): null {
   coilMapsOfKspace(a.kspace, a.dims, a.options, a.out);
   return null;
@@ -253,7 +284,7 @@ function channelRotation(a: ChannelRotationArgs): null {
 }
 
 /** The task table the compute threads load. */
-export const tasks = { grappaCalibrate, grappaUnmixing, grappaUnwrap, coilMaps, channelRotation, fftCombine, rssFrames, noiseWhitening, removeOversampling } as const;
+export const tasks = { grappaCalibrate, grappaUnmixing, grappaUnwrap, coilMaps, channelRotation, fftCombine, rssFrames, noiseWhitening, removeOversampling, placeReadouts } as const;
 
 /** Task names. */
 export type ReconTaskName = keyof typeof tasks;

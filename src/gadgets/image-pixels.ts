@@ -3,6 +3,7 @@
  * float → fixed point with Gadgetron's clamping and rounding.
  */
 import { DataType, ImageType, type Image } from '../ismrmrd/types.js';
+import { complexMagnitude } from '../kernels/complex-ops.js';
 
 /** Which real quantity to take from a complex pixel. */
 export type ComplexPart = 'magnitude' | 'phase' | 'real' | 'imag';
@@ -28,11 +29,7 @@ export function complexToReal(src: Float32Array, part: ComplexPart, offset = 0, 
   const out = new Float32Array(n);
   switch (part) {
     case 'magnitude':
-      for (let i = 0; i < n; i++) {
-        const re = src[2 * i] as number;
-        const im = src[2 * i + 1] as number;
-        out[i] = Math.sqrt(re * re + im * im);
-      }
+      complexMagnitude(src.length % 2 === 0 ? src : src.subarray(0, 2 * n), out); // native when built, same bits
       break;
     case 'phase': {
       const shift = shiftPhase ? Math.PI : 0;

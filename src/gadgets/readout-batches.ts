@@ -64,7 +64,7 @@ export interface ReadoutBatchOptions {
   batchReadouts?: number;
   /** Batches outstanding at most (default 3). */
   inFlight?: number;
-  /** A batch that has not filled after this long is sent (default 4 ms). */
+  /** A batch that has not filled after this long is sent (default 10 ms). */
   maxWaitMs?: number;
 }
 
@@ -94,7 +94,7 @@ export class ReadoutBatches<M> {
     this.batchFloats = Math.max(1, options.batchFloats ?? 1 << 20);
     this.batchReadouts = Math.max(1, options.batchReadouts ?? 64);
     this.inFlight = Math.max(1, options.inFlight ?? 3);
-    this.maxWaitMs = Math.max(0, options.maxWaitMs ?? 4);
+    this.maxWaitMs = Math.max(0, options.maxWaitMs ?? 10);
   }
 
   /** Queues one readout; waits while too many batches are outstanding. */

@@ -53,11 +53,34 @@ function removalOf(acq: Acquisition, r: number): Removal {
  * Removes oversampling from one readout by ratio `r` (and applies a pending
  * channel mix); returns a new acquisition (the input is not changed).
  */
-export function removeReadoutOversampling(acq: Acquisition, r: number): Acquisition {
+export function removeReadoutOversampling(acq: Acquisition, r: number, allocate: (floats: number) => Float32Array = (n) => new Float32Array(n)): Acquisition {
   const { kept, mix } = removalOf(acq, r);
   const channels = acq.head.active_channels;
-  const out = removeOversamplingInto(acq.data, acq.head.number_of_samples, channels, kept, new Float32Array(2 * kept * channels), mix);
+  const out = removeOversamplingInto(acq.data, acq.head.number_of_samples, channels, kept, allocate(2 * kept * channels), mix);
   return removedReadout(acq, r, kept, out);
+}
+
+/** Floats per shared slab that readouts are cut from (4 MiB). */
+const SLAB_FLOATS = 1 << 20;
+
+/**
+ * Cuts arrays from shared-memory slabs, so that compute threads can read the
+ * readouts made on this thread too (BucketToBuffer's placement); a slab is
+ * freed by the GC with the last readout in it.
+ */
+function sharedSlabs(): (floats: number) => Float32Array {
+  let slab: Float32Array = new Float32Array(0);
+  let at = 0;
+  return (floats) => {
+    if (floats > SLAB_FLOATS) return new Float32Array(new SharedArrayBuffer(4 * floats));
+    if (at + floats > slab.length) {
+      slab = new Float32Array(new SharedArrayBuffer(4 * SLAB_FLOATS));
+      at = 0;
+    }
+    const view = slab.subarray(at, at + floats);
+    at += floats;
+    return view;
+  };
 }
 
 /** Oversampling ratio r for `acq`, or undefined when nothing is to be removed. */
@@ -117,6 +140,7 @@ export const removeROOversamplingGadget = defineGadget({
   async run(input, output, _props, context) {
     const pool = reconPool();
     const batches = pool.workers > 0 ? new ReadoutBatches(pool, output, pooledRemoval) : undefined;
+    const allocate = pool.workers > 0 ? sharedSlabs() : undefined;
     let inlineFloats = 0;
     for await (const m of input) {
       const r = isAcquisition(m) ? oversamplingRatio(m, context) : undefined;
@@ -127,7 +151,7 @@ export const removeROOversamplingGadget = defineGadget({
         await batches.add(m, { ...removalOf(m, r), r });
       } else {
         inlineFloats += m.data.length;
-        await output.push(removeReadoutOversampling(m, r));
+        await output.push(removeReadoutOversampling(m, r, allocate));
       }
     }
     await batches?.finish();

@@ -13,6 +13,8 @@ import { defineGadget } from '../engine/gadget.js';
 import { isReconData } from '../ismrmrd/messages.js';
 import { isShared, sharedFloat32 } from '../engine/thread-pool.js';
 import { executionOf, INLINE, reconPool, runInline, runOnPool, splitRange, type ReconExecution, type ReconSteps, type RssFramesArgs } from './generic-recon-tasks.js';
+import { rootSumOfSquaresInto } from '../kernels/complex-ops.js';
+import { fftc } from '../kernels/fft.js';
 
 /** Picks the header of the centre line of block (n, s, loc), or the first sampled one. */
 export function centreHeader(buffer: DataBuffered, n: number, s: number, loc: number): AcquisitionHeader | undefined {
@@ -81,6 +83,25 @@ export function* simpleReconSteps(
 ): ReconSteps<ImageArray> {
   const [E0, E1, E2, CHA, N, S, LOC] = buffer.data.dims as [number, number, number, number, number, number, number];
   const image = E0 * E1 * E2;
+  const { headers, meta } = imageHeaders(buffer, nextIndex, series);
+  const blocks = N * S * LOC;
+  const out = sharedFloat32(2 * image * blocks, exec.shared);
+  let data = buffer.data.data;
+  let inPlace = options.inPlace === true;
+  if (exec.shared && !isShared(data)) {
+    data = sharedFloat32(data.length);
+    data.set(buffer.data.data);
+    inPlace = true; // our own copy
+  }
+  yield splitRange(blocks, exec.parts).map(([from, to]) => ['rssFrames', {
+    data, dims: [E0, E1, E2, CHA], blocks: Array.from({ length: to - from }, (_v, k) => from + k), out, inPlace,
+  } satisfies RssFramesArgs] as const);
+  return { kind: 'imagearray', data: { data: out, dims: [E0, E1, E2, 1, N, S, LOC] }, headers, meta };
+}
+
+/** Headers (numbered by `nextIndex`, in block order) and empty meta of the images of `buffer`'s (N, S, LOC) blocks. */
+function imageHeaders(buffer: DataBuffered, nextIndex: () => number, series: number): { headers: ImageHeader[]; meta: MetaContainer[] } {
+  const [E0, E1, E2, , N, S, LOC] = buffer.data.dims as [number, number, number, number, number, number, number];
   const headers: ImageHeader[] = [];
   const meta: MetaContainer[] = [];
   for (let loc = 0; loc < LOC; loc++) {
@@ -94,18 +115,28 @@ export function* simpleReconSteps(
       }
     }
   }
+  return { headers, meta };
+}
+
+/**
+ * {@link simpleRecon} on the calling thread, transforming `buffer`'s k-space
+ * in place (the gadget's path for small buffers): per block one `fftc` and
+ * one root sum of squares written straight into the real parts of the
+ * image (the same calls, so the same bits, as the pool's `rssFrames`).
+ */
+export function simpleReconInPlace(buffer: DataBuffered, nextIndex: () => number, series: number): ImageArray {
+  const [E0, E1, E2, CHA, N, S, LOC] = buffer.data.dims as [number, number, number, number, number, number, number];
+  const image = E0 * E1 * E2;
+  const block = image * CHA;
+  const { headers, meta } = imageHeaders(buffer, nextIndex, series);
   const blocks = N * S * LOC;
-  const out = sharedFloat32(2 * image * blocks, exec.shared);
-  let data = buffer.data.data;
-  let inPlace = options.inPlace === true;
-  if (exec.shared && !isShared(data)) {
-    data = sharedFloat32(data.length);
-    data.set(buffer.data.data);
-    inPlace = true; // our own copy
+  const out = new Float32Array(2 * image * blocks);
+  const data = buffer.data.data;
+  for (let b = 0; b < blocks; b++) {
+    const work = data.subarray(2 * b * block, 2 * (b + 1) * block);
+    fftc(work, [E0, E1, E2, CHA], [0, 1, 2], true);
+    rootSumOfSquaresInto(work, [E0, E1, E2, CHA], 3, out.subarray(2 * b * image, 2 * (b + 1) * image), 2);
   }
-  yield splitRange(blocks, exec.parts).map(([from, to]) => ['rssFrames', {
-    data, dims: [E0, E1, E2, CHA], blocks: Array.from({ length: to - from }, (_v, k) => from + k), out, inPlace,
-  } satisfies RssFramesArgs] as const);
   return { kind: 'imagearray', data: { data: out, dims: [E0, E1, E2, 1, N, S, LOC] }, headers, meta };
 }
 
@@ -145,7 +176,7 @@ export const simpleReconGadget = defineGadget({
       for (const bit of recon.rbit) {
         // A small buffer costs less inline than starting a worker thread for it (same bits either way).
         const pending = bit.data.data.data.byteLength < INLINE_BELOW_BYTES
-          ? inlineResult(() => runInline(simpleReconSteps(bit.data, nextIndex, props.image_series, INLINE, IN_PLACE)))
+          ? inlineResult(() => simpleReconInPlace(bit.data, nextIndex, props.image_series))
           : runOnPool(pool, simpleReconSteps(bit.data, nextIndex, props.image_series, exec, IN_PLACE));
         pending.catch(() => undefined);
         window.push(pending);

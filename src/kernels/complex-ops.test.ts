@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyComplexCrop, nrmse, padCentre, rootSumOfSquares, scaleComplex } from './complex-ops.js';
+import { complexMagnitude, complexMagnitudePortable, copyComplexCrop, nrmse, padCentre, rootSumOfSquares, rootSumOfSquaresInto, rootSumOfSquaresPortable, scaleComplex } from './complex-ops.js';
 
 function ramp(n: number): Float32Array {
   const x = new Float32Array(2 * n);
@@ -63,6 +63,59 @@ test('rootSumOfSquares gives the bits of a plain float64 loop in channel order, 
       assert.deepEqual(dst, want, `${channels} channels, dims [${dims.join(', ')}], axis ${axis}`);
     }
   }
+});
+
+test('rootSumOfSquaresInto writes every stride-th value, the same bits from the native kernels and the TypeScript loop', () => {
+  let seed = 11;
+  const rand = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648 - 0.5;
+  };
+  for (const [dims, axis] of [[[64, 48, 1, 8], 3], [[1100, 3, 5], 1], [[7, 9], 1], [[2050, 33], 1]] as [number[], number][]) {
+    const total = dims.reduce((a, b) => a * b, 1);
+    const src = new Float32Array(2 * total).map(() => rand() * 1e4);
+    const count = total / (dims[axis] as number);
+    const plain = rootSumOfSquaresPortable(src, dims, axis, new Float32Array(count));
+    assert.deepEqual(rootSumOfSquares(src, dims, axis, new Float32Array(count)), plain, `[${dims.join(', ')}], stride 1`);
+    for (const stride of [2, 3]) {
+      const fill = -7.25;
+      const dst = new Float32Array(stride * count).fill(fill);
+      const portable = new Float32Array(stride * count).fill(fill);
+      rootSumOfSquaresInto(src, dims, axis, dst, stride);
+      rootSumOfSquaresPortable(src, dims, axis, portable, stride);
+      assert.deepEqual(dst, portable, `[${dims.join(', ')}], stride ${stride}: native and TypeScript`);
+      for (let i = 0; i < count; i++) {
+        assert.equal(dst[stride * i], plain[i]);
+        for (let k = 1; k < stride; k++) assert.equal(dst[stride * i + k], fill, 'the values between are left as they were');
+      }
+    }
+  }
+  const src = new Float32Array(2 * 12);
+  assert.throws(() => rootSumOfSquaresInto(src, [3, 4], 1, new Float32Array(4), 2), /destination length 4 does not match 3 values at stride 2/);
+  assert.throws(() => rootSumOfSquaresInto(src, [3, 4], 1, new Float32Array(6), 0), /stride 0/);
+  assert.throws(() => rootSumOfSquaresInto(src, [3, 5], 1, new Float32Array(6), 2), /data length 24 does not match/);
+});
+
+test('complexMagnitude gives √(re² + im²) rounded once, the same bits from the native kernels and the TypeScript loop', () => {
+  let seed = 5;
+  const rand = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648 - 0.5;
+  };
+  const special = [0, -0, 1e-45, -3e-39, 3.4e38, -3.4e38, Infinity, -Infinity, NaN, 0.5, 1, 3, 4];
+  const src = new Float32Array(2 * 70_000).map(() => rand() * 10 ** Math.floor(rand() * 20));
+  let k = 0;
+  for (const re of special) for (const im of special) src.set([re, im], 2 * k++); // every pair of special values first
+  const out = complexMagnitude(src, new Float32Array(70_000));
+  assert.deepEqual(out, complexMagnitudePortable(src, new Float32Array(70_000)));
+  for (let i = 0; i < 70_000; i++) {
+    const re = src[2 * i] as number;
+    const im = src[2 * i + 1] as number;
+    assert.ok(Object.is(out[i], Math.fround(Math.sqrt(re * re + im * im))), `pixel ${i}: ${re}, ${im}`);
+  }
+  assert.equal(complexMagnitude(new Float32Array([3, 4]), new Float32Array(1))[0], 5);
+  assert.throws(() => complexMagnitude(new Float32Array(3), new Float32Array(2)), RangeError);
+  assert.throws(() => complexMagnitude(new Float32Array(4), new Float32Array(1)), RangeError);
 });
 
 test('scaleComplex multiplies by a real or complex factor', () => {

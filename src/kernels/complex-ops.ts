@@ -2,6 +2,46 @@
  * Small element-wise and reshaping helpers on interleaved complex float32
  * arrays (re, im, re, im …), column-major with explicit dimensions.
  */
+import { nativeKernels, type NativeKernels } from './native.js';
+
+/** The addon's root sum of squares (absent from an addon built before it was added: then the loop below runs). */
+type RssKernel = (src: Float32Array, inner: number, n: number, outer: number, dst: Float32Array, stride: number) => void;
+
+/** The addon's |z| (absent from an addon built before it was added: then the loop below runs). */
+type MagnitudeKernel = (src: Float32Array, dst: Float32Array) => void;
+
+type WithExtras = NativeKernels & { rootSumOfSquares?: RssKernel; magnitude?: MagnitudeKernel };
+
+function nativeRss(): RssKernel | undefined {
+  return (nativeKernels() as WithExtras | null)?.rootSumOfSquares;
+}
+
+/**
+ * Magnitudes of interleaved complex values: dst[i] = √(re² + im²), computed
+ * in float64 (the squares of float32 values are exact) and rounded once to
+ * float32; the native kernels and the TypeScript loop give the same bits.
+ * `dst` holds at least half as many values as `src`. Returns `dst`.
+ */
+export function complexMagnitude(src: Float32Array, dst: Float32Array): Float32Array {
+  if (src.length % 2 !== 0 || dst.length < src.length / 2) {
+    throw new RangeError(`Cannot compute magnitudes: ${src.length} floats are not complex values that fit ${dst.length} outputs`);
+  }
+  const native = (nativeKernels() as WithExtras | null)?.magnitude;
+  if (native) native(src, dst);
+  else complexMagnitudePortable(src, dst);
+  return dst;
+}
+
+/** The TypeScript implementation of {@link complexMagnitude}, without the length checks. */
+export function complexMagnitudePortable(src: Float32Array, dst: Float32Array): Float32Array {
+  const n = src.length >> 1;
+  for (let i = 0; i < n; i++) {
+    const re = src[2 * i] as number;
+    const im = src[2 * i + 1] as number;
+    dst[i] = Math.sqrt(re * re + im * im);
+  }
+  return dst;
+}
 
 function checkComplex(data: Float32Array, dims: readonly number[], what: string): number {
   let total = 1;
@@ -39,13 +79,44 @@ function split(dims: readonly number[], axis: number): { inner: number; outer: n
  * Returns `dst`.
  */
 export function rootSumOfSquares(src: Float32Array, dims: readonly number[], axis: number, dst: Float32Array): Float32Array {
+  return rootSumOfSquaresInto(src, dims, axis, dst, 1);
+}
+
+/**
+ * {@link rootSumOfSquares} into every `stride`-th element of `dst`:
+ * dst[stride·(i + inner·o)]; e.g. stride 2 writes the real parts of a complex
+ * image and leaves the imaginary parts as they are. The native kernels and
+ * the TypeScript loop give the same bits. Returns `dst`.
+ */
+export function rootSumOfSquaresInto(src: Float32Array, dims: readonly number[], axis: number, dst: Float32Array, stride: number): Float32Array {
+  const { n, inner, outer } = rssShape(src, dims, axis, dst, stride);
+  const native = nativeRss();
+  if (native) native(src, inner, n, outer, dst, stride);
+  else rssLoop(src, inner, n, outer, dst, stride);
+  return dst;
+}
+
+/** The TypeScript implementation of {@link rootSumOfSquaresInto} (used without the native kernels, or with `GANTRY_KERNELS=js`). */
+export function rootSumOfSquaresPortable(src: Float32Array, dims: readonly number[], axis: number, dst: Float32Array, stride = 1): Float32Array {
+  const { n, inner, outer } = rssShape(src, dims, axis, dst, stride);
+  rssLoop(src, inner, n, outer, dst, stride);
+  return dst;
+}
+
+function rssShape(src: Float32Array, dims: readonly number[], axis: number, dst: Float32Array, stride: number): { n: number; inner: number; outer: number } {
   checkComplex(src, dims, 'compute root sum of squares');
   checkAxis(dims, axis, 'compute root sum of squares');
+  if (!Number.isInteger(stride) || stride < 1 || stride > 64) throw new RangeError(`Cannot compute root sum of squares: stride ${stride} is not an integer from 1 to 64`);
   const n = dims[axis] as number;
   const { inner, outer } = split(dims, axis);
-  if (dst.length !== inner * outer) {
-    throw new RangeError(`Cannot compute root sum of squares: destination length ${dst.length} does not match ${inner * outer}`);
+  const count = inner * outer;
+  if (stride === 1 ? dst.length !== count : dst.length < stride * (count - 1) + 1) {
+    throw new RangeError(`Cannot compute root sum of squares: destination length ${dst.length} does not match ${count}${stride === 1 ? '' : ` values at stride ${stride}`}`);
   }
+  return { n, inner, outer };
+}
+
+function rssLoop(src: Float32Array, inner: number, n: number, outer: number, dst: Float32Array, stride: number): void {
   const block = Math.min(inner, 1024);
   const acc = new Float64Array(block);
   for (let o = 0; o < outer; o++) {
@@ -53,11 +124,10 @@ export function rootSumOfSquares(src: Float32Array, dims: readonly number[], axi
       const len = Math.min(block, inner - i0);
       acc.fill(0, 0, len);
       sumSquaresInto(src, 2 * (i0 + inner * n * o), 2 * inner, n, len, acc);
-      const di = i0 + inner * o;
-      for (let i = 0; i < len; i++) dst[di + i] = Math.sqrt(acc[i] as number);
+      const di = stride * (i0 + inner * o);
+      for (let i = 0; i < len; i++) dst[di + stride * i] = Math.sqrt(acc[i] as number);
     }
   }
-  return dst;
 }
 
 /**

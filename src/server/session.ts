@@ -241,7 +241,9 @@ class Session {
     if (this.shutdownError) reader.interrupt();
     try {
       for (;;) {
-        const chunk = await reader.next();
+        // chunks already buffered are taken without a promise each
+        let chunk = reader.take();
+        if (chunk === undefined) chunk = await reader.next();
         if (this.shutdownError) throw this.shutdownError;
         if (chunk === null) break;
         arm();
