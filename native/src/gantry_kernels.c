@@ -8,6 +8,8 @@
  *   coilMapInati(...)                     Inati coil maps (the TypeScript algorithm, same sums)
  *   rootSumOfSquares(...)                 coil combination by root sum of squares (same sums as TypeScript)
  *   magnitude(src, dst)                   |z| of complex pixels (same bits as TypeScript)
+ *   copyBlocks(dst, d0, ds, src, s0, ss, len, count)  strided block copy (memcpy; shared memory too)
+ *   fillZero(dst)                         memset to 0 (shared memory too)
  *   setWisdomFile(path | null)            where FFT plans are kept (see below)
  *   retainFreedMemory(bytes)              keep big freed blocks for reuse (glibc)
  *   info()                                library versions and the BLAS core
@@ -947,6 +949,54 @@ static napi_value js_magnitude(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Reads argv[i] as a non-negative integer (a float64 that is whole and below 2^53). */
+static bool get_index(napi_env env, napi_value v, uint64_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0) || d > 9007199254740991.0 || d != (double)(uint64_t)d) return false;
+  *out = (uint64_t)d;
+  return true;
+}
+
+/*
+ * copyBlocks(dst, dstStart, dstStride, src, srcStart, srcStride, length, count):
+ * for k < count, dst[dstStart + k·dstStride + i] = src[srcStart + k·srcStride + i], i < length (floats).
+ * A plain memcpy per block: TypedArray.prototype.set between SharedArrayBuffers copies word by word
+ * with relaxed atomics, several times slower.
+ */
+static napi_value js_copy_blocks(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 8) return throw_type(env, "Cannot copy blocks: expected (dst, dstStart, dstStride, src, srcStart, srcStride, length, count)");
+  float *dst, *src;
+  size_t ldst, lsrc;
+  if (!get_f32(env, argv[0], &dst, &ldst) || !get_f32(env, argv[3], &src, &lsrc))
+    return throw_type(env, "Cannot copy blocks: dst and src must be Float32Arrays");
+  uint64_t d0, ds, s0, ss, len, count;
+  if (!get_index(env, argv[1], &d0) || !get_index(env, argv[2], &ds) || !get_index(env, argv[4], &s0) || !get_index(env, argv[5], &ss) ||
+      !get_index(env, argv[6], &len) || !get_index(env, argv[7], &count))
+    return throw_type(env, "Cannot copy blocks: starts, strides, length and count must be non-negative integers");
+  if (count == 0 || len == 0) return NULL;
+  const uint64_t big = (uint64_t)1 << 50;
+  if (ds > big || ss > big || count > big || len > big) return throw_range(env, "Cannot copy blocks: sizes out of range");
+  if (d0 + (count - 1) * ds + len > ldst) return throw_range(env, "Cannot copy blocks: dst is too short");
+  if (s0 + (count - 1) * ss + len > lsrc) return throw_range(env, "Cannot copy blocks: src is too short");
+  for (uint64_t k = 0; k < count; k++) memmove(dst + d0 + k * ds, src + s0 + k * ss, (size_t)len * sizeof(float));
+  return NULL;
+}
+
+/* fillZero(dst): every float of dst set to +0. */
+static napi_value js_fill_zero(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *dst;
+  size_t ldst;
+  if (argc < 1 || !get_f32(env, argv[0], &dst, &ldst)) return throw_type(env, "Cannot fill with zeros: expected a Float32Array");
+  memset(dst, 0, ldst * sizeof(float));
+  return NULL;
+}
+
 /*
  * One pixel of Inati: power iterations on the packed upper triangle R
  * (pair p = i + j(j+1)/2 for i ≤ j, R_ij = Σ x_i·conj(x_j)) starting from S,
@@ -1200,6 +1250,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"coilMapInati", NULL, js_coil_map_inati, NULL, NULL, NULL, napi_default, NULL},
       {"rootSumOfSquares", NULL, js_root_sum_of_squares, NULL, NULL, NULL, napi_default, NULL},
       {"magnitude", NULL, js_magnitude, NULL, NULL, NULL, napi_default, NULL},
+      {"copyBlocks", NULL, js_copy_blocks, NULL, NULL, NULL, napi_default, NULL},
+      {"fillZero", NULL, js_fill_zero, NULL, NULL, NULL, napi_default, NULL},
       {"retainFreedMemory", NULL, js_retain_freed_memory, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
       {"setWisdomFile", NULL, js_set_wisdom_file, NULL, NULL, NULL, napi_default, NULL},

@@ -1407,21 +1407,26 @@ static bool read_block(Handle *h, uint32_t start, uint32_t count, uint64_t max_b
 }
 
 /*
- * Finalizers of the external ArrayBuffers below. No napi_adjust_external_memory:
- * V8 already counts an external backing store's bytes towards its GC heuristics
- * (an explicit adjustment counted every block twice and started a full GC every
- * 32 MB read instead of every 64 MB).
+ * GC accounting of the blocks. V8 counts an external backing store's bytes as
+ * external memory, and every 64 MB of growth starts a full (mark-compact)
+ * collection: reading a 4 GB file would run some sixty of them, each marking
+ * the whole JavaScript heap on every core, for buffers that die young anyway
+ * (the first gadget copies or transforms each readout, and the young-generation
+ * collections, which run all the time, free them). So a block's bytes are
+ * taken off the external count when it is made and put back when it is freed:
+ * net zero, as for shared memory. (Until this change the addon also added its
+ * own count, so each block counted twice: a full GC every 32 MB read.)
  */
 static void free_external(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
   free(data);
+  int64_t adjusted = 0;
+  napi_adjust_external_memory(env, (int64_t)(uintptr_t)hint, &adjusted);
 }
 
 static void pool_external(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
   pool_give(data);
+  int64_t adjusted = 0;
+  napi_adjust_external_memory(env, (int64_t)(uintptr_t)hint, &adjusted);
 }
 
 /* A typed array over `data` (malloc'd), which JS then owns; NULL (data freed) on failure. */
@@ -1434,6 +1439,8 @@ static napi_value take_typed(napi_env env, napi_typedarray_type type, void *data
     else free(data);
     return NULL;
   }
+  int64_t adjusted = 0;
+  napi_adjust_external_memory(env, -(int64_t)bytes, &adjusted);
   if (napi_create_typedarray(env, type, count, ab, 0, &ta) != napi_ok) return NULL;
   return ta;
 }

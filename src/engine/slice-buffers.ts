@@ -13,6 +13,7 @@
  * and kept buffers not taken again within {@link KEEP_MS} are dropped, so an
  * idle server holds none.
  */
+import { fillZero } from '../kernels/copy.js';
 import { reclaimBeforeAllocating } from '../util/gc.js';
 
 /** Buffers kept for reuse at most. */
@@ -33,7 +34,7 @@ export function takeSliceBuffer(length: number): Float32Array {
   const i = kept.findIndex((b) => b.byteLength === bytes);
   if (i >= 0) {
     const a = new Float32Array(kept.splice(i, 1)[0] as SharedArrayBuffer);
-    a.fill(0);
+    fillZero(a);
     reused += 1;
     return a;
   }

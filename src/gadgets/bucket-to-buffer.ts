@@ -11,6 +11,7 @@ import { forEachMessage } from '../engine/channel.js';
 import { defineGadget } from '../engine/gadget.js';
 import { isBucket } from '../ismrmrd/messages.js';
 import { cgemm } from '../kernels/blas.js';
+import { copyBlocks } from '../kernels/copy.js';
 import { float32ChannelMix } from '../kernels/readout-oversampling.js';
 import { takeSliceBuffer } from '../engine/slice-buffers.js';
 import { reclaimBeforeAllocating } from '../util/gc.js';
@@ -261,10 +262,7 @@ export function makeDataBuffered(
       const mix = float32ChannelMix(acq.pendingChannelMix, CHA);
       cgemm(to - from, CHA, CHA, acq.data.subarray(2 * from), mix, data.subarray(2 * (lineBase + offset + from)), { opB: 'T', lda: ns, ldc: chaStride });
     } else {
-      for (let c = 0; c < CHA; c++) {
-        const dst = 2 * (lineBase + c * chaStride + offset);
-        data.set(acq.data.subarray(2 * (c * ns + from), 2 * (c * ns + to)), dst + 2 * from);
-      }
+      copyBlocks(data, 2 * (lineBase + offset + from), 2 * chaStride, acq.data, 2 * from, 2 * ns, 2 * (to - from), CHA);
     }
     if (traj && acq.traj.length === D * ns) {
       const tBase = D * NE0 * (e1 + NE1 * (e2 + NE2 * (n + NN * (s + NS * loc))));

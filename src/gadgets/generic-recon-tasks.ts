@@ -23,6 +23,7 @@ import {
 } from '../kernels/grappa.js';
 import { applyChannelRotation } from '../kernels/klt.js';
 import { applyNoiseWhitening } from '../kernels/noise-whitening.js';
+import { copyBlocks } from '../kernels/copy.js';
 import { removeOversamplingInto } from '../kernels/readout-oversampling.js';
 
 /** Arguments of `grappaCalibrate`: one reference block [RO, E1, E2, srcCha]; targets are its first dstCha channels when fitting itself. */
@@ -259,9 +260,7 @@ function placeReadouts(a: PlaceReadoutsArgs): null {
     const from = items[k + 3] as number;
     const to = items[k + 4] as number;
     const dst = items[k + 5] as number;
-    for (let c = 0; c < channels; c++) {
-      out.set(src.subarray(at + 2 * (c * ns + from), at + 2 * (c * ns + to)), dst + 2 * (c * channelStride + from));
-    }
+    copyBlocks(out, dst + 2 * from, 2 * channelStride, src, at + 2 * from, 2 * ns, 2 * (to - from), channels);
   }
   return null;
 }

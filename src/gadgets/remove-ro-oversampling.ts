@@ -66,7 +66,8 @@ const SLAB_FLOATS = 1 << 20;
 /**
  * Cuts arrays from shared-memory slabs, so that compute threads can read the
  * readouts made on this thread too (BucketToBuffer's placement); a slab is
- * freed by the GC with the last readout in it.
+ * freed by the GC with the last readout in it. Shared memory is not counted
+ * towards V8's external-memory GC trigger.
  */
 function sharedSlabs(): (floats: number) => Float32Array {
   let slab: Float32Array = new Float32Array(0);
@@ -140,6 +141,8 @@ export const removeROOversamplingGadget = defineGadget({
   async run(input, output, _props, context) {
     const pool = reconPool();
     const batches = pool.workers > 0 ? new ReadoutBatches(pool, output, pooledRemoval) : undefined;
+    // With compute threads, readouts made here go to shared slabs too, so that the threads can place them. (Not with
+    // one thread: fresh shared slabs cost page faults that malloc's reused small blocks do not.)
     const allocate = pool.workers > 0 ? sharedSlabs() : undefined;
     let inlineFloats = 0;
     for await (const m of input) {

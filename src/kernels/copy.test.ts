@@ -1,0 +1,26 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { copyBlocks, fillZero } from './copy.js';
+
+test('copyBlocks copies strided blocks between shared and plain arrays, and checks extents', () => {
+  const src = new Float32Array(new SharedArrayBuffer(4 * 64)).map((_v, i) => i + 0.5);
+  const dst = new Float32Array(new SharedArrayBuffer(4 * 100));
+  copyBlocks(dst, 3, 20, src, 5, 16, 6, 4);
+  const expected = new Float32Array(100);
+  for (let k = 0; k < 4; k++) for (let i = 0; i < 6; i++) expected[3 + 20 * k + i] = 5 + 16 * k + i + 0.5;
+  assert.deepEqual(Array.from(dst), Array.from(expected));
+  const plain = new Float32Array(100);
+  copyBlocks(plain, 3, 20, src, 5, 16, 6, 4);
+  assert.deepEqual(Array.from(plain), Array.from(expected));
+  assert.throws(() => copyBlocks(dst, 90, 20, src, 0, 16, 6, 2), /do not fit/);
+  assert.throws(() => copyBlocks(dst, 0, 20, src, 60, 16, 6, 1), /do not fit/);
+  copyBlocks(dst, 0, 0, src, 0, 0, 0, 5); // nothing to copy
+});
+
+test('fillZero zeroes shared and plain arrays', () => {
+  for (const a of [new Float32Array(new SharedArrayBuffer(4 * 1000)), new Float32Array(1000)]) {
+    a.fill(7);
+    fillZero(a);
+    assert.ok(a.every((v) => v === 0));
+  }
+});

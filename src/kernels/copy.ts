@@ -1,0 +1,36 @@
+/**
+ * Bulk copies and fills of float32 arrays that may lie in shared memory.
+ * V8 copies between SharedArrayBuffers (`TypedArray.prototype.set`) and
+ * fills them word by word with relaxed atomics, several times slower than
+ * memcpy/memset; the native kernels do plain memcpy/memset. The TypeScript
+ * fallbacks give the same result.
+ */
+import { nativeKernels, type NativeKernels } from './native.js';
+
+type CopyBlocksKernel = (dst: Float32Array, dstStart: number, dstStride: number, src: Float32Array, srcStart: number, srcStride: number, length: number, count: number) => void;
+type FillZeroKernel = (dst: Float32Array) => void;
+type WithCopies = NativeKernels & { copyBlocks?: CopyBlocksKernel; fillZero?: FillZeroKernel };
+
+/**
+ * For k < count: dst[dstStart + k·dstStride + i] = src[srcStart + k·srcStride + i], i < length
+ * (floats). Blocks must lie inside both arrays.
+ */
+export function copyBlocks(dst: Float32Array, dstStart: number, dstStride: number, src: Float32Array, srcStart: number, srcStride: number, length: number, count: number): void {
+  if (count <= 0 || length <= 0) return;
+  if (dstStart + (count - 1) * dstStride + length > dst.length || srcStart + (count - 1) * srcStride + length > src.length) {
+    throw new RangeError(`Cannot copy ${count} blocks of ${length} floats: they do not fit the arrays (${src.length} → ${dst.length})`);
+  }
+  const native = (nativeKernels() as WithCopies | null)?.copyBlocks;
+  if (native) {
+    native(dst, dstStart, dstStride, src, srcStart, srcStride, length, count);
+    return;
+  }
+  for (let k = 0; k < count; k++) dst.set(src.subarray(srcStart + k * srcStride, srcStart + k * srcStride + length), dstStart + k * dstStride);
+}
+
+/** Sets every float of `dst` to 0. */
+export function fillZero(dst: Float32Array): void {
+  const native = (nativeKernels() as WithCopies | null)?.fillZero;
+  if (native) native(dst);
+  else dst.fill(0);
+}
