@@ -12,6 +12,7 @@
  *   fillZero(dst)                         memset to 0 (shared memory too)
  *   setWisdomFile(path | null)            where FFT plans are kept (see below)
  *   retainFreedMemory(bytes)              keep big freed blocks for reuse (glibc)
+ *   trimFreedMemory()                     give free heap pages back to the system (glibc malloc_trim)
  *   info()                                library versions and the BLAS core
  *
  * Arrays are column-major, interleaved complex float32 (re, im), as in
@@ -1216,6 +1217,24 @@ static napi_value js_retain_freed_memory(napi_env env, napi_callback_info info) 
   return out;
 }
 
+/*
+ * trimFreedMemory(): gives the free pages inside glibc's heaps back to the
+ * system (malloc_trim(0): every arena, also pages in the middle of a heap);
+ * true when some were released. Buffers of a few MB (V8's array buffers)
+ * come from the heaps and, freed in between live ones, would otherwise stay
+ * resident.
+ */
+static napi_value js_trim_freed_memory(napi_env env, napi_callback_info info) {
+  (void)info;
+  bool released = false;
+#ifdef __GLIBC__
+  released = malloc_trim(0) == 1;
+#endif
+  napi_value out;
+  napi_get_boolean(env, released, &out);
+  return out;
+}
+
 /* info(): { fftw, blasConfig, blasCore, blasThreads } */
 static napi_value js_info(napi_env env, napi_callback_info info) {
   (void)info;
@@ -1253,6 +1272,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"copyBlocks", NULL, js_copy_blocks, NULL, NULL, NULL, napi_default, NULL},
       {"fillZero", NULL, js_fill_zero, NULL, NULL, NULL, napi_default, NULL},
       {"retainFreedMemory", NULL, js_retain_freed_memory, NULL, NULL, NULL, napi_default, NULL},
+      {"trimFreedMemory", NULL, js_trim_freed_memory, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
       {"setWisdomFile", NULL, js_set_wisdom_file, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -12,6 +12,7 @@ import { defineGadget } from '../engine/gadget.js';
 import { isBucket } from '../ismrmrd/messages.js';
 import { cgemm } from '../kernels/blas.js';
 import { copyBlocks } from '../kernels/copy.js';
+import { trimFreedMemory } from '../kernels/native.js';
 import { float32ChannelMix } from '../kernels/readout-oversampling.js';
 import { takeSliceBuffer } from '../engine/slice-buffers.js';
 import { reclaimBeforeAllocating } from '../util/gc.js';
@@ -419,7 +420,8 @@ export const bucketToBufferGadget = defineGadget({
       // pile up (for a slice of hundreds of MB; src/util/gc.ts), so that one slice's readouts are resident, not two.
       bucket = undefined;
       message = undefined as unknown as AcquisitionBucket;
-      reclaimBeforeAllocating(bytes);
+      // Freed buffers of a few MB lie between live ones in the C heap: give their pages back too (glibc malloc_trim).
+      if (reclaimBeforeAllocating(bytes)) trimFreedMemory();
       for (const buffer of buffers) await output.push(buffer);
     });
   },

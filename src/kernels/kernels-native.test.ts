@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { nrmse } from './complex-ops.js';
 import { fftc, fftcPortable } from './fft.js';
-import { kernelBackend } from './native.js';
+import { kernelBackend, nativeKernels, trimFreedMemory } from './native.js';
 
 const native = kernelBackend() === 'native';
 const skip = native ? false : 'native kernels not in use';
@@ -130,4 +130,14 @@ test('fftc gives the same bits on a worker thread as on the main thread', async 
   })) as [Float32Array];
   await worker.terminate();
   assert.ok(sameBits(there, here));
+});
+
+test('trimFreedMemory gives free C-heap pages back, or does nothing without the addon', (t) => {
+  if (!nativeKernels()) {
+    assert.equal(trimFreedMemory(), false);
+    t.skip('native kernels not built: nothing to trim with');
+    return;
+  }
+  assert.equal(typeof nativeKernels()?.trimFreedMemory, 'function');
+  assert.equal(typeof trimFreedMemory(), 'boolean');
 });

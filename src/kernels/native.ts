@@ -59,6 +59,8 @@ export interface NativeKernels {
   setWisdomFile(path: string | null): boolean;
   /** Keeps big freed blocks in the heap for reuse, trimming only above `bytes` free (glibc); false where unsupported. */
   retainFreedMemory(bytes: number): boolean;
+  /** Gives free pages inside the heaps back to the system (glibc `malloc_trim`); absent from older builds. */
+  trimFreedMemory?(): boolean;
 }
 
 type Loaded = { kernels: NativeKernels } | { kernels: null; reason: string };
@@ -140,6 +142,17 @@ function load(): Loaded {
     throw new Error(`Cannot use the native kernels (GANTRY_KERNELS=native): ${loaded.reason}`);
   }
   return loaded;
+}
+
+/**
+ * Gives the free pages inside the C heaps back to the system (glibc
+ * `malloc_trim`, through the kernels addon; nothing without it). Freed
+ * buffers of a few MB (V8's array buffers) lie between live ones and would
+ * otherwise stay resident: BucketToBuffer calls this once per slice, after
+ * collecting the previous slice's garbage. Returns true when pages were released.
+ */
+export function trimFreedMemory(): boolean {
+  return nativeKernels()?.trimFreedMemory?.() ?? false;
 }
 
 /** The native kernels, or null when they are not built, do not load, or `GANTRY_KERNELS=js`. */
