@@ -9,6 +9,7 @@
  */
 import type { DataBuffered, ImageArray, ReconData } from '../ismrmrd/buffers.js';
 import { DataType, emptyImageHeader, ImageType, type AcquisitionHeader, type ImageHeader, type MetaContainer } from '../ismrmrd/types.js';
+import { giveBackSliceBuffer } from '../engine/slice-buffers.js';
 import { defineGadget } from '../engine/gadget.js';
 import { isReconData } from '../ismrmrd/messages.js';
 import { isShared, sharedFloat32 } from '../engine/thread-pool.js';
@@ -175,9 +176,15 @@ export const simpleReconGadget = defineGadget({
     for await (const recon of input as AsyncIterable<ReconData>) {
       for (const bit of recon.rbit) {
         // A small buffer costs less inline than starting a worker thread for it (same bits either way).
-        const pending = bit.data.data.data.byteLength < INLINE_BELOW_BYTES
+        const kspace = bit.data.data.data;
+        const pending = (kspace.byteLength < INLINE_BELOW_BYTES
           ? inlineResult(() => simpleReconInPlace(bit.data, nextIndex, props.image_series))
-          : runOnPool(pool, simpleReconSteps(bit.data, nextIndex, props.image_series, exec, IN_PLACE));
+          : runOnPool(pool, simpleReconSteps(bit.data, nextIndex, props.image_series, exec, IN_PLACE))
+        ).then((images) => {
+          // The images are new arrays: the k-space buffer ends here, and BucketToBuffer reuses it (no fresh pages).
+          giveBackSliceBuffer(kspace);
+          return images;
+        });
         pending.catch(() => undefined);
         window.push(pending);
         if (window.length >= limit) await output.push(await (window.shift() as Promise<ImageArray>));
