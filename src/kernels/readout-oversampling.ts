@@ -10,6 +10,7 @@
  * batches (the same calls on the same shapes: the same bits on any thread).
  */
 import { cgemm } from './blas.js';
+import { copyBlocks } from './copy.js';
 import { fftc } from './fft.js';
 
 /** Scratch arrays reused from readout to readout (one set per thread: module state). */
@@ -53,12 +54,12 @@ export function removeOversamplingInto(
   }
   const start = oversamplingCropStart(samples, kept);
   const w = area('work', n);
-  w.set(raw.subarray(0, n));
+  // Native memcpy: the readouts and results of the compute threads' batches are in shared memory, which V8's
+  // TypedArray.set copies word by word (src/kernels/copy.ts).
+  copyBlocks(w, 0, n, raw, 0, n, n, 1);
   fftc(w, [samples, channels], [0], true);
   const dst = mix ? area('cropped', 2 * kept * channels) : out.subarray(0, 2 * kept * channels);
-  for (let c = 0; c < channels; c++) {
-    dst.set(w.subarray(2 * (c * samples + start), 2 * (c * samples + start + kept)), 2 * c * kept);
-  }
+  copyBlocks(dst, 0, 2 * kept, w, 2 * start, 2 * samples, 2 * kept, channels);
   fftc(dst, [kept, channels], [0], false);
   if (mix) cgemm(kept, channels, channels, dst, mix, out, { opB: 'T' });
   return out;
