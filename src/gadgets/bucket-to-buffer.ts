@@ -411,14 +411,12 @@ export const bucketToBufferGadget = defineGadget({
     const pool = reconPool();
     await forEachMessage(input, async (message) => {
       if (!header) throw new Error('Cannot buffer readouts without an ISMRMRD header');
-      let bucket: AcquisitionBucket | undefined = message;
-      const placements: PendingPlacement[] | undefined = pool.workers > 0 && bucketFloats(bucket) >= POOL_PLACEMENT_FLOATS ? [] : undefined;
-      const buffers = bucketToBuffers(bucket, header, opts, placements);
+      const placements: PendingPlacement[] | undefined = pool.workers > 0 && bucketFloats(message) >= POOL_PLACEMENT_FLOATS ? [] : undefined;
+      const buffers = bucketToBuffers(message, header, opts, placements);
       const bytes = buffers.reduce((sum, b) => sum + b.rbit.reduce((t, bit) => t + 4 * bit.data.data.data.length, 0), 0);
       if (placements) await placeOnPool(pool, placements);
       // The bucket's readouts are in the buffers now: let them go, and collect them before the next slice's readouts
       // pile up (for a slice of hundreds of MB; src/util/gc.ts), so that one slice's readouts are resident, not two.
-      bucket = undefined;
       message = undefined as unknown as AcquisitionBucket;
       // Freed buffers of a few MB lie between live ones in the C heap: give their pages back too (glibc malloc_trim).
       if (reclaimBeforeAllocating(bytes)) trimFreedMemory();

@@ -338,7 +338,7 @@ export function runInline<T>(steps: ReconSteps<T>): T {
 }
 
 /** Runs one task of this module by name (on the calling thread). */
-function runTask(name: string, args: unknown): unknown {
+export function runTask(name: string, args: unknown): unknown {
   const task = tasks[name as ReconTaskName] as ((a: unknown) => unknown) | undefined;
   if (!task) throw new Error(`Cannot run compute task '${name}': no such task`);
   return task(args);

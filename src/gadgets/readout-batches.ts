@@ -20,11 +20,13 @@ import type { Output } from '../engine/channel.js';
 import { sharedFloat32, type ComputePool } from '../engine/thread-pool.js';
 import type { Message } from '../ismrmrd/messages.js';
 import type { Acquisition } from '../ismrmrd/types.js';
-import { tasks, type ReconTaskName } from './generic-recon-tasks.js';
+import { copyBlocks } from '../kernels/copy.js';
+import { runTask, type ReconTaskName } from './generic-recon-tasks.js';
 
+/** Runs a task on this thread now, as a settled promise. */
 function runHere(name: ReconTaskName, args: unknown): Promise<unknown> {
   try {
-    return Promise.resolve((tasks[name] as (a: unknown) => unknown)(args));
+    return Promise.resolve(runTask(name, args));
   } catch (err) {
     return Promise.reject(err);
   }
@@ -156,10 +158,8 @@ export class ReadoutBatches<M> {
     });
     const whole = this.takeInput(inTotal);
     const input = whole.subarray(0, inTotal);
-    acqs.forEach((acq, k) => {
-      const n = this.work.inputFloats(acq, metas[k] as M);
-      input.set(acq.data.subarray(0, n), inOffsets[k]);
-    });
+    // Native memcpy: V8's TypedArray.set into shared memory copies word by word (src/kernels/copy.ts).
+    acqs.forEach((acq, k) => copyBlocks(input, inOffsets[k] as number, 0, acq.data, 0, 0, this.work.inputFloats(acq, metas[k] as M), 1));
     const out = sharedFloat32(outTotal);
     const batch: PackedReadouts<M> = { acqs, metas, input, out, inOffsets, outOffsets };
     // The workers have enough to do (a slice's pieces are running): do the batch here rather than stall the stream behind them.
