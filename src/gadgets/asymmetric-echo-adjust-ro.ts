@@ -14,6 +14,7 @@
 import { defineMapGadget } from '../engine/gadget.js';
 import { isAcquisition } from '../ismrmrd/messages.js';
 import { AcqFlag, isFlagSet, type Acquisition } from '../ismrmrd/types.js';
+import { pendingMixOf } from './pending-mix.js';
 
 /**
  * Pads `acq` to `encodedSamples` (M) as described above; returns `acq`
@@ -48,7 +49,7 @@ export function adjustAsymmetricEcho(acq: Acquisition, encodedSamples: number): 
     },
     traj,
     data,
-    ...(acq.pendingChannelMix ? { pendingChannelMix: acq.pendingChannelMix } : {}),
+    ...pendingMixOf(acq),
   };
 }
 

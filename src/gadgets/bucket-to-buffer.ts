@@ -126,7 +126,9 @@ export interface PendingPlacement {
 /**
  * Allocates and fills one buffer from the readouts of one key and encoding
  * space. With `placements`, readouts in shared memory that need no channel
- * mix are not copied here but listed for the compute threads.
+ * mix are not copied here but listed for the compute threads. A pending mix
+ * that is `handedOnMix` is not applied (the caller hands it on to the recon
+ * chain, `ReconBit.pendingWhitening`).
  */
 export function makeDataBuffered(
   acqs: readonly Acquisition[],
@@ -135,6 +137,7 @@ export function makeDataBuffered(
   opts: BufferingOptions,
   isRef: boolean,
   placements?: PendingPlacement[],
+  handedOnMix?: Float64Array,
 ): DataBuffered {
   const first = (acqs[0] as Acquisition).head;
   const cartesian = enc.trajectory === 'cartesian' || enc.trajectory === 'epi';
@@ -220,6 +223,7 @@ export function makeDataBuffered(
 
   for (const acq of acqs) {
     const h = acq.head;
+    const mixHere = acq.pendingChannelMix !== undefined && acq.pendingChannelMix !== handedOnMix ? acq.pendingChannelMix : undefined;
     if (h.active_channels !== CHA) {
       throw new RangeError(`Cannot buffer readout ${h.scan_counter}: ${h.active_channels} channels where the buffer has ${CHA}`);
     }
@@ -249,7 +253,7 @@ export function makeDataBuffered(
     }
     const lineBase = NE0 * (e1 + NE1 * (e2 + NE2 * (CHA * (n + NN * (s + NS * loc)))));
     const chaStride = NE0 * NE1 * NE2;
-    if (pending && !acq.pendingChannelMix && to > from && acq.data.buffer instanceof SharedArrayBuffer) {
+    if (pending && !mixHere && to > from && acq.data.buffer instanceof SharedArrayBuffer) {
       const buffer = acq.data.buffer;
       let index = pending.sourceIndex.get(buffer);
       if (index === undefined) {
@@ -258,9 +262,9 @@ export function makeDataBuffered(
         pending.sourceIndex.set(buffer, index);
       }
       pending.items.push(index, acq.data.byteOffset / 4, ns, from, to, 2 * (lineBase + offset));
-    } else if (acq.pendingChannelMix && to > from) {
+    } else if (mixHere && to > from) {
       // Whitening left by NoiseAdjust: line = X·Mᵀ, written straight into the buffer (channel stride as leading dimension).
-      const mix = float32ChannelMix(acq.pendingChannelMix, CHA);
+      const mix = float32ChannelMix(mixHere, CHA);
       cgemm(to - from, CHA, CHA, acq.data.subarray(2 * from), mix, data.subarray(2 * (lineBase + offset + from)), { opB: 'T', lda: ns, ldc: chaStride });
     } else {
       copyBlocks(data, 2 * (lineBase + offset + from), 2 * chaStride, acq.data, 2 * from, 2 * ns, 2 * (to - from), CHA);
@@ -315,6 +319,19 @@ function compareKeys(a: KeyCounters, b: KeyCounters): number {
 }
 
 /**
+ * The whitening to hand on to the recon chain for one bit: when every readout
+ * (data and reference) carries the same mix marked for the recon
+ * (`channelMixToRecon`, set by NoiseAdjust after checking the chain); else
+ * undefined, and mixes are applied while placing.
+ */
+function mixForRecon(data: readonly Acquisition[], ref: readonly Acquisition[]): Float64Array | undefined {
+  const mix = data[0]?.pendingChannelMix;
+  if (!mix) return undefined;
+  const same = (a: Acquisition): boolean => a.pendingChannelMix === mix && a.channelMixToRecon === true;
+  return data.every(same) && ref.every(same) ? mix : undefined;
+}
+
+/**
  * Converts one bucket into recon buffers, in ascending key order. With
  * `placements`, copies of readouts in shared memory are listed there for
  * {@link placeOnPool} instead of done here.
@@ -347,8 +364,10 @@ export function bucketToBuffers(bucket: AcquisitionBucket, header: IsmrmrdHeader
       const dataAcqs = g.data[e] ?? [];
       const refAcqs = g.ref[e] ?? [];
       if (dataAcqs.length === 0) continue;
-      const bit: ReconBit = { data: makeDataBuffered(dataAcqs, bucket.datastats[e], enc, opts, false, placements) };
-      if (refAcqs.length > 0) bit.ref = makeDataBuffered(refAcqs, bucket.refstats[e], enc, opts, true, placements);
+      const handedOn = mixForRecon(dataAcqs, refAcqs);
+      const bit: ReconBit = { data: makeDataBuffered(dataAcqs, bucket.datastats[e], enc, opts, false, placements, handedOn) };
+      if (refAcqs.length > 0) bit.ref = makeDataBuffered(refAcqs, bucket.refstats[e], enc, opts, true, placements, handedOn);
+      if (handedOn) bit.pendingWhitening = handedOn;
       rbit.push(bit);
     }
     if (rbit.length > 0) out.push({ kind: 'recondata', rbit });

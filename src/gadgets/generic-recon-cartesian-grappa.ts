@@ -25,6 +25,7 @@
  */
 import { defineGadget, type GadgetContext } from '../engine/gadget.js';
 import { giveBackSliceBuffer } from '../engine/slice-buffers.js';
+import { whitenedBit } from './pending-mix.js';
 import { forEachMessage, type Output } from '../engine/channel.js';
 import { isShared, sharedFloat32, type ComputePool } from '../engine/thread-pool.js';
 import type { DataBuffered, ImageArray, ReconBit, ReconData } from '../ismrmrd/buffers.js';
@@ -316,7 +317,9 @@ export class GrappaRecon {
     return { data: out, dims: [RO, E1, E2, 1, N, S, SLC] };
   }
 
-  private *processBitSteps(bit: ReconBit, e: number, exec: ReconExecution): ReconSteps<ImageArray[]> {
+  private *processBitSteps(input: ReconBit, e: number, exec: ReconExecution): ReconSteps<ImageArray[]> {
+    // ReferencePrep turns a pending whitening into a pending rotation, which is folded below; applied here otherwise.
+    const bit = whitenedBit(input);
     const o = this.options;
     const ctx = this.context;
     const report = (what: string, started: number): void => {

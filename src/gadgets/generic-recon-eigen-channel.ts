@@ -23,6 +23,7 @@ import type { CMatrix } from '../kernels/dense.js';
 import { kltCoefficients, kltModesKept } from '../kernels/klt.js';
 import { genericReconBaseProperties } from './generic-recon-common.js';
 import { averageOverNS, calibrationModeOf, dims7, requireHeader } from './generic-recon-base.js';
+import { multiplyMixes, rotatedBit } from './pending-mix.js';
 import { executionOf, INLINE, reconPool, runInline, runOnPool, splitRange, type ChannelRotationArgs, type ReconExecution, type ReconSteps } from './generic-recon-tasks.js';
 
 /** Options of {@link EigenChannelCompressor} (the gadget's properties). */
@@ -82,8 +83,11 @@ export function applyEigenChannels(a: ComplexArray, set: EigenChannelSet): Compl
   return runInline(eigenChannelSteps(a, set, INLINE));
 }
 
-/** Steps of {@link applyEigenChannels}: blocks spread over `exec.parts` tasks, output in shared memory when asked. */
-export function* eigenChannelSteps(a: ComplexArray, set: EigenChannelSet, exec: ReconExecution): ReconSteps<ComplexArray> {
+/**
+ * Steps of {@link applyEigenChannels}: blocks spread over `exec.parts` tasks, output in shared memory when asked.
+ * With `before` (a pending rotation of the data, per block), block b is rotated by before_b·V_b in one pass.
+ */
+export function* eigenChannelSteps(a: ComplexArray, set: EigenChannelSet, exec: ReconExecution, before?: readonly Float64Array[]): ReconSteps<ComplexArray> {
   const [RO, E1, E2, CHA, N, S, SLC] = dims7(a, 'apply eigen-channel coefficients');
   if (CHA !== set.channels) {
     throw new RangeError(`Cannot apply coil compression: the buffer has ${CHA} channels, the coefficients were computed for ${set.channels}`);
@@ -101,6 +105,10 @@ export function* eigenChannelSteps(a: ComplexArray, set: EigenChannelSet, exec: 
       for (let n = 0; n < N; n++) blocks.push([n + N * (s + S * slc), (perN[Math.min(n, perN.length - 1)] as CMatrix).data]);
     }
   }
+  if (before) {
+    const compose = composer(CHA);
+    for (const entry of blocks) entry[1] = compose(before[Math.min(entry[0], before.length - 1)] as Float64Array, entry[1]);
+  }
   let input = a.data;
   if (exec.shared && !isShared(a.data)) {
     input = sharedFloat32(a.data.length);
@@ -111,6 +119,28 @@ export function* eigenChannelSteps(a: ComplexArray, set: EigenChannelSet, exec: 
     src: input, dst: out, points, channels: CHA, kept: K, blocks: blocks.slice(from, to),
   } satisfies ChannelRotationArgs] as const);
   return { data: out, dims: [RO, E1, E2, K, N, S, SLC] };
+}
+
+/**
+ * P·V for C × C matrices, each distinct pair (by identity) multiplied once:
+ * blocks that share their matrices share the product, so GRAPPA's folding
+ * (which also goes by identity) does one product per distinct matrix.
+ */
+function composer(C: number): (P: Float64Array, V: Float64Array) => Float64Array {
+  const products = new Map<Float64Array, Map<Float64Array, Float64Array>>();
+  return (P, V) => {
+    let byV = products.get(P);
+    if (!byV) {
+      byV = new Map();
+      products.set(P, byV);
+    }
+    let PV = byV.get(V);
+    if (!PV) {
+      PV = multiplyMixes(P, V, C);
+      byV.set(V, PV);
+    }
+    return PV;
+  };
 }
 
 /** V of every (n, s, slc) block, in block order n + N·(s + S·slc). */
@@ -154,8 +184,12 @@ export class EigenChannelCompressor {
     return { kind: 'recondata', rbit };
   }
 
-  private *bitSteps(bit: ReconBit, e: number, exec: ReconExecution): ReconSteps<ReconBit> {
-    const [, , , , N, S, SLC] = dims7(bit.data.data, 'compress channels');
+  private *bitSteps(input: ReconBit, e: number, exec: ReconExecution): ReconSteps<ReconBit> {
+    // A pending whitening is not expected here (ReferencePrep turns it into a rotation); a pending rotation is composed
+    // with this one, unless the coefficients come from the data, whose values are then needed (src/gadgets/pending-mix.ts).
+    const bit = input.pendingWhitening || (input.pendingRotation && !input.ref) ? rotatedBit(input) : input;
+    const before = bit.pendingRotation?.vectors;
+    const [, , , CHA, N, S, SLC] = dims7(bit.data.data, 'compress channels');
     if (bit.data.data.data.length === 0) throw new Error(`Cannot compress channels of encoding space ${e}: the data buffer is empty`);
     if (bit.ref && bit.ref.data.dims[3] !== bit.data.data.dims[3]) {
       throw new RangeError(`Cannot compress channels of encoding space ${e}: the reference has ${bit.ref.data.dims[3]} channels, the data ${bit.data.data.dims[3]}`);
@@ -169,9 +203,14 @@ export class EigenChannelCompressor {
     }
     let out: ReconBit;
     if (this.deferRotation && set.kept === set.channels) {
-      out = { data: bit.data, pendingRotation: { vectors: blockVectors(set, N, S, SLC) } };
+      let vectors = blockVectors(set, N, S, SLC);
+      if (before) {
+        const compose = composer(CHA);
+        vectors = vectors.map((V, b) => compose(before[Math.min(b, before.length - 1)] as Float64Array, V));
+      }
+      out = { data: bit.data, pendingRotation: { vectors } };
     } else {
-      out = { data: { ...bit.data, data: yield* eigenChannelSteps(bit.data.data, set, exec) } };
+      out = { data: { ...bit.data, data: yield* eigenChannelSteps(bit.data.data, set, exec, before) } };
     }
     if (bit.ref) out.ref = { ...bit.ref, data: yield* eigenChannelSteps(bit.ref.data, set, exec) };
     return out;

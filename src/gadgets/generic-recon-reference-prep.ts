@@ -19,6 +19,7 @@ import { isReconData } from '../ismrmrd/messages.js';
 import type { ComplexArray } from '../ismrmrd/ndarray.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import { genericReconBaseProperties } from './generic-recon-common.js';
+import { transposedMix, whitenedBit, whitenedBuffer } from './pending-mix.js';
 import {
   averageOverNS, calibrationModeOf, cropBuffer, detectSampledRange, dims7, requireHeader, selectNS, timed, type CalibrationModeName,
 } from './generic-recon-base.js';
@@ -147,9 +148,21 @@ export class ReferencePreparer {
     return { kind: 'recondata', rbit };
   }
 
-  private processBit(bit: ReconBit, e: number): ReconBit {
-    if (bit.data.data.data.length === 0) throw new Error(`Cannot prepare reference data of encoding space ${e}: the data buffer is empty`);
+  private processBit(input: ReconBit, e: number): ReconBit {
+    if (input.data.data.data.length === 0) throw new Error(`Cannot prepare reference data of encoding space ${e}: the data buffer is empty`);
     const mode = calibrationModeOf(this.header, e);
+    const whitening = input.pendingWhitening;
+    const fillIntoData = mode === 'embedded' && this.options.ref_fill_into_data_embedded;
+    const preparing = this.options.prepare_ref_always || !this.prepared[e];
+    // A whitening left pending (src/gadgets/pending-mix.ts) is applied to the prepared reference only, and stays pending
+    // for the data as a rotation; where data values are read or mixed with the reference, it is applied first.
+    const bit = whitening && preparing && (!input.ref || fillIntoData) ? whitenedBit(input) : input;
+    const pendingOf = (out: ReconBit): ReconBit => {
+      if (!bit.pendingWhitening) return out;
+      const [, , , C, N, S, SLC] = dims7(bit.data.data, 'prepare reference data');
+      const V = transposedMix(bit.pendingWhitening, C);
+      return { ...out, pendingRotation: { vectors: new Array<Float64Array>(N * S * SLC).fill(V) } };
+    };
     let ref = bit.ref;
     if (this.options.prepare_ref_always || !this.prepared[e]) {
       if (!ref) {
@@ -157,17 +170,17 @@ export class ReferencePreparer {
         this.prepared[e] = true;
       }
     } else {
-      return { data: bit.data };
+      return pendingOf({ data: bit.data });
     }
     let data = bit.data;
-    if (mode === 'embedded' && this.options.ref_fill_into_data_embedded) {
+    if (fillIntoData) {
       const [, d1, d2] = bit.data.sampling.sampling_limits;
       const [, r1, r2] = ref.sampling.sampling_limits;
       data = { ...bit.data, data: fillReferenceIntoData(bit.data.data, ref.data, d1.center - r1.center, d2.center - r2.center) };
     }
     const prepared = prepareReference(ref, mode, this.options, e);
     this.prepared[e] = true;
-    return { data, ref: prepared };
+    return pendingOf({ data, ref: bit.pendingWhitening ? whitenedBuffer(prepared, bit.pendingWhitening) : prepared });
   }
 }
 

@@ -15,12 +15,13 @@ import { silentLogger } from '../util/logger.js';
 import { seededGaussian as gaussian } from '../kernels/testing.js';
 import { defineMapGadget, type AnyGadgetDefinition } from '../engine/gadget.js';
 import type { ChainPlan } from '../engine/pipeline.js';
-import type { DataBuffered, ReconData } from '../ismrmrd/buffers.js';
+import type { DataBuffered, ReconBit, ReconData } from '../ismrmrd/buffers.js';
 import { isAcquisition } from '../ismrmrd/messages.js';
 import { acquisitionAccumulateTriggerGadget } from './acquisition-accumulate-trigger.js';
 import { bucketToBufferGadget } from './bucket-to-buffer.js';
 import { noiseAdjustGadget, scaleOnlyChannelIndices, coilOrder, whiteningCanBeDeferred } from './noise-adjust.js';
 import { removeROOversamplingGadget } from './remove-ro-oversampling.js';
+import { whitenedBit } from './pending-mix.js';
 import { CollectingOutput, makeAcquisition, planGadgetStep, planSingleGadget } from './testing.js';
 
 interface HeaderParts {
@@ -439,4 +440,49 @@ test('NoiseAdjust left to BucketToBuffer gives the buffer of whitening each read
     diff = Math.max(diff, Math.abs((deferred.data.data[i] as number) - (eager.data.data[i] as number)));
   }
   assert.ok(max > 0 && diff <= 1e-5 * max, `largest difference ${diff} of ${max}`);
+});
+
+test('NoiseAdjust left to the recon chain: BucketToBuffer places the readouts unwhitened and hands the whitening on', async () => {
+  const L = mixing(CH);
+  const g = gaussian(11);
+  const noise = Array.from({ length: 20 }, () => noiseReadout(L, CH, 256, g, { noise: true, dwell: 5 }));
+  const lines = Array.from({ length: 8 }, (_v, i) => noiseReadout(L, CH, 64, g, { dwell: 5, line: i }));
+  const h = header({ bandwidth: 0.8 });
+  // Stand-ins with the names of the recon gadgets (they pass the buffers on), so that NoiseAdjust sees a GRAPPA chain.
+  const standIn = (name: string): AnyGadgetDefinition => defineMapGadget({
+    name, classNames: [`${name}TestStandIn`], properties: {}, strict: false, description: 'test: passes recon buffers on',
+    accepts: (m: Message): m is ReconData => m.kind === 'recondata', process: (m: ReconData) => m,
+  }) as AnyGadgetDefinition;
+  const reconChain = [standIn('GenericReconCartesianReferencePrepGadget'), standIn('GenericReconEigenChannelGadget'), standIn('GenericReconCartesianGrappaGadget')];
+  const bitOf = async (gadgets: AnyGadgetDefinition[]): Promise<ReconBit> => {
+    const chain: ChainPlan = { type: 'chain', key: 'main', steps: gadgets.map((d) => planGadgetStep(d)) };
+    const input = new Channel<Message>(64);
+    const output = new CollectingOutput();
+    const feed = (async () => {
+      for (const m of [...noise, ...lines]) await input.push(m);
+      input.close();
+    })();
+    await Promise.all([runChain(chain, input, output, { header: h, log: silentLogger, signal: new AbortController().signal, channelCapacity: 16 }), feed]);
+    const recon = output.messages.find((m): m is ReconData => m.kind === 'recondata');
+    assert.ok(recon?.rbit[0]);
+    return recon.rbit[0];
+  };
+  const readoutChain = [noiseAdjustGadget, removeROOversamplingGadget, acquisitionAccumulateTriggerGadget, bucketToBufferGadget];
+  const handedOn = await bitOf([...readoutChain, ...reconChain]);
+  const atBucket = await bitOf([...readoutChain, reconChain[0] as AnyGadgetDefinition]);
+  assert.ok(handedOn.pendingWhitening, 'the whitening is handed on');
+  assert.equal(handedOn.pendingWhitening.length, 2 * CH * CH);
+  assert.equal(atBucket.pendingWhitening, undefined, 'no GRAPPA after ReferencePrep: BucketToBuffer whitens');
+  const whitened = whitenedBit(handedOn);
+  let max = 0;
+  let diff = 0;
+  let unwhitened = 0;
+  for (let i = 0; i < atBucket.data.data.data.length; i++) {
+    const want = atBucket.data.data.data[i] as number;
+    max = Math.max(max, Math.abs(want));
+    diff = Math.max(diff, Math.abs((whitened.data.data.data[i] as number) - want));
+    unwhitened = Math.max(unwhitened, Math.abs((handedOn.data.data.data[i] as number) - want));
+  }
+  assert.ok(max > 0 && diff <= 1e-5 * max, `whitening the handed-on buffer: largest difference ${diff} of ${max}`);
+  assert.ok(unwhitened > 1e-2 * max, 'the handed-on buffer itself is not whitened');
 });

@@ -263,6 +263,26 @@ export function whiteningCanBeDeferred(downstream: readonly string[] | undefined
   return false;
 }
 
+/** Gadgets after BucketToBuffer that keep a deferred whitening pending until GRAPPA folds it into its unmixing weights. */
+const RECON_CHAIN_TO_GRAPPA = ['GenericReconCartesianReferencePrepGadget', 'GenericReconEigenChannelGadget', 'GenericReconCartesianGrappaGadget'];
+
+/**
+ * True when the whitening can stay pending beyond BucketToBuffer: the chain
+ * is per-channel readout gadgets, BucketToBuffer, ReferencePrep (which
+ * whitens the prepared reference, a fraction of the readouts), an optional
+ * EigenChannel (which composes its rotation with it) and GRAPPA (which folds
+ * the product into its unmixing weights: the image of Σ_c u_c·(M·x)_c is the
+ * image of Σ_d (Σ_c u_c·M_cd)·x_d). The readouts then go unmixed into the
+ * buffers, and no readout is multiplied by the 32×32 matrix at all.
+ */
+export function whiteningCanBeDeferredToRecon(downstream: readonly string[] | undefined): boolean {
+  if (!downstream || !whiteningCanBeDeferred(downstream)) return false;
+  const rest = downstream.slice(downstream.indexOf('BucketToBufferGadget') + 1);
+  if (rest[0] !== RECON_CHAIN_TO_GRAPPA[0]) return false;
+  const next = rest[1] === RECON_CHAIN_TO_GRAPPA[1] ? rest[2] : rest[1];
+  return next === RECON_CHAIN_TO_GRAPPA[2];
+}
+
 function coilLabelsOf(header: IsmrmrdHeader | undefined): string[] {
   return header?.acquisitionSystemInformation?.coilLabel.map((c) => c.coilName) ?? [];
 }
@@ -296,6 +316,8 @@ export const noiseAdjustGadget = defineGadget({
     // Whitening is a channel mix, and the gadgets up to BucketToBuffer act per channel: when nothing else reads the
     // readouts on the way, BucketToBuffer applies it while placing them (after oversampling removal: half the work).
     const deferred = whiteningCanBeDeferred(context.downstream);
+    // Further still: the recon chain folds it into GRAPPA's unmixing weights (whiteningCanBeDeferredToRecon).
+    const toRecon = deferred && whiteningCanBeDeferredToRecon(context.downstream);
     const pool = reconPool();
     // With one worker, a readout batch would wait behind a slice's GRAPPA pieces and stall the whole stream: whiten inline then.
     const pooled = !deferred && pool.workers > 1 ? new PooledNoiseWhitening(pool, output, 16, 8) : undefined;
@@ -351,7 +373,7 @@ export const noiseAdjustGadget = defineGadget({
         continue;
       }
       if (deferred) {
-        await output.push({ ...acq, pendingChannelMix: whitening.matrix });
+        await output.push(toRecon ? { ...acq, pendingChannelMix: whitening.matrix, channelMixToRecon: true } : { ...acq, pendingChannelMix: whitening.matrix });
         continue;
       }
       const samples = acq.head.number_of_samples;

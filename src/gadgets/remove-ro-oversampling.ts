@@ -5,7 +5,8 @@
  * unitary, so image intensities and white-noise variance are preserved.
  *
  * A prewhitening that NoiseAdjust left pending (`pendingChannelMix`) is
- * applied here, after the crop (half the samples to mix). With compute
+ * applied here, after the crop (half the samples to mix), unless it is left
+ * to the recon chain (`channelMixToRecon`, src/gadgets/pending-mix.ts). With compute
  * threads, readouts go to them in batches (`readout-batches.ts`), in order,
  * so the event-loop thread keeps reading and placing data; the bits are
  * those of the inline path.
@@ -17,6 +18,7 @@ import { float32ChannelMix, oversamplingCropStart, removeOversamplingInto } from
 import type { Acquisition } from '../ismrmrd/types.js';
 import { reconPool, type OversamplingRemovalArgs } from './generic-recon-tasks.js';
 import { ReadoutBatches, type ReadoutWork } from './readout-batches.js';
+import { pendingMixOf } from './pending-mix.js';
 
 /** Samples kept of a readout, and the channel mix to apply. */
 interface Removal {
@@ -41,11 +43,13 @@ function removedReadout(acq: Acquisition, r: number, kept: number, data: Float32
     },
     traj,
     data,
+    // A mix left to the recon chain rides on (pending-mix.ts); any other was applied here.
+    ...(acq.channelMixToRecon ? pendingMixOf(acq) : {}),
   };
 }
 
 function removalOf(acq: Acquisition, r: number): Removal {
-  const mix = acq.pendingChannelMix ? float32ChannelMix(acq.pendingChannelMix, acq.head.active_channels) : undefined;
+  const mix = acq.pendingChannelMix && !acq.channelMixToRecon ? float32ChannelMix(acq.pendingChannelMix, acq.head.active_channels) : undefined;
   return { kept: Math.floor(acq.head.number_of_samples / r), mix };
 }
 

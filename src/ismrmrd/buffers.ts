@@ -78,6 +78,15 @@ export interface ReconBit {
    * the consumer is known to apply it; never serialised.
    */
   pendingRotation?: { vectors: Float64Array[] };
+  /**
+   * A prewhitening y = M·x (C × C, column-major, interleaved complex
+   * float64) that NoiseAdjust left pending and BucketToBuffer handed on:
+   * `data` and `ref` are unwhitened. GenericReconCartesianReferencePrepGadget
+   * whitens the prepared reference and turns it into `pendingRotation`
+   * (src/gadgets/pending-mix.ts). Set only when NoiseAdjust checked that
+   * chain; never serialised.
+   */
+  pendingWhitening?: Float64Array;
 }
 
 /** Recon buffers for all encoding spaces of one trigger (`IsmrmrdReconData`, message 1023). */

@@ -71,6 +71,13 @@ export interface Acquisition {
    * commutes with it. Never serialised; absent on every other path.
    */
   pendingChannelMix?: Float64Array;
+  /**
+   * With `pendingChannelMix`: BucketToBufferGadget places the readout
+   * unmixed and hands the mix on to the recon chain (`ReconBit.pendingWhitening`);
+   * set only when NoiseAdjust has checked that the chain ends in GRAPPA
+   * (`whiteningCanBeDeferredToRecon`).
+   */
+  channelMixToRecon?: true;
 }
 
 /** `ISMRMRD_ImageHeader` (198 bytes, 2-byte packing). */
