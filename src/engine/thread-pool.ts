@@ -24,6 +24,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { copyInto } from '../kernels/copy.js';
 
 /** A synchronous task: named in a task module's `tasks` table. */
 export type ComputeTask = (args: never) => unknown;
@@ -96,7 +97,7 @@ export function isShared(a: ArrayBufferView): boolean {
 export function shareWith(pool: ComputePool, a: Float32Array): Float32Array {
   if (pool.workers === 0 || isShared(a)) return a;
   const out = sharedFloat32(a.length);
-  out.set(a);
+  copyInto(out, a);
   return out;
 }
 

@@ -18,6 +18,7 @@ import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import { coilMapsOfKspace } from '../kernels/coil-maps.js';
 import { symmetricFilterRef } from '../kernels/filters.js';
 import { DataRole, genericReconBaseProperties, MetaName } from './generic-recon-common.js';
+import { copyInto } from '../kernels/copy.js';
 
 /** Gadgetron's calibration modes (`ismrmrdCALIBMODE`). */
 export type CalibrationModeName = 'noacceleration' | 'interleaved' | 'embedded' | 'separate' | 'external' | 'other';
@@ -174,7 +175,7 @@ export function selectNS(src: ComplexArray, n: number | undefined, s: number | u
     for (let si = 0; si < ss; si++) {
       for (let ni = 0; ni < ns; ni++) {
         const from = 2 * blockOffset(d, n ?? ni, s ?? si, slc);
-        out.set(src.data.subarray(from, from + 2 * block), 2 * blockOffset(rd, ni, si, slc));
+        copyInto(out, src.data.subarray(from, from + 2 * block), 2 * blockOffset(rd, ni, si, slc));
       }
     }
   }
@@ -238,7 +239,7 @@ export function cropBuffer(a: ComplexArray, offset: [number, number, number], si
     for (let z = 0; z < n2; z++) {
       for (let y = 0; y < n1; y++) {
         const from = 2 * (o0 + RO * (o1 + y + E1 * (o2 + z + E2 * k)));
-        out.set(a.data.subarray(from, from + 2 * n0), 2 * n0 * (y + n1 * (z + n2 * k)));
+        copyInto(out, a.data.subarray(from, from + 2 * n0), 2 * n0 * (y + n1 * (z + n2 * k)));
       }
     }
   }
@@ -322,7 +323,7 @@ export function padBuffer(a: ComplexArray, size: readonly [number, number, numbe
     for (let z = 0; z < E2; z++) {
       for (let y = 0; y < E1; y++) {
         const from = 2 * RO * (y + E1 * (z + E2 * k));
-        out.set(a.data.subarray(from, from + 2 * RO), 2 * (o0 + P0 * (o1 + y + P1 * (o2 + z + P2 * k))));
+        copyInto(out, a.data.subarray(from, from + 2 * RO), 2 * (o0 + P0 * (o1 + y + P1 * (o2 + z + P2 * k))));
       }
     }
   }
@@ -337,7 +338,7 @@ export function firstChannels(a: ComplexArray, channels: number): ComplexArray {
   const vol = RO * E1 * E2;
   const out = new Float32Array(2 * vol * channels * N * S * SLC);
   for (let b = 0; b < N * S * SLC; b++) {
-    out.set(a.data.subarray(2 * vol * CHA * b, 2 * vol * (CHA * b + channels)), 2 * vol * channels * b);
+    copyInto(out, a.data.subarray(2 * vol * CHA * b, 2 * vol * (CHA * b + channels)), 2 * vol * channels * b);
   }
   return { data: out, dims: [RO, E1, E2, channels, N, S, SLC] };
 }

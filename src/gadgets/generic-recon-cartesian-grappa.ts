@@ -44,11 +44,12 @@ import {
   type CoilMapsArgs, type GrappaCalibrateArgs, type GrappaCalibrateResult, type GrappaUnmixingArgs, type GrappaUnwrapArgs,
   type JobBatch, type ReconExecution, type ReconSteps, type ReconTaskName,
 } from './generic-recon-tasks.js';
+import { copyInto } from '../kernels/copy.js';
 
 /** A copy of `a` in shared memory. */
 function copyToShared(a: Float32Array): Float32Array {
   const out = sharedFloat32(a.length);
-  out.set(a);
+  copyInto(out, a);
   return out;
 }
 
@@ -217,7 +218,7 @@ export class GrappaRecon {
     const mapsK = firstChannels(refCm, dstCha);
     const mapBlock = vol * dstCha;
     const mapsIn = exec.shared ? sharedFloat32(mapsK.data.length) : mapsK.data;
-    if (mapsIn !== mapsK.data) mapsIn.set(mapsK.data);
+    if (mapsIn !== mapsK.data) copyInto(mapsIn, mapsK.data);
     const maps = sharedFloat32(mapsK.data.length, exec.shared);
     const coilOptions: CoilMapOptions = {
       coil_map_algorithm: o.coil_map_algorithm, coil_map_kernel_size_readout: o.coil_map_kernel_size_readout,

@@ -25,6 +25,7 @@ import { genericReconBaseProperties } from './generic-recon-common.js';
 import { averageOverNS, calibrationModeOf, dims7, requireHeader } from './generic-recon-base.js';
 import { multiplyMixes, rotatedBit } from './pending-mix.js';
 import { executionOf, INLINE, reconPool, runInline, runOnPool, splitRange, type ChannelRotationArgs, type ReconExecution, type ReconSteps } from './generic-recon-tasks.js';
+import { copyInto } from '../kernels/copy.js';
 
 /** Options of {@link EigenChannelCompressor} (the gadget's properties). */
 export interface EigenChannelOptions {
@@ -112,7 +113,7 @@ export function* eigenChannelSteps(a: ComplexArray, set: EigenChannelSet, exec: 
   let input = a.data;
   if (exec.shared && !isShared(a.data)) {
     input = sharedFloat32(a.data.length);
-    input.set(a.data);
+    copyInto(input, a.data);
   }
   const out = sharedFloat32(2 * points * K * N * S * SLC, exec.shared);
   yield splitRange(blocks.length, exec.parts).map(([from, to]) => ['channelRotation', {

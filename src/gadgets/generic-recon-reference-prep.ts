@@ -23,6 +23,7 @@ import { transposedMix, whitenedBit, whitenedBuffer } from './pending-mix.js';
 import {
   averageOverNS, calibrationModeOf, cropBuffer, detectSampledRange, dims7, requireHeader, selectNS, timed, type CalibrationModeName,
 } from './generic-recon-base.js';
+import { copyInto } from '../kernels/copy.js';
 
 /** Options of {@link prepareReference} (the gadget's properties). */
 export interface ReferencePrepOptions {
@@ -65,7 +66,7 @@ export function fillReferenceIntoData(data: ComplexArray, ref: ComplexArray, e1O
             if (!sampled) continue;
             for (let cha = 0; cha < CHA; cha++) {
               const from = 2 * (rb + line + vol * cha);
-              out.set(ref.data.subarray(from, from + 2 * RO), 2 * (db + dline + dvol * cha));
+              copyInto(out, ref.data.subarray(from, from + 2 * RO), 2 * (db + dline + dvol * cha));
             }
           }
         }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { copyBlocks, fillZero } from './copy.js';
+import { copyBlocks, copyInto, fillZero } from './copy.js';
 
 test('copyBlocks copies strided blocks between shared and plain arrays, and checks extents', () => {
   const src = new Float32Array(new SharedArrayBuffer(4 * 64)).map((_v, i) => i + 0.5);
@@ -22,5 +22,20 @@ test('fillZero zeroes shared and plain arrays', () => {
     a.fill(7);
     fillZero(a);
     assert.ok(a.every((v) => v === 0));
+  }
+});
+
+test('copyInto is TypedArray.set for shared and plain arrays, with the same range check', () => {
+  const src = new Float32Array(new SharedArrayBuffer(4 * 10)).map((_v, i) => i - 3.25);
+  for (const dst of [new Float32Array(new SharedArrayBuffer(4 * 16)), new Float32Array(16)]) {
+    const expected = new Float32Array(16);
+    expected.set(src, 4);
+    copyInto(dst, src, 4);
+    assert.deepEqual(Array.from(dst), Array.from(expected));
+    copyInto(dst, src.subarray(2, 5));
+    expected.set(src.subarray(2, 5));
+    assert.deepEqual(Array.from(dst), Array.from(expected));
+    assert.throws(() => copyInto(dst, src, 7), /Cannot copy 10 floats to offset 7 of an array of 16/);
+    assert.throws(() => copyInto(dst, src, -1), /Cannot copy/);
   }
 });

@@ -34,3 +34,14 @@ export function fillZero(dst: Float32Array): void {
   if (native) native(dst);
   else dst.fill(0);
 }
+
+/**
+ * `dst.set(src, at)` with a native memcpy: for arrays in shared memory,
+ * where V8 copies word by word (either side shared is enough).
+ */
+export function copyInto(dst: Float32Array, src: Float32Array, at = 0): void {
+  if (at < 0 || at + src.length > dst.length) {
+    throw new RangeError(`Cannot copy ${src.length} floats to offset ${at} of an array of ${dst.length}`);
+  }
+  copyBlocks(dst, at, 0, src, 0, 0, src.length, 1);
+}

@@ -28,6 +28,7 @@ import { channelSum } from './channel-sum.js';
 import { NotPositiveDefiniteError } from './dense.js';
 import { fftc } from './fft.js';
 import { checkOperand, type LinearOperator } from './linear-operator.js';
+import { copyInto } from './copy.js';
 
 /** Source and target offsets of a GRAPPA kernel. */
 export interface GrappaPattern {
@@ -230,7 +231,7 @@ export function calibrateGrappa(
     for (let z = sE2; z <= eE2; z++) {
       for (let y = sE1; y <= eE1; y++) {
         const from = 2 * (offset + sRO + RO * (y + E1 * z));
-        dst.set(src.subarray(from, from + 2 * lenRO), t);
+        copyInto(dst, src.subarray(from, from + 2 * lenRO), t);
         t += 2 * lenRO;
       }
     }
