@@ -186,18 +186,19 @@ export class EigenChannelCompressor {
   }
 
   private *bitSteps(input: ReconBit, e: number, exec: ReconExecution): ReconSteps<ReconBit> {
-    // A pending whitening is not expected here (ReferencePrep turns it into a rotation); a pending rotation is composed
-    // with this one, unless the coefficients come from the data, whose values are then needed (src/gadgets/pending-mix.ts).
-    const bit = input.pendingWhitening || (input.pendingRotation && !input.ref) ? rotatedBit(input) : input;
-    const before = bit.pendingRotation?.vectors;
-    const [, , , CHA, N, S, SLC] = dims7(bit.data.data, 'compress channels');
-    if (bit.data.data.data.length === 0) throw new Error(`Cannot compress channels of encoding space ${e}: the data buffer is empty`);
-    if (bit.ref && bit.ref.data.dims[3] !== bit.data.data.dims[3]) {
-      throw new RangeError(`Cannot compress channels of encoding space ${e}: the reference has ${bit.ref.data.dims[3]} channels, the data ${bit.data.data.dims[3]}`);
+    const [, , , CHA, N, S, SLC] = dims7(input.data.data, 'compress channels');
+    if (input.data.data.data.length === 0) throw new Error(`Cannot compress channels of encoding space ${e}: the data buffer is empty`);
+    if (input.ref && input.ref.data.dims[3] !== input.data.data.dims[3]) {
+      throw new RangeError(`Cannot compress channels of encoding space ${e}: the reference has ${input.ref.data.dims[3]} channels, the data ${input.data.data.dims[3]}`);
     }
     let set = this.sets[e];
     const sizesChanged = !set || set.vectors.length !== SLC || set.vectors.some((perS) => perS.length !== S || perS.some((perN) => perN.length !== N));
-    if (!set || sizesChanged || this.options.update_eigen_channel_coefficients) {
+    const computing = !set || sizesChanged || this.options.update_eigen_channel_coefficients;
+    // A pending whitening is not expected here (ReferencePrep turns it into a rotation); a pending rotation is composed
+    // with this one, unless the coefficients are computed from the data, whose values are then needed (pending-mix.ts).
+    const bit = input.pendingWhitening || (input.pendingRotation && !input.ref && computing) ? rotatedBit(input) : input;
+    const before = bit.pendingRotation?.vectors;
+    if (!set || computing) {
       const source = bit.ref ? bit.ref.data : bit.data.data;
       set = computeEigenChannels(source, N, S, this.options, calibrationModeOf(this.header, e) === 'interleaved');
       this.sets[e] = set;

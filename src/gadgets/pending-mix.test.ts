@@ -177,3 +177,32 @@ test('rotatedBit and whitenedBit apply what is pending and nothing else', () => 
   assert.ok(bytes(w.data.data.data).equals(bytes(viaRotation.data.data.data)), 'whitening by M is rotating by Mᵀ');
   assert.throws(() => whitenedBit({ ...bit, pendingWhitening: M, pendingRotation: { vectors: [M] } }), /both|pending rotation too/);
 });
+
+test('with prepare_ref_always false, later buffers keep the whitening pending without a reference and still give the whitened images', { timeout: 120_000 }, () => {
+  const scan = makeScan({ RO: 64, E1: 48, CHA: 8, R1: 3, acsE1: 24, mode: 'embedded', N: 2 });
+  const header = scan.header;
+  const M = whitening(8);
+  const raw = reconDataOf(scan);
+  const pendingInput: ReconData = { kind: 'recondata', rbit: raw.rbit.map((bit) => ({ ...bit, pendingWhitening: M })) };
+  const whitenedInput: ReconData = { kind: 'recondata', rbit: pendingInput.rbit.map((bit) => whitenedBit(bit)) };
+  const session = (): ((input: ReconData) => ImageArray[]) => {
+    const prep = new ReferencePreparer(header, { ...PREP, prepare_ref_always: false });
+    const klt = new EigenChannelCompressor(header, KLT, true);
+    const grappa = new GrappaRecon(header, OPTIONS);
+    return (input) => grappa.process(klt.process(prep.process(input)));
+  };
+  const expected = session();
+  const pending = session();
+  expected(whitenedInput);
+  pending(pendingInput);
+  const second = new ReferencePreparer(header, { ...PREP, prepare_ref_always: false });
+  second.process(pendingInput);
+  const later = second.process(pendingInput).rbit[0];
+  assert.equal(later?.ref, undefined, 'no reference after the first buffer');
+  assert.ok(later?.pendingRotation, 'the whitening stays pending as a rotation');
+  const want = expected(whitenedInput);
+  support = supportOf(want);
+  const got = pending(pendingInput);
+  const image = got[got.length - 1] as ImageArray;
+  assert.ok(nrmseToExpected(image, want[want.length - 1] as ImageArray) < 1e-4, 'the image of the second buffer');
+});
