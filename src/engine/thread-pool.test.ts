@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { ComputeTaskError, createComputePool, isShared, SENT_AHEAD, sharedFloat32, shareWith } from './thread-pool.js';
+import { ComputeTaskError, createComputePool, isShared, SENT_AHEAD, sharedFloat32, shareWith, URGENT_AHEAD } from './thread-pool.js';
 
 const TASKS = new URL('./thread-pool-test-tasks.js', import.meta.url).href;
 
@@ -100,6 +100,27 @@ test('an urgent task runs before the tasks already waiting', { timeout: 30_000 }
   } finally {
     await pool.close();
   }
+});
+
+test('urgent tasks are sent further ahead than others: freeSlots and freeUrgentSlots', { timeout: 30_000 }, async () => {
+  const pool = createComputePool(TASKS, 1, 16);
+  try {
+    assert.equal(pool.freeSlots, SENT_AHEAD);
+    assert.equal(pool.freeUrgentSlots, URGENT_AHEAD);
+    const x = input(400_000);
+    const out = sharedFloat32(x.length);
+    const normal = Array.from({ length: SENT_AHEAD + 2 }, () => pool.run('squares', { input: x, out, from: 0, to: x.length }));
+    assert.equal(pool.freeSlots, 0, 'the worker holds SENT_AHEAD tasks and two wait');
+    assert.equal(pool.freeUrgentSlots, URGENT_AHEAD - SENT_AHEAD, 'urgent tasks may still be sent');
+    const urgent = Array.from({ length: URGENT_AHEAD - SENT_AHEAD + 1 }, () => pool.run<string>('where', {}, { urgent: true }));
+    assert.equal(pool.freeUrgentSlots, 0, 'the worker holds URGENT_AHEAD tasks and one urgent task waits');
+    assert.deepEqual(await Promise.all(urgent), urgent.map(() => 'worker'));
+    await Promise.all(normal);
+    assert.equal(pool.freeUrgentSlots, URGENT_AHEAD);
+  } finally {
+    await pool.close();
+  }
+  assert.equal(createComputePool(TASKS, 0).freeUrgentSlots, 0);
 });
 
 test('helpOnce runs the newest waiting task that is not urgent on the calling thread', { timeout: 30_000 }, async () => {

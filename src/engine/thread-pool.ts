@@ -45,6 +45,12 @@ export interface ComputePool {
    */
   readonly freeSlots: number;
   /**
+   * The same for urgent tasks, which may be sent further ahead
+   * ({@link URGENT_AHEAD}): small tasks that a stream waits on keep a
+   * worker busy while the event-loop thread does a long piece of its own.
+   */
+  readonly freeUrgentSlots: number;
+  /**
    * Runs task `name` with `args`; resolves with its result. An `urgent` task
    * goes ahead of the waiting ones (for small tasks that a stream waits on,
    * such as per-readout work, behind large per-slice pieces).
@@ -105,6 +111,7 @@ export function shareWith(pool: ComputePool, a: Float32Array): Float32Array {
 class InlinePool implements ComputePool {
   readonly workers = 0;
   readonly freeSlots = 0;
+  readonly freeUrgentSlots = 0;
   private module: Promise<ComputeTaskModule> | undefined;
 
   constructor(private readonly moduleUrl: string) {}
@@ -151,6 +158,16 @@ interface Slot {
  */
 export const SENT_AHEAD = 2;
 
+/**
+ * Urgent tasks (per-readout batches of a few ms) sent to a worker ahead at
+ * most: the worker is handed new tasks only by the event-loop thread, so
+ * when that thread runs a long piece of its own (an image chain, a GC) a
+ * worker with only {@link SENT_AHEAD} small tasks would soon sit idle.
+ * Large pieces stay at SENT_AHEAD, so the event-loop thread can still
+ * take its share of them.
+ */
+export const URGENT_AHEAD = 6;
+
 type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; message: string; name?: string; stack?: string };
 
 const WORKER_URL = new URL('./thread-pool-worker.js', import.meta.url);
@@ -172,6 +189,15 @@ class WorkerPool implements ComputePool {
     let free = 0;
     for (const slot of this.slots) free += SENT_AHEAD - (slot?.jobs.length ?? 0);
     return Math.max(0, free - this.queue.length);
+  }
+
+  get freeUrgentSlots(): number {
+    if (this.closed) return 0;
+    let free = 0;
+    for (const slot of this.slots) free += URGENT_AHEAD - (slot?.jobs.length ?? 0);
+    let urgent = 0;
+    while (urgent < this.queue.length && (this.queue[urgent] as Pending).urgent) urgent++;
+    return Math.max(0, free - urgent);
   }
 
   async run<R>(name: string, args: unknown, options?: RunOptions): Promise<R> {
@@ -231,10 +257,14 @@ class WorkerPool implements ComputePool {
     await Promise.all(ending);
   }
 
-  /** Sends waiting tasks to the workers: first one to each idle worker, then up to {@link SENT_AHEAD} each. */
+  /**
+   * Sends waiting tasks to the workers: first one to each idle worker, then
+   * up to {@link SENT_AHEAD} each, then urgent ones up to {@link URGENT_AHEAD}.
+   */
   private dispatch(): void {
-    for (let depth = 1; depth <= SENT_AHEAD && this.queue.length > 0; depth++) {
-      for (let i = 0; i < this.slots.length && this.queue.length > 0; i++) {
+    const urgentHead = (): boolean => (this.queue[0] as Pending).urgent;
+    for (let depth = 1; depth <= URGENT_AHEAD && this.queue.length > 0 && (depth <= SENT_AHEAD || urgentHead()); depth++) {
+      for (let i = 0; i < this.slots.length && this.queue.length > 0 && (depth <= SENT_AHEAD || urgentHead()); i++) {
         let slot = this.slots[i];
         if (slot && slot.jobs.length >= depth) continue;
         slot ??= this.spawn(i);

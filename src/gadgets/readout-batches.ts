@@ -11,13 +11,15 @@
  * - Bounded: at most `inFlight` batches are outstanding; `add` waits.
  * - Streaming: a batch that does not fill within `maxWaitMs` is sent as it
  *   is, so readouts arriving at scanner pace are not held back.
- * - Never stalled behind long tasks: a batch made while the workers have
- *   all the tasks they take ahead (a slice's reconstruction pieces) is done
- *   on the calling thread at once.
+ * - Never stalled behind long tasks: batches go to the workers as urgent
+ *   tasks (ahead of a slice's reconstruction pieces, and up to
+ *   URGENT_AHEAD per worker, so a worker keeps busy while the event-loop
+ *   thread runs a long piece of its own); one made while the workers hold
+ *   all the urgent tasks they take is done on the calling thread at once.
  * - Errors: a failed batch fails the next `add`, `pass` or `finish`.
  */
 import type { Output } from '../engine/channel.js';
-import { sharedFloat32, type ComputePool } from '../engine/thread-pool.js';
+import { sharedFloat32, URGENT_AHEAD, type ComputePool } from '../engine/thread-pool.js';
 import type { Message } from '../ismrmrd/messages.js';
 import type { Acquisition } from '../ismrmrd/types.js';
 import { copyBlocks } from '../kernels/copy.js';
@@ -64,7 +66,7 @@ export interface ReadoutBatchOptions {
   batchFloats?: number;
   /** Most readouts per batch (default 64). */
   batchReadouts?: number;
-  /** Batches outstanding at most (default 3). */
+  /** Batches outstanding at most (default {@link URGENT_AHEAD}, as many as a worker takes ahead). */
   inFlight?: number;
   /** A batch that has not filled after this long is sent (default 10 ms). */
   maxWaitMs?: number;
@@ -95,7 +97,7 @@ export class ReadoutBatches<M> {
   ) {
     this.batchFloats = Math.max(1, options.batchFloats ?? 1 << 20);
     this.batchReadouts = Math.max(1, options.batchReadouts ?? 64);
-    this.inFlight = Math.max(1, options.inFlight ?? 3);
+    this.inFlight = Math.max(1, options.inFlight ?? URGENT_AHEAD);
     this.maxWaitMs = Math.max(0, options.maxWaitMs ?? 10);
   }
 
@@ -164,7 +166,7 @@ export class ReadoutBatches<M> {
     const batch: PackedReadouts<M> = { acqs, metas, input, out, inOffsets, outOffsets };
     // The workers have enough to do (a slice's pieces are running): do the batch here rather than stall the stream behind them.
     const args = this.work.args(batch);
-    const done = this.pool.freeSlots > 0 ? this.pool.run<unknown>(this.work.task, args, { urgent: true }) : runHere(this.work.task, args);
+    const done = this.pool.freeUrgentSlots > 0 ? this.pool.run<unknown>(this.work.task, args, { urgent: true }) : runHere(this.work.task, args);
     done.catch(() => undefined);
     this.outstanding += 1;
     const step = this.tail.then(async () => {
