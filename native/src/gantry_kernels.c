@@ -10,6 +10,7 @@
  *   magnitude(src, dst)                   |z| of complex pixels (same bits as TypeScript)
  *   copyBlocks(dst, d0, ds, src, s0, ss, len, count)  strided block copy (memcpy; shared memory too)
  *   fillZero(dst)                         memset to 0 (shared memory too)
+ *   addInto(dst, d0, src, s0, length)     dst[d0 + i] += src[s0 + i] (float32 sums, as JavaScript's)
  *   setWisdomFile(path | null)            where FFT plans are kept (see below)
  *   retainFreedMemory(bytes)              keep big freed blocks for reuse (glibc)
  *   trimFreedMemory()                     give free heap pages back to the system (glibc malloc_trim)
@@ -986,6 +987,29 @@ static napi_value js_copy_blocks(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * addInto(dst, dstStart, src, srcStart, length): dst[dstStart + i] += src[srcStart + i] for i < length, each sum
+ * rounded to float32 (the bits of JavaScript's Float32Array update: a sum of two floats rounds the same through
+ * float64). For averaging buffers in shared memory, which V8 reads and writes element by element.
+ */
+static napi_value js_add_into(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (argc < 5) return throw_type(env, "Cannot add arrays: expected (dst, dstStart, src, srcStart, length)");
+  float *dst, *src;
+  size_t ldst, lsrc;
+  if (!get_f32(env, argv[0], &dst, &ldst) || !get_f32(env, argv[2], &src, &lsrc)) return throw_type(env, "Cannot add arrays: dst and src must be Float32Arrays");
+  uint64_t d0, s0, len;
+  if (!get_index(env, argv[1], &d0) || !get_index(env, argv[3], &s0) || !get_index(env, argv[4], &len))
+    return throw_type(env, "Cannot add arrays: starts and length must be non-negative integers");
+  if (d0 > ldst || len > ldst - d0 || s0 > lsrc || len > lsrc - s0) return throw_range(env, "Cannot add arrays: the range does not fit");
+  float *restrict d = dst + d0;
+  const float *restrict a = src + s0;
+  for (uint64_t i = 0; i < len; i++) d[i] += a[i];
+  return NULL;
+}
+
 /* fillZero(dst): every float of dst set to +0. */
 static napi_value js_fill_zero(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -1271,6 +1295,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"magnitude", NULL, js_magnitude, NULL, NULL, NULL, napi_default, NULL},
       {"copyBlocks", NULL, js_copy_blocks, NULL, NULL, NULL, napi_default, NULL},
       {"fillZero", NULL, js_fill_zero, NULL, NULL, NULL, napi_default, NULL},
+      {"addInto", NULL, js_add_into, NULL, NULL, NULL, napi_default, NULL},
       {"retainFreedMemory", NULL, js_retain_freed_memory, NULL, NULL, NULL, napi_default, NULL},
       {"trimFreedMemory", NULL, js_trim_freed_memory, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},

@@ -18,7 +18,7 @@ import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import { coilMapsOfKspace } from '../kernels/coil-maps.js';
 import { symmetricFilterRef } from '../kernels/filters.js';
 import { DataRole, genericReconBaseProperties, MetaName } from './generic-recon-common.js';
-import { copyInto } from '../kernels/copy.js';
+import { addInto, copyInto } from '../kernels/copy.js';
 
 /** Gadgetron's calibration modes (`ismrmrdCALIBMODE`). */
 export type CalibrationModeName = 'noacceleration' | 'interleaved' | 'embedded' | 'separate' | 'external' | 'other';
@@ -113,7 +113,7 @@ export function averageOverNS(src: ComplexArray, averageN: boolean, averageS: bo
         const dst = 2 * blockOffset(rd, 0, s, slc);
         for (let n = 0; n < N; n++) {
           const from = 2 * blockOffset(d, n, s, slc);
-          for (let i = 0; i < 2 * block; i++) out[dst + i] = (out[dst + i] as number) + (src.data[from + i] as number);
+          addInto(out, dst, src.data, from, 2 * block);
         }
       }
     }

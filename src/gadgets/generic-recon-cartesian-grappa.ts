@@ -99,7 +99,10 @@ export function downstreamChannels(ref: ComplexArray, on: boolean, thres: number
   const vol = RO * E1 * E2;
   const energy = (c: number): number => {
     let e = 0;
-    for (let i = 2 * vol * c; i < 2 * vol * (c + 1); i++) e += (ref.data[i] as number) ** 2;
+    for (let i = 2 * vol * c; i < 2 * vol * (c + 1); i++) {
+      const x = ref.data[i] as number;
+      e += x * x;
+    }
     return Math.fround(e);
   };
   const e0 = energy(0);

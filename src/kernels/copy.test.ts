@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { copyBlocks, copyInto, fillZero } from './copy.js';
+import { addInto, copyBlocks, copyInto, fillZero } from './copy.js';
 
 test('copyBlocks copies strided blocks between shared and plain arrays, and checks extents', () => {
   const src = new Float32Array(new SharedArrayBuffer(4 * 64)).map((_v, i) => i + 0.5);
@@ -38,4 +38,18 @@ test('copyInto is TypedArray.set for shared and plain arrays, with the same rang
     assert.throws(() => copyInto(dst, src, 7), /Cannot copy 10 floats to offset 7 of an array of 16/);
     assert.throws(() => copyInto(dst, src, -1), /Cannot copy/);
   }
+});
+
+test('addInto adds float32 ranges with the bits of a TypeScript loop, and checks extents', () => {
+  const src = new Float32Array(new SharedArrayBuffer(4 * 40)).map((_v, i) => Math.fround(Math.sin(i) * 1e3 + 1 / 3));
+  const start = new Float32Array(30).map((_v, i) => Math.fround(Math.cos(i) * 7.25e-3));
+  const dst = Float32Array.from(start);
+  addInto(dst, 5, src, 9, 20);
+  addInto(dst, 5, src, 9, 20);
+  const expected = Float32Array.from(start);
+  for (let r = 0; r < 2; r++) for (let i = 0; i < 20; i++) expected[5 + i] = (expected[5 + i] as number) + (src[9 + i] as number);
+  assert.deepEqual(Array.from(dst), Array.from(expected));
+  assert.throws(() => addInto(dst, 20, src, 0, 11), /do not fit/);
+  assert.throws(() => addInto(dst, 0, src, 35, 6), /do not fit/);
+  addInto(dst, 0, src, 0, 0);
 });

@@ -9,7 +9,8 @@ import { nativeKernels, type NativeKernels } from './native.js';
 
 type CopyBlocksKernel = (dst: Float32Array, dstStart: number, dstStride: number, src: Float32Array, srcStart: number, srcStride: number, length: number, count: number) => void;
 type FillZeroKernel = (dst: Float32Array) => void;
-type WithCopies = NativeKernels & { copyBlocks?: CopyBlocksKernel; fillZero?: FillZeroKernel };
+type AddIntoKernel = (dst: Float32Array, dstStart: number, src: Float32Array, srcStart: number, length: number) => void;
+type WithCopies = NativeKernels & { copyBlocks?: CopyBlocksKernel; fillZero?: FillZeroKernel; addInto?: AddIntoKernel };
 
 /**
  * For k < count: dst[dstStart + k·dstStride + i] = src[srcStart + k·srcStride + i], i < length
@@ -44,4 +45,21 @@ export function copyInto(dst: Float32Array, src: Float32Array, at = 0): void {
     throw new RangeError(`Cannot copy ${src.length} floats to offset ${at} of an array of ${dst.length}`);
   }
   copyBlocks(dst, at, 0, src, 0, 0, src.length, 1);
+}
+
+/**
+ * dst[dstStart + i] += src[srcStart + i] for i < length (float32 sums: the
+ * same bits natively and in TypeScript).
+ */
+export function addInto(dst: Float32Array, dstStart: number, src: Float32Array, srcStart: number, length: number): void {
+  if (length <= 0) return;
+  if (dstStart < 0 || srcStart < 0 || dstStart + length > dst.length || srcStart + length > src.length) {
+    throw new RangeError(`Cannot add ${length} floats: they do not fit the arrays (${src.length} → ${dst.length})`);
+  }
+  const native = (nativeKernels() as WithCopies | null)?.addInto;
+  if (native) {
+    native(dst, dstStart, src, srcStart, length);
+    return;
+  }
+  for (let i = 0; i < length; i++) dst[dstStart + i] = (dst[dstStart + i] as number) + (src[srcStart + i] as number);
 }
