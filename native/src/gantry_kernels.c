@@ -2,7 +2,7 @@
  * Gantry's native numeric kernels: an N-API addon in plain C over Debian's
  * FFTW 3 (single precision) and OpenBLAS.
  *
- *   fftc(data, dims, axesMask, inverse)   centred unitary FFT in place
+ *   fftc(data, dims, axesMask, inverse[, src])   centred unitary FFT in place, or from src
  *   cgemm(...), cherk(...), cposv(...)    OpenBLAS / its LAPACK, one thread
  *   channelSum(...), channelSumInto(...)  per-pixel channel sums (GRAPPA unmixing, coil combination)
  *   coilMapInati(...)                     Inati coil maps (the TypeScript algorithm, same sums)
@@ -535,12 +535,15 @@ static void scatter(const FftGeometry *g, const float *restrict y, float *restri
   }
 }
 
-/* Transforms `outer` consecutive blocks of `data` in place. */
-static void run_fft(KernelState *s, const FftGeometry *g, float *data, size_t outer) {
+/*
+ * Transforms `outer` consecutive blocks of `src` into `dst` (the same array for in place). The gather reads
+ * `src` once into the scratch, so a separate source costs no copy, and the bits are those of copying it first.
+ */
+static void run_fft(KernelState *s, const FftGeometry *g, const float *src, float *data, size_t outer) {
   for (size_t first = 0; first < outer; first += g->count) {
     size_t blocks = outer - first < g->count ? outer - first : g->count;
     float *x = data + 2 * first * g->block;
-    gather(g, x, s->scratch, blocks);
+    gather(g, src + 2 * first * g->block, s->scratch, blocks);
     if (blocks < g->count) {
       size_t used = blocks * g->block_stride, all = g->count * g->block_stride;
       memset(s->scratch + 2 * used, 0, 2 * (all - used) * sizeof(float));
@@ -608,13 +611,22 @@ static int get_f64(napi_env env, napi_value v, double *out) {
 
 /* fftc(data: Float32Array, dims: number[], axesMask: number, inverse: boolean): undefined */
 static napi_value js_fftc(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 4) return throw_type(env, "Cannot apply fftc: expected (data, dims, axesMask, inverse)");
+  if (argc < 4) return throw_type(env, "Cannot apply fftc: expected (data, dims, axesMask, inverse[, src])");
   float *data;
   size_t len;
   if (!get_f32(env, argv[0], &data, &len)) return throw_type(env, "Cannot apply fftc: data is not a Float32Array");
+  /* Optional source of the same length: data = F(src), src unchanged (src === data is in place). */
+  float *src = data;
+  napi_valuetype src_type = napi_undefined;
+  if (argc >= 5 && napi_typeof(env, argv[4], &src_type) == napi_ok && src_type != napi_undefined) {
+    size_t slen;
+    if (!get_f32(env, argv[4], &src, &slen)) return throw_type(env, "Cannot apply fftc: src is not a Float32Array");
+    if (slen != len) return throw_range(env, "Cannot apply fftc: src and data differ in length");
+    if (src != data && src < data + len && data < src + slen) return throw_range(env, "Cannot apply fftc: src and data overlap");
+  }
   bool is_array;
   uint32_t rank;
   if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[1], &rank) != napi_ok)
@@ -644,7 +656,10 @@ static napi_value js_fftc(napi_env env, napi_callback_info info) {
       last = (int)i;
     }
   }
-  if (last < 0) return NULL;
+  if (last < 0) {
+    if (src != data) memcpy(data, src, len * sizeof(float));
+    return NULL;
+  }
   KernelState *s = get_state(env);
   if (!s) return throw_type(env, "Cannot apply fftc: the kernels addon has no state");
   int brank = last + 1;
@@ -655,7 +670,7 @@ static napi_value js_fftc(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ERR_GANTRY_KERNELS", "Cannot apply fftc: FFTW could not plan the transform or memory ran out");
     return NULL;
   }
-  run_fft(s, g, data, total / block);
+  run_fft(s, g, src, data, total / block);
   return NULL;
 }
 

@@ -15,7 +15,7 @@ import { sharedComputePool, type ComputePool } from '../engine/thread-pool.js';
 import type { CMatrix } from '../kernels/dense.js';
 import { coilCombine, coilMapsOfKspace, type CoilMapSettings } from '../kernels/coil-maps.js';
 import { rootSumOfSquares } from '../kernels/complex-ops.js';
-import { fftc } from '../kernels/fft.js';
+import { fftcFrom } from '../kernels/fft.js';
 import { channelSumInto, finishChannelSum } from '../kernels/channel-sum.js';
 import {
   calibrateGrappa, grappaConvolutionKernel, grappaUnmixingChannels,
@@ -23,7 +23,7 @@ import {
 } from '../kernels/grappa.js';
 import { applyChannelRotation } from '../kernels/klt.js';
 import { applyNoiseWhitening } from '../kernels/noise-whitening.js';
-import { copyBlocks, copyInto } from '../kernels/copy.js';
+import { copyBlocks } from '../kernels/copy.js';
 import { removeOversamplingInto } from '../kernels/readout-oversampling.js';
 
 /** Arguments of `grappaCalibrate`: one reference block [RO, E1, E2, srcCha]; targets are its first dstCha channels when fitting itself. */
@@ -133,8 +133,7 @@ function grappaUnwrap(a: GrappaUnwrapArgs): null {
     for (let c0 = 0; c0 < channels; c0 += UNWRAP_CHANNELS) {
       const n = Math.min(UNWRAP_CHANNELS, channels - c0);
       const piece = work.subarray(0, 2 * vol * n);
-      copyInto(piece, a.data.subarray(2 * (block * b + vol * c0), 2 * (block * b + vol * (c0 + n))));
-      fftc(piece, [RO, E1, E2, n], axes, true);
+      fftcFrom(a.data.subarray(2 * (block * b + vol * c0), 2 * (block * b + vol * (c0 + n))), piece, [RO, E1, E2, n], axes, true);
       channelSumInto(weights.subarray(2 * vol * c0, 2 * vol * (c0 + n)), piece, vol, n, false, acc);
     }
     finishChannelSum(acc, vol, a.scale, a.out.subarray(2 * vol * b, 2 * vol * (b + 1)));
@@ -167,8 +166,7 @@ function fftCombine(a: FftCombineArgs): null {
   const block = vol * CHA;
   const im = new Float32Array(2 * block);
   for (const [b, mb] of a.frames) {
-    copyInto(im, a.data.subarray(2 * block * b, 2 * block * (b + 1)));
-    fftc(im, [RO, E1, E2, CHA], E2 > 1 ? [0, 1, 2] : [0, 1], true);
+    fftcFrom(a.data.subarray(2 * block * b, 2 * block * (b + 1)), im, [RO, E1, E2, CHA], E2 > 1 ? [0, 1, 2] : [0, 1], true);
     coilCombine(im, a.maps.subarray(2 * block * mb, 2 * block * (mb + 1)), vol, CHA, a.out.subarray(2 * vol * b, 2 * vol * (b + 1)));
   }
   return null;
@@ -183,8 +181,7 @@ function rssFrames(a: RssFramesArgs): null {
   for (const b of a.blocks) {
     const src = a.data.subarray(2 * b * block, 2 * (b + 1) * block);
     const work = copy ?? src;
-    if (copy) copyInto(copy, src);
-    fftc(work, [E0, E1, E2, CHA], [0, 1, 2], true);
+    fftcFrom(src, work, [E0, E1, E2, CHA], [0, 1, 2], true);
     rootSumOfSquares(work, [E0, E1, E2, CHA], 3, rss);
     const base = 2 * b * image;
     for (let i = 0; i < image; i++) a.out[base + 2 * i] = rss[i] as number;

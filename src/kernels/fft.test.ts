@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FftPlan, fft1c, fft2c, fftc, getFftPlan, ifft2c, ifft3c, fft3c, ifft1c } from './fft.js';
+import { FftPlan, fft1c, fft2c, fftc, fftcFrom, getFftPlan, ifft2c, ifft3c, fft3c, ifft1c } from './fft.js';
 import { nrmse } from './complex-ops.js';
 import { randomComplex } from './testing.js';
 
@@ -284,4 +284,26 @@ test('fft2c / ifft2c match `bart fft -u [-i] 3` on 8×6 and 5×7 arrays', (t) =>
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('fftcFrom gives the bits of copying the source and transforming in place, and leaves the source alone', () => {
+  const cases: [number[], number[]][] = [[[256, 32], [0]], [[64, 48, 1, 4], [0, 1]], [[16, 12, 10, 3], [0, 1, 2]], [[32, 24, 5], [1]], [[8, 6], []]];
+  for (const [dims, axes] of cases) {
+    const n = dims.reduce((a, b) => a * b, 1);
+    const src = new Float32Array(new SharedArrayBuffer(8 * n));
+    src.set(randomComplex(n, 7));
+    const before = Float32Array.from(src);
+    for (const inverse of [false, true]) {
+      const expected = fftc(Float32Array.from(src), dims, axes, inverse);
+      const out = new Float32Array(2 * n).fill(9);
+      assert.equal(fftcFrom(src, out, dims, axes, inverse), out);
+      assert.ok(Buffer.from(out.buffer).equals(Buffer.from(expected.buffer)), `dims ${dims.join('×')}, axes ${axes.join(',')}, inverse ${inverse}`);
+      assert.deepEqual(Array.from(src), Array.from(before), 'the source is unchanged');
+    }
+  }
+  const a = new Float32Array(16);
+  assert.throws(() => fftcFrom(a, new Float32Array(8), [8], [0], false), /the source has 16 floats, the destination 8/);
+  const same = randomComplex(64, 3);
+  const copy = Float32Array.from(same);
+  assert.ok(Buffer.from(fftcFrom(same, same, [64], [0], true).buffer).equals(Buffer.from(fftc(copy, [64], [0], true).buffer)), 'src === dst is in place');
 });

@@ -36,6 +36,7 @@ import {
   scatterLine,
   scatterLines,
 } from './fft-passes.js';
+import { copyInto } from './copy.js';
 import { nativeKernels } from './native.js';
 
 /** Complex elements of work buffer per plan; bounds the batch size. */
@@ -406,6 +407,27 @@ export function fftc(data: Float32Array, dims: readonly number[], axes: readonly
   }
   native.fftc(data, shape, mask, inverse);
   return data;
+}
+
+/**
+ * {@link fftc} of `src` written to `dst` (same length; `src` unchanged):
+ * the bits of copying `src` into `dst` and transforming in place, without
+ * the copy (the native transform gathers its input once anyway).
+ */
+export function fftcFrom(src: Float32Array, dst: Float32Array, dims: readonly number[], axes: readonly number[], inverse: boolean): Float32Array {
+  if (src.length !== dst.length) throw new RangeError(`Cannot apply ${inverse ? 'ifftc' : 'fftc'}: the source has ${src.length} floats, the destination ${dst.length}`);
+  const native = nativeKernels();
+  const overlap = src.buffer === dst.buffer && src.byteOffset < dst.byteOffset + dst.byteLength && dst.byteOffset < src.byteOffset + src.byteLength;
+  if (native === null || dims.length > 16 || src === dst || overlap || new Set(axes).size !== axes.length) {
+    if (src !== dst) copyInto(dst, src);
+    return fftc(dst, dims, axes, inverse);
+  }
+  checkLayout(dst, dims, inverse ? 'apply ifftc' : 'apply fftc');
+  checkAxes(dims, axes);
+  let mask = 0;
+  for (const axis of axes) mask |= 1 << axis;
+  native.fftc(dst, Array.isArray(dims) ? (dims as number[]) : Array.from(dims), mask, inverse, src);
+  return dst;
 }
 
 /**

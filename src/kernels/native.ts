@@ -40,7 +40,8 @@ export interface NativeKernelsInfo {
 
 /** The functions exported by `gantry_kernels.node` (arguments are checked by the callers in this folder). */
 export interface NativeKernels {
-  fftc(data: Float32Array, dims: number[], axesMask: number, inverse: boolean): void;
+  /** With `src` (same length, not overlapping): data = F(src), src unchanged. */
+  fftc(data: Float32Array, dims: number[], axesMask: number, inverse: boolean, src?: Float32Array): void;
   cgemm(
     opA: NativeOp, opB: NativeOp, m: number, n: number, k: number, alphaRe: number, alphaIm: number,
     a: Float32Array, lda: number, b: Float32Array, ldb: number, betaRe: number, betaIm: number, c: Float32Array, ldc: number,

@@ -11,7 +11,7 @@
  */
 import { cgemm } from './blas.js';
 import { copyBlocks } from './copy.js';
-import { fftc } from './fft.js';
+import { fftc, fftcFrom } from './fft.js';
 
 /** Scratch arrays reused from readout to readout (one set per thread: module state). */
 let work = new Float32Array(0);
@@ -54,10 +54,8 @@ export function removeOversamplingInto(
   }
   const start = oversamplingCropStart(samples, kept);
   const w = area('work', n);
-  // Native memcpy: the readouts and results of the compute threads' batches are in shared memory, which V8's
-  // TypedArray.set copies word by word (src/kernels/copy.ts).
-  copyBlocks(w, 0, n, raw, 0, n, n, 1);
-  fftc(w, [samples, channels], [0], true);
+  // Out of place: the transform gathers the raw readout once (no copy into the scratch first).
+  fftcFrom(raw.subarray(0, n), w, [samples, channels], [0], true);
   const dst = mix ? area('cropped', 2 * kept * channels) : out.subarray(0, 2 * kept * channels);
   copyBlocks(dst, 0, 2 * kept, w, 2 * start, 2 * samples, 2 * kept, channels);
   fftc(dst, [kept, channels], [0], false);
