@@ -9,6 +9,7 @@ import { emptyAcquisitionHeader, type AcquisitionHeader } from '../ismrmrd/types
 import type { CalibrationMode, IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import { birdcageCoilMaps, coilImages, ellipseObject, normaliseMaps, toKspace } from '../kernels/testing.js';
 import { makeHeader } from './testing.js';
+import type { GrappaReconOptions } from './generic-recon-cartesian-grappa.js';
 
 /** Description of a synthetic scan. */
 export interface ScanSpec {
@@ -156,3 +157,11 @@ export function nrmseToTruth(image: Float32Array, truth: Float64Array, scale: nu
   }
   return Math.sqrt(num / den);
 }
+
+/** GRAPPA recon options of the Generic_Cartesian_Grappa configs, with g-factor and SNR maps, for tests. */
+export const GRAPPA_TEST_OPTIONS: GrappaReconOptions = {
+  image_series: 0, send_out_gfactor: true, send_out_snr_map: true, grappa_kSize_RO: 5, grappa_kSize_E1: 4, grappa_kSize_E2: 4,
+  grappa_reg_lamda: 5e-4, grappa_calib_over_determine_ratio: 45, downstream_coil_compression: true, downstream_coil_compression_thres: 0.002,
+  downstream_coil_compression_num_modesKept: 0, coil_map_algorithm: 'Inati', coil_map_kernel_size_readout: 7, coil_map_kernel_size_phase: 5,
+  coil_map_num_iter: 10, coil_map_thres_iter: 1e-4, perform_timing: false, verbose: false,
+};

@@ -407,6 +407,21 @@ test('whiteningCanBeDeferred: only per-channel readout gadgets between NoiseAdju
   assert.equal(whiteningCanBeDeferred(undefined), false);
 });
 
+/** Runs `messages` through a chain of `gadgets` and returns encoding space 0 of the first recon buffer it sends. */
+async function firstReconBit(gadgets: AnyGadgetDefinition[], messages: readonly Message[], h: IsmrmrdHeader): Promise<ReconBit> {
+  const chain: ChainPlan = { type: 'chain', key: 'main', steps: gadgets.map((d) => planGadgetStep(d)) };
+  const input = new Channel<Message>(64);
+  const output = new CollectingOutput();
+  const feed = (async () => {
+    for (const m of messages) await input.push(m);
+    input.close();
+  })();
+  await Promise.all([runChain(chain, input, output, { header: h, log: silentLogger, signal: new AbortController().signal, channelCapacity: 16 }), feed]);
+  const recon = output.messages.find((m): m is ReconData => m.kind === 'recondata');
+  assert.ok(recon?.rbit[0]);
+  return recon.rbit[0];
+}
+
 test('NoiseAdjust left to BucketToBuffer gives the buffer of whitening each readout at once', async () => {
   const L = mixing(CH);
   const g = gaussian(7);
@@ -417,19 +432,7 @@ test('NoiseAdjust left to BucketToBuffer gives the buffer of whitening each read
     name: 'ReadoutPassTestGadget', classNames: ['ReadoutPassTestGadget'], properties: {}, strict: false,
     description: 'test: passes readouts on, hiding BucketToBuffer from NoiseAdjust', accepts: isAcquisition, process: (m) => m,
   }) as AnyGadgetDefinition;
-  const bufferOf = async (gadgets: AnyGadgetDefinition[]): Promise<DataBuffered> => {
-    const chain: ChainPlan = { type: 'chain', key: 'main', steps: gadgets.map((d) => planGadgetStep(d)) };
-    const input = new Channel<Message>(64);
-    const output = new CollectingOutput();
-    const feed = (async () => {
-      for (const m of [...noise, ...lines]) await input.push(m);
-      input.close();
-    })();
-    await Promise.all([runChain(chain, input, output, { header: h, log: silentLogger, signal: new AbortController().signal, channelCapacity: 16 }), feed]);
-    const recon = output.messages.find((m): m is ReconData => m.kind === 'recondata');
-    assert.ok(recon?.rbit[0]);
-    return recon.rbit[0].data;
-  };
+  const bufferOf = async (gadgets: AnyGadgetDefinition[]): Promise<DataBuffered> => (await firstReconBit(gadgets, [...noise, ...lines], h)).data;
   const deferred = await bufferOf([noiseAdjustGadget, removeROOversamplingGadget, acquisitionAccumulateTriggerGadget, bucketToBufferGadget]);
   const eager = await bufferOf([noiseAdjustGadget, pass, removeROOversamplingGadget, acquisitionAccumulateTriggerGadget, bucketToBufferGadget]);
   assert.deepEqual(deferred.data.dims, eager.data.dims);
@@ -454,19 +457,7 @@ test('NoiseAdjust left to the recon chain: BucketToBuffer places the readouts un
     accepts: (m: Message): m is ReconData => m.kind === 'recondata', process: (m: ReconData) => m,
   }) as AnyGadgetDefinition;
   const reconChain = [standIn('GenericReconCartesianReferencePrepGadget'), standIn('GenericReconEigenChannelGadget'), standIn('GenericReconCartesianGrappaGadget')];
-  const bitOf = async (gadgets: AnyGadgetDefinition[]): Promise<ReconBit> => {
-    const chain: ChainPlan = { type: 'chain', key: 'main', steps: gadgets.map((d) => planGadgetStep(d)) };
-    const input = new Channel<Message>(64);
-    const output = new CollectingOutput();
-    const feed = (async () => {
-      for (const m of [...noise, ...lines]) await input.push(m);
-      input.close();
-    })();
-    await Promise.all([runChain(chain, input, output, { header: h, log: silentLogger, signal: new AbortController().signal, channelCapacity: 16 }), feed]);
-    const recon = output.messages.find((m): m is ReconData => m.kind === 'recondata');
-    assert.ok(recon?.rbit[0]);
-    return recon.rbit[0];
-  };
+  const bitOf = (gadgets: AnyGadgetDefinition[]): Promise<ReconBit> => firstReconBit(gadgets, [...noise, ...lines], h);
   const readoutChain = [noiseAdjustGadget, removeROOversamplingGadget, acquisitionAccumulateTriggerGadget, bucketToBufferGadget];
   const handedOn = await bitOf([...readoutChain, ...reconChain]);
   const atBucket = await bitOf([...readoutChain, reconChain[0] as AnyGadgetDefinition]);

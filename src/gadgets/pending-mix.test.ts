@@ -2,20 +2,15 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createComputePool } from '../engine/thread-pool.js';
 import type { ImageArray, ReconData } from '../ismrmrd/buffers.js';
-import { GrappaRecon, type GrappaReconOptions } from './generic-recon-cartesian-grappa.js';
+import { GrappaRecon } from './generic-recon-cartesian-grappa.js';
 import { EigenChannelCompressor } from './generic-recon-eigen-channel.js';
 import { ReferencePreparer } from './generic-recon-reference-prep.js';
 import { RECON_TASKS_URL } from './generic-recon-tasks.js';
-import { makeScan, reconDataOf } from './grappa-testing.js';
+import { GRAPPA_TEST_OPTIONS, makeScan, reconDataOf } from './grappa-testing.js';
 import { multiplyMixes, rotateBlocks, rotatedBit, transposedMix, whitenedBit } from './pending-mix.js';
 import { whiteningCanBeDeferredToRecon } from './noise-adjust.js';
 
-const OPTIONS: GrappaReconOptions = {
-  image_series: 0, send_out_gfactor: true, send_out_snr_map: true, grappa_kSize_RO: 5, grappa_kSize_E1: 4, grappa_kSize_E2: 4,
-  grappa_reg_lamda: 5e-4, grappa_calib_over_determine_ratio: 45, downstream_coil_compression: true, downstream_coil_compression_thres: 0.002,
-  downstream_coil_compression_num_modesKept: 0, coil_map_algorithm: 'Inati', coil_map_kernel_size_readout: 7, coil_map_kernel_size_phase: 5,
-  coil_map_num_iter: 10, coil_map_thres_iter: 1e-4, perform_timing: false, verbose: false,
-};
+const OPTIONS = GRAPPA_TEST_OPTIONS;
 const KLT = { average_all_ref_N: true, average_all_ref_S: false, update_eigen_channel_coefficients: false, upstream_coil_compression_thres: -1, upstream_coil_compression_num_modesKept: 0 };
 const PREP = { average_all_ref_N: true, average_all_ref_S: false, N_for_ref: -1, S_for_ref: -1, ref_fill_into_data_embedded: false, prepare_ref_always: true };
 
