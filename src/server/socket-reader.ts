@@ -70,9 +70,8 @@ export class SocketReader<T> {
   readonly reusesReadBuffer: boolean;
 
   /**
-   * `consume` is told which kind of bytes it gets only through
-   * {@link reusesReadBuffer}, known before the first bytes arrive: build it
-   * lazily, or ask {@link SocketReader.willReuseReadBuffer} first.
+   * `consume` is first called after the constructor returned, so it may
+   * look at {@link reusesReadBuffer} to know what kind of bytes it gets.
    */
   constructor(private readonly socket: Duplex, private readonly consume: Consume<T>, options: SocketReaderOptions = {}) {
     this.highWaterBytes = options.highWaterBytes ?? DEFAULT_READ_HIGH_WATER_BYTES;
@@ -84,11 +83,6 @@ export class SocketReader<T> {
     socket.on('error', this.onError);
     // a socket accepted with pauseOnConnect, or paused by whoever had it before, flows now
     socket.resume();
-  }
-
-  /** Whether a reader made now on `socket` would read into its own reused buffer (see {@link reusesReadBuffer}). */
-  static willReuseReadBuffer(socket: Duplex, options: SocketReaderOptions = {}): boolean {
-    return (options.readBufferBytes ?? DEFAULT_READ_BUFFER_BYTES) > 0 && userBufferHooks(socket) !== undefined;
   }
 
   /** The next item, or null at end of stream. Rejects if the socket or `consume` failed. */
