@@ -200,6 +200,32 @@ test('SocketReader: an accepted TCP socket reads into the reader\'s own reused b
   assert.ok(Buffer.concat(received).equals(sent), 'the bytes arrive whole and in order');
 });
 
+test('SocketReader: a TCP socket that someone else listens to keeps its \'data\' events for them too', async () => {
+  const result = await new Promise<{ reuses: boolean; text: string; seen: string }>((resolve, reject) => {
+    void listen((socket) => {
+      let seen = '';
+      socket.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+      });
+      const reader = new SocketReader(socket, asText);
+      void (async () => {
+        let text = '';
+        for (let item = await reader.next(); item !== null; item = await reader.next()) text += item;
+        reader.detach();
+        socket.end();
+        return { reuses: reader.reusesReadBuffer, text, seen };
+      })().then(resolve, reject);
+    }).then(({ server, port }) => {
+      const client = createConnection(port, '127.0.0.1', () => client.end('abc'));
+      client.resume();
+      client.on('close', () => server.close());
+    });
+  });
+  assert.equal(result.reuses, false);
+  assert.equal(result.text, 'abc');
+  assert.equal(result.seen, 'abc');
+});
+
 test('SocketReader: a TCP socket that already read uses its \'data\' chunks', async () => {
   const result = await new Promise<{ reuses: boolean; text: string }>((resolve, reject) => {
     void listen((socket) => {

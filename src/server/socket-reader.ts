@@ -213,11 +213,14 @@ interface UserBufferHooks {
  * `net.Server` accepts; its parts are the handle's `useUserBuffer` and two
  * symbol-keyed fields of the socket, looked up by their descriptions.
  * Anything unexpected (another Node, a TLS socket, a socket that already
- * read) gives undefined, and the reader uses 'data' events.
+ * read or that others read from) gives undefined, and the reader uses
+ * 'data' events.
  */
 function userBufferHooks(socket: Duplex): UserBufferHooks | undefined {
   if (!(socket instanceof Socket) || Object.getPrototypeOf(socket) !== Socket.prototype) return undefined;
   if (socket.bytesRead !== 0 || socket.readableLength !== 0 || socket.destroyed || socket.connecting) return undefined;
+  // someone else listening for 'data' would get nothing once reads go to the callback
+  if (socket.listenerCount('data') > 0 || socket.listenerCount('readable') > 0) return undefined;
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: unknown } })._handle;
   if (!handle || typeof handle.useUserBuffer !== 'function') return undefined;
   const fields = new Map<string, symbol>();
