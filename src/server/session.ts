@@ -105,7 +105,6 @@ export async function runSession(socket: Duplex, options: SessionOptions): Promi
 
 class Session {
   private state: State = 'config';
-  private readonly decoder: FrameDecoder;
   private readonly errors: LocatedError[] = [];
   private configName: string | undefined;
   private plan: PipelinePlan | undefined;
@@ -128,14 +127,12 @@ class Session {
   });
   /** True once the final error texts and CLOSE are queued: nothing else is sent after them. */
   private sealed = false;
-  private reader: SocketReader | undefined;
+  private reader: SocketReader<Frame> | undefined;
   private readonly sessionLimits: SessionLimits;
   /** Run when the session ends: listeners it added to what outlives it. */
   private readonly cleanups: (() => void)[] = [];
 
   constructor(private readonly socket: Duplex, private readonly options: SessionOptions) {
-    // socket chunks are never reused: acquisitions may be views into them
-    this.decoder = new FrameDecoder(options.limits, { views: true });
     socket.on('error', (err: Error) => {
       this.socketBroken = true;
       options.log.debug('socket error', { error: err.message });
@@ -236,28 +233,34 @@ class Session {
       if (idle > 0 && timer === undefined) check(idle);
     };
     arm();
-    const reader = new SocketReader(this.socket);
+    // Frames are decoded as the bytes arrive (in the read callback). Reads
+    // into the reader's own reused buffer must be copied out (no views);
+    // 'data' chunks are fresh and never reused, so acquisitions may be views
+    // into them.
+    let decoder: FrameDecoder | undefined;
+    const reader = new SocketReader<Frame>(this.socket, (bytes, out) => {
+      lastInput = performance.now();
+      this.bytesIn += bytes.byteLength;
+      if (maxBytes > 0 && this.bytesIn > maxBytes) {
+        throw new Error(`Session sent more than ${maxBytes} bytes, the per-session limit (--session-max-bytes); closing it`);
+      }
+      decoder ??= new FrameDecoder(this.options.limits, { views: !reader.reusesReadBuffer });
+      const frames = decoder.push(bytes);
+      for (const frame of frames) out.push(frame);
+      if (decoder.errored) throw decoder.errored;
+    });
     this.reader = reader;
     if (this.shutdownError) reader.interrupt();
     try {
       for (;;) {
-        // chunks already buffered are taken without a promise each
-        let chunk = reader.take();
-        if (chunk === undefined) chunk = await reader.next();
+        // frames already decoded are taken without a promise each
+        let frame = reader.take();
+        if (frame === undefined) frame = await reader.next();
         if (this.shutdownError) throw this.shutdownError;
-        if (chunk === null) break;
-        arm();
-        this.bytesIn += chunk.byteLength;
-        if (maxBytes > 0 && this.bytesIn > maxBytes) {
-          throw new Error(`Session sent more than ${maxBytes} bytes, the per-session limit (--session-max-bytes); closing it`);
-        }
-        const frames = this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        for (const frame of frames) {
-          if (this.offer(frame)) continue;
-          await this.handle(frame);
-          if (this.state === 'done') return;
-        }
-        if (this.decoder.errored) throw this.decoder.errored;
+        if (frame === null) break;
+        if (this.offer(frame)) continue;
+        await this.handle(frame);
+        if (this.state === 'done') return;
       }
     } catch (err) {
       if (err instanceof ProtocolError || this.state === 'done') throw err;
@@ -268,7 +271,7 @@ class Session {
       reader.detach();
     }
     if (this.shutdownError) throw this.shutdownError;
-    this.decoder.end();
+    decoder?.end();
     if (this.state !== 'done') throw new Error('Connection closed by the client without a CLOSE message');
   }
 
