@@ -21,6 +21,7 @@
  * the JS thread's work; the JS side hands out views of that buffer.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise */
 #include <node_api.h>
 #include <pthread.h>
 #include <hdf5.h>
@@ -34,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 _Static_assert(sizeof(ISMRMRD_AcquisitionHeader) == 340, "acquisition header must be 340 bytes");
@@ -1045,10 +1048,13 @@ typedef struct {
   float *floats;
   size_t nfloats;
   uint32_t *layout;
+  size_t mapped; /* > 0: floats is a private mapping of the file of this many bytes (see raw_map_members), not pooled */
 } Block;
 
 static void block_free(Block *b) {
-  free(b->heads); pool_give(b->floats); free(b->layout);
+  free(b->heads); free(b->layout);
+  if (b->mapped) munmap(b->floats, b->mapped);
+  else pool_give(b->floats);
   memset(b, 0, sizeof *b);
 }
 
@@ -1203,6 +1209,67 @@ typedef struct {
   uint32_t index;
 } RawId;
 
+static bool map_enabled(void) {
+  const char *v = getenv("GANTRY_HDF5_MMAP");
+  return !(v && strcmp(v, "off") == 0);
+}
+
+/* The members of a block mapped instead of copied: when every member of rows ids[0, n) is the first object of its
+   heap collection, at a float-aligned place, and together they fill most of the file range from the first to the
+   last (as when a writer appends rows one after another), that range is mapped privately (copy on write: a consumer
+   may write into its samples; a read-only file open stays untouched) and its page-table entries filled here, on the
+   reading thread (MADV_POPULATE_READ: read-only entries to the page cache's pages, no copy and no zeroed pages).
+   The block's floats are that mapping (layout: members' offsets in it), unmapped when JS frees the block. False
+   (nothing mapped) when anything is not as expected; the caller then preads into an arena. */
+static bool raw_map_members(const RawLayout *L, const RawId *ids, uint32_t n, size_t pre, uint64_t room, uint32_t *layout,
+                            float **floats, size_t *mapped) {
+  const size_t hdr = (8 + L->sizeof_size + 7) & ~(size_t)7;
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (size_t k = 0; k < 2 * (size_t)n; k++) {
+    const RawId *r = ids + k;
+    if (r->len == 0) continue;
+    uint64_t at = L->base + r->addr;
+    if ((at + pre) % sizeof(float) != 0 || r->len > UINT32_MAX) return false;
+    uint64_t end = at + pre + r->len * sizeof(float);
+    if (at < lo) lo = at;
+    if (end > hi) hi = end;
+  }
+  long page = sysconf(_SC_PAGESIZE);
+  if (hi == 0 || page <= 0) return false;
+  uint64_t from = lo - lo % (uint64_t)page;
+  uint64_t span = hi - from;
+  struct stat st;
+  /* Mapped bytes past the end of the file would fault (SIGBUS) when touched: the whole range must lie in it. */
+  if (span > room + room / 4 + 16 * (uint64_t)page || span > ARENA_MAX_BYTES || fstat(L->fd, &st) != 0 ||
+      (uint64_t)st.st_size < hi)
+    return false;
+  void *m = mmap(NULL, (size_t)span, PROT_READ | PROT_WRITE, MAP_PRIVATE, L->fd, (off_t)from);
+  if (m == MAP_FAILED) return false;
+#ifdef MADV_POPULATE_READ
+  (void)madvise(m, (size_t)span, MADV_POPULATE_READ); /* older kernels: EINVAL, and the pages fault in on first use */
+#endif
+  const uint8_t *base = (const uint8_t *)m;
+  for (uint32_t i = 0; i < n; i++) {
+    for (int k = 0; k < 2; k++) {
+      const RawId *r = ids + 2 * (size_t)i + k;
+      uint32_t *l = layout + 4 * (size_t)i + 2 * k;
+      if (r->len == 0) { l[0] = 0; l[1] = 0; continue; }
+      size_t bytes = (size_t)r->len * sizeof(float);
+      const uint8_t *c = base + (L->base + r->addr - from);
+      if (!(memcmp(c, "GCOL", 4) == 0 && c[4] == 1 && le_uint(c + hdr, 2) == r->index &&
+            le_uint(c + hdr + 8, L->sizeof_size) == bytes && le_uint(c + 8, L->sizeof_size) >= pre + bytes)) {
+        munmap(m, (size_t)span);
+        return false;
+      }
+      l[0] = (uint32_t)((L->base + r->addr + pre - from) / sizeof(float));
+      l[1] = (uint32_t)r->len;
+    }
+  }
+  *floats = (float *)m;
+  *mapped = (size_t)span;
+  return true;
+}
+
 /* Reads rows [start, start+count) of `<group>/data` raw (see above) into *b: as many rows as read_block would take
    (max_bytes of implied samples, at least one). False when anything is not as expected (b is then empty); the caller
    reads the block through HDF5, which also reports any real error. Caller holds the lock. */
@@ -1257,14 +1324,30 @@ static bool raw_read_block(Handle *h, uint32_t start, uint32_t count, uint64_t m
     n++;
   }
   ok = ok && n > 0 && room <= ARENA_MAX_BYTES;
+  uint32_t *layout = ok ? (uint32_t *)malloc((size_t)n * 4 * sizeof(uint32_t) + 1) : NULL;
+  ok = ok && layout;
+  /* Pass 2, mapped (files open read-only): the members where they lie in the file. */
+  float *map = NULL;
+  size_t mapped = 0;
+  if (ok && !(intent & H5F_ACC_RDWR) && map_enabled() && raw_map_members(&L, ids, n, pre, room, layout, &map, &mapped)) {
+    free(chunk);
+    free(ids);
+    H5Dclose(did);
+    H5Eclear2(H5E_DEFAULT);
+    b->count = n;
+    b->heads = heads;
+    b->floats = map;
+    b->nfloats = mapped / sizeof(float);
+    b->layout = layout;
+    b->mapped = mapped;
+    return true;
+  }
   /* Pass 2: the members from their heap collections into one arena. */
   Arena arena = {NULL, 0, 0, false};
-  uint32_t *layout = NULL;
   if (ok) {
     arena.base = (char *)pool_take((size_t)room);
     arena.cap = arena.base ? pool_capacity(arena.base) : 0;
-    layout = (uint32_t *)malloc((size_t)n * 4 * sizeof(uint32_t) + 1);
-    ok = arena.base && layout;
+    ok = arena.base != NULL;
   }
   HeapCache cache = {0, NULL, 0};
   for (uint32_t i = 0; ok && i < n; i++) {
@@ -1429,14 +1512,28 @@ static void pool_external(napi_env env, void *data, void *hint) {
   napi_adjust_external_memory(env, (int64_t)(uintptr_t)hint, &adjusted);
 }
 
-/* A typed array over `data` (malloc'd), which JS then owns; NULL (data freed) on failure. */
-static napi_value take_typed(napi_env env, napi_typedarray_type type, void *data, size_t count, size_t esz, bool pooled) {
+static void mapped_external(napi_env env, void *data, void *hint) {
+  munmap(data, (size_t)(uintptr_t)hint);
+  int64_t adjusted = 0;
+  napi_adjust_external_memory(env, (int64_t)(uintptr_t)hint, &adjusted);
+}
+
+/* How a block's memory was made, and so how it is freed. */
+typedef enum { MEM_MALLOC, MEM_POOLED, MEM_MAPPED } MemKind;
+
+static void mem_release(void *data, size_t bytes, MemKind kind) {
+  if (kind == MEM_POOLED) pool_give(data);
+  else if (kind == MEM_MAPPED) munmap(data, bytes);
+  else free(data);
+}
+
+/* A typed array over `data` (of `kind`), which JS then owns; NULL (data freed) on failure. */
+static napi_value take_typed(napi_env env, napi_typedarray_type type, void *data, size_t count, size_t esz, MemKind kind) {
   size_t bytes = count * esz;
   napi_value ab, ta;
-  if (napi_create_external_arraybuffer(env, data, bytes, pooled ? pool_external : free_external, (void *)(uintptr_t)bytes, &ab) !=
-      napi_ok) {
-    if (pooled) pool_give(data);
-    else free(data);
+  napi_finalize fin = kind == MEM_POOLED ? pool_external : kind == MEM_MAPPED ? mapped_external : free_external;
+  if (napi_create_external_arraybuffer(env, data, bytes, fin, (void *)(uintptr_t)bytes, &ab) != napi_ok) {
+    mem_release(data, bytes, kind);
     return NULL;
   }
   int64_t adjusted = 0;
@@ -1450,10 +1547,11 @@ static napi_value block_to_js(napi_env env, Block *b) {
   napi_value obj, heads, floats, layout;
   uint8_t *hp = b->heads; float *fp = b->floats; uint32_t *lp = b->layout;
   uint32_t n = b->count; size_t nf = b->nfloats;
+  MemKind fk = b->mapped ? MEM_MAPPED : MEM_POOLED;
   memset(b, 0, sizeof *b);
-  heads = take_typed(env, napi_uint8_array, hp, (size_t)n * ACQ_HEAD, 1, false);
-  floats = take_typed(env, napi_float32_array, fp, nf, sizeof(float), true);
-  layout = take_typed(env, napi_uint32_array, lp, (size_t)n * 4, sizeof(uint32_t), false);
+  heads = take_typed(env, napi_uint8_array, hp, (size_t)n * ACQ_HEAD, 1, MEM_MALLOC);
+  floats = take_typed(env, napi_float32_array, fp, nf, sizeof(float), fk);
+  layout = take_typed(env, napi_uint32_array, lp, (size_t)n * 4, sizeof(uint32_t), MEM_MALLOC);
   if (!heads || !floats || !layout || napi_create_object(env, &obj) != napi_ok ||
       napi_set_named_property(env, obj, "heads", heads) != napi_ok ||
       napi_set_named_property(env, obj, "floats", floats) != napi_ok ||

@@ -4,12 +4,14 @@
  * on a worker thread (see IsmrmrdFile.acquisitionBlocks), so reading the next
  * block overlaps reconstructing the current one.
  */
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { loadStreamConfiguration, parseStreamConfiguration } from '../config/index.js';
 import { Channel } from '../engine/channel.js';
 import { planPipeline, runChain } from '../engine/pipeline.js';
 import { IsmrmrdFile } from '../formats/index.js';
 import { lazyDefaultRegistry } from '../gadgets/catalogue.js';
+import type { PlaceReadoutsArgs } from '../gadgets/generic-recon-tasks.js';
 import type { Message } from '../ismrmrd/messages.js';
 import type { Image } from '../ismrmrd/types.js';
 import { parseIsmrmrdHeader, type IsmrmrdHeader } from '../ismrmrd/xml-header.js';
@@ -40,6 +42,7 @@ export interface OfflineReconOptions {
 
 /** Reconstructs `filename` and appends the images to `outFile`. */
 export async function runOfflineRecon(options: OfflineReconOptions): Promise<{ images: number }> {
+  startComputeThreads();
   const config = options.configLocal
     ? parseStreamConfiguration(await readFile(options.configLocal, 'utf8'), { source: options.configLocal })
     : (await loadStreamConfiguration(options.config, options.configDirs)).config;
@@ -47,7 +50,8 @@ export async function runOfflineRecon(options: OfflineReconOptions): Promise<{ i
   const registry = lazyDefaultRegistry();
   await registry.loadFor(config);
   const plan = planPipeline(config, registry);
-  const input = IsmrmrdFile.open(options.filename, options.inGroup);
+  // Read-only, so the reader may map the file's samples instead of copying them, unless the images go into the same file.
+  const input = IsmrmrdFile.open(options.filename, options.inGroup, options.onImage || !sameFile(options.filename, options.outFile) ? { readOnly: true } : {});
   let output: IsmrmrdFile | undefined;
   let images = 0;
   try {
@@ -105,4 +109,31 @@ export async function runOfflineRecon(options: OfflineReconOptions): Promise<{ i
     output?.close();
   }
   return { images };
+}
+
+/**
+ * Starts the compute threads now (a task that does nothing): a worker thread
+ * takes about 0.1 s of CPU to start (Node's bootstrap, the task module), which
+ * then runs on another core while this thread loads the config and the
+ * gadgets and reads the first block, instead of delaying the first pieces of
+ * work sent to it.
+ */
+function startComputeThreads(): void {
+  void import('../gadgets/generic-recon-tasks.js').then(({ reconPool }) => {
+    const pool = reconPool();
+    if (pool.workers === 0) return undefined;
+    const nothing: PlaceReadoutsArgs = { out: new Float32Array(0), sources: [], items: new Float64Array(0), channels: 0, channelStride: 0 };
+    return pool.run('placeReadouts', nothing);
+  }).catch(() => undefined);
+}
+
+/** True when `a` and `b` name the same existing file. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = statSync(a);
+    const sb = statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
 }

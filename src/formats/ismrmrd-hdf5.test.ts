@@ -228,6 +228,52 @@ test('ismrmrd-hdf5 block reads give the same rows raw from the heap collections 
   }
 });
 
+test('ismrmrd-hdf5 block reads of a read-only file map the samples: the same rows as copied reads, writes stay private', async (t) => {
+  if (!need(t)) return;
+  const path = join(dir, 'mapped.h5');
+  // Big rows (a heap collection each: mapped), some with trajectories (which may share a collection with the samples:
+  // copied), and small rows (sharing collections: copied).
+  const writer = IsmrmrdFile.open(path, 'dataset', { create: true });
+  for (let i = 0; i < 30; i++) {
+    const samples = i < 20 ? 1024 + 32 * (i % 3) : 3 + (i % 4);
+    const channels = 1 + (i % 2);
+    const head = { ...decodeAcquisitionHeader(new Uint8Array(340)), number_of_samples: samples, active_channels: channels, available_channels: channels, scan_counter: i, trajectory_dimensions: i >= 10 && i % 5 === 1 ? 2 : 0 };
+    const traj = new Float32Array(head.trajectory_dimensions * samples).map((_v, k) => i + k / 1000);
+    const data = new Float32Array(2 * samples * channels).map((_v, k) => i * 1000 + k);
+    writer.appendAcquisition({ kind: 'acquisition', head, traj, data });
+  }
+  writer.close();
+  const file = IsmrmrdFile.open(path, 'dataset', { readOnly: true });
+  const rowsOf = (acqs: readonly { head: { scan_counter: number }; traj: Float32Array; data: Float32Array }[]): string[] =>
+    acqs.map((a) => `${a.head.scan_counter} ${Array.from(a.traj).join(',')} ${Array.from(a.data).join(',')}`);
+  const readAll = async (): Promise<string[]> => {
+    const rows: string[] = [];
+    for await (const block of file.acquisitionBlocks({ blockBytes: 40_000, blockRows: 6 })) rows.push(...rowsOf(block));
+    return rows;
+  };
+  const saved = process.env['GANTRY_HDF5_MMAP'];
+  try {
+    const first = await file.readAcquisitionBlock(0, 4);
+    if (existsSync('/proc/self/maps')) assert.ok(readFileSync('/proc/self/maps', 'utf8').includes(path), 'the block is a mapping of the file');
+    const before = rowsOf(first);
+    first[0]!.data.fill(-1);
+    first[2]!.data[5] = -2;
+    const mapped = await readAll();
+    assert.deepEqual(mapped.slice(0, 4), before, 'writing into a mapped block changes neither the file nor later reads');
+    process.env['GANTRY_HDF5_MMAP'] = 'off';
+    const copied = await readAll();
+    assert.equal(mapped.length, 30);
+    assert.deepEqual(mapped, copied);
+    assert.ok(mapped[1]!.startsWith('1  1000,1001,'), 'rows as written');
+    assert.ok(mapped[11]!.startsWith('11 11,11.0'), 'rows as written');
+  } finally {
+    if (saved === undefined) delete process.env['GANTRY_HDF5_MMAP'];
+    else process.env['GANTRY_HDF5_MMAP'] = saved;
+    file.close();
+  }
+  assert.equal(readFileSync(path).includes(Buffer.from(new Float32Array(64).fill(-1).buffer)), false, 'the file is untouched');
+});
+
 test('ismrmrd-hdf5 closing a file while a block read is queued fails the read, never the process', async (t) => {
   if (!need(t, 'ismrmrd_generate_cartesian_shepp_logan')) return;
   const file = IsmrmrdFile.open(phantom('sl.h5', ['-C', '-r', '2']), 'dataset', { readOnly: true });
