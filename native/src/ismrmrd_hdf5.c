@@ -8,7 +8,8 @@
  * index, and never trusts header sizes over the stored vlen lengths (the 1.8
  * read functions do neither). Acquisition blocks skip HDF5's vlen machinery
  * where the file allows: raw rows by H5Dread_chunk, heap objects by pread
- * (raw_read_block; GANTRY_HDF5_RAW=off turns it off).
+ * (raw_read_block; GANTRY_HDF5_RAW=off turns it off), or, for a file open
+ * read-only, by mapping them (raw_map_members; GANTRY_HDF5_MMAP=off).
  *
  * Every failure becomes a JS exception whose text names the file and group;
  * libismrmrd's messages and the HDF5 error stack are collected into it.
