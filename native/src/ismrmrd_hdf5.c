@@ -1221,7 +1221,9 @@ static bool map_enabled(void) {
    may write into its samples; a read-only file open stays untouched) and its page-table entries filled here, on the
    reading thread (MADV_POPULATE_READ: read-only entries to the page cache's pages, no copy and no zeroed pages).
    The block's floats are that mapping (layout: members' offsets in it), unmapped when JS frees the block. False
-   (nothing mapped) when anything is not as expected; the caller then preads into an arena. */
+   (nothing mapped) when anything is not as expected; the caller then preads into an arena. (A file truncated by
+   another process while its blocks are mapped would make their pages fault; files being read are not expected to
+   shrink, and files this process has open for writing are never mapped.) */
 static bool raw_map_members(const RawLayout *L, const RawId *ids, uint32_t n, size_t pre, uint64_t room, uint32_t *layout,
                             float **floats, size_t *mapped) {
   const size_t hdr = (8 + L->sizeof_size + 7) & ~(size_t)7;
@@ -1244,11 +1246,17 @@ static bool raw_map_members(const RawLayout *L, const RawId *ids, uint32_t n, si
   if (span > room + room / 4 + 16 * (uint64_t)page || span > ARENA_MAX_BYTES || fstat(L->fd, &st) != 0 ||
       (uint64_t)st.st_size < hi)
     return false;
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14 */
+#endif
   void *m = mmap(NULL, (size_t)span, PROT_READ | PROT_WRITE, MAP_PRIVATE, L->fd, (off_t)from);
   if (m == MAP_FAILED) return false;
-#ifdef MADV_POPULATE_READ
-  (void)madvise(m, (size_t)span, MADV_POPULATE_READ); /* older kernels: EINVAL, and the pages fault in on first use */
-#endif
+  /* Every page is read here or the block is read by pread instead: a page that could not be read (an I/O error, a
+     kernel without MADV_POPULATE_READ) must not fault later in JS, where it would be SIGBUS rather than an error. */
+  if (madvise(m, (size_t)span, MADV_POPULATE_READ) != 0) {
+    munmap(m, (size_t)span);
+    return false;
+  }
   const uint8_t *base = (const uint8_t *)m;
   for (uint32_t i = 0; i < n; i++) {
     for (int k = 0; k < 2; k++) {
