@@ -1915,69 +1915,180 @@ static bool image_var_accepts(hid_t fid, const char *dpath, const ISMRMRD_ImageH
   return ok;
 }
 
+/* Checks appendImage's arguments (argv: h, varName, head, attributes, pixels) and fills *im (pixels: a view of
+   argv[4]), *var, *attrs (malloc'd; attrs NULL when empty) and `what`. False with a JS exception pending. */
+static bool image_args(napi_env env, napi_value *argv, Handle **hp, ISMRMRD_Image *im, char **var, char **attrs,
+                       char *what, size_t what_cap) {
+  Handle *h = get_handle(env, argv[0]);
+  if (!h) return false;
+  View head, pixels;
+  if (!get_view(env, argv[2], napi_uint8_array, false, "image head", &head) ||
+      !get_view(env, argv[4], napi_uint8_array, true, "image pixels", &pixels)) {
+    return false;
+  }
+  if (head.length != IMG_HEAD) { throw_plain(env, 1, "Cannot append image: head must be 198 bytes"); return false; }
+  memcpy(&im->head, head.data, IMG_HEAD);
+  char msg[300];
+  size_t esz = ismrmrd_sizeof_data_type(im->head.data_type);
+  drain_ismrmrd_errors();
+  if (im->head.data_type < ISMRMRD_USHORT || im->head.data_type > ISMRMRD_CXDOUBLE || esz == 0) {
+    snprintf(msg, sizeof msg, "Cannot append image: unknown data_type %u", im->head.data_type);
+    throw_plain(env, 1, msg);
+    return false;
+  }
+  if (im->head.matrix_size[0] == 0 || im->head.matrix_size[1] == 0 || im->head.matrix_size[2] == 0 ||
+      im->head.channels == 0) {
+    throw_plain(env, 1, "Cannot append image: matrix_size and channels must be positive");
+    return false;
+  }
+  size_t want = esz * im->head.matrix_size[0] * im->head.matrix_size[1] * im->head.matrix_size[2] * im->head.channels;
+  if (pixels.byte_length != want) {
+    snprintf(msg, sizeof msg, "Cannot append image: %zu pixel bytes do not match %ux%ux%u x %u channel(s) x %zu bytes",
+             pixels.byte_length, im->head.matrix_size[0], im->head.matrix_size[1], im->head.matrix_size[2],
+             im->head.channels, esz);
+    throw_plain(env, 1, msg);
+    return false;
+  }
+  napi_valuetype at;
+  if (napi_typeof(env, argv[3], &at) != napi_ok) { throw_plain(env, 0, "Cannot append image: bad attributes"); return false; }
+  char *a = NULL;
+  if (at == napi_string) {
+    a = get_string(env, argv[3], "image attributes");
+    if (!a) return false;
+    if (a[0] == '\0') { free(a); a = NULL; }
+  } else if (at != napi_null && at != napi_undefined) {
+    throw_plain(env, 0, "Cannot append image: attributes must be a string or null");
+    return false;
+  }
+  char *v = get_string(env, argv[1], "image variable name");
+  if (!v) { free(a); return false; }
+  char loc[1024];
+  where(h, loc, sizeof loc);
+  snprintf(what, what_cap, "Cannot append image to %s/%s in %s", h->ds.groupname, v, loc);
+  if (v[0] == '\0') {
+    free(a); free(v);
+    throw_plain(env, 1, "Cannot append image: the variable name is empty");
+    return false;
+  }
+  if (!require_writable(env, h, what)) { free(a); free(v); return false; }
+  im->attribute_string = a;
+  im->head.attribute_string_len = a ? (uint32_t)strlen(a) : 0;
+  im->data = pixels.data;
+  *hp = h;
+  *var = v;
+  *attrs = a;
+  return true;
+}
+
+/* Writes *im to <group>/<var> (caller holds the lock): ISMRMRD_NOERROR, or an error with the reason collected. */
+static int image_write(Handle *h, const char *var, ISMRMRD_Image *im) {
+  char *dpath = join_path(h->ds.groupname, var, "data");
+  bool accept = dpath && image_var_accepts(h->ds.fileid, dpath, &im->head);
+  free(dpath);
+  return accept ? ismrmrd_append_image(&h->ds, var, im) : ISMRMRD_FILEERROR;
+}
+
 /* appendImage(h, varName, head: Uint8Array(198), attributes: string|null, pixels: TypedArray) */
 static napi_value js_append_image(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   if (!get_args(env, info, 5, argv)) return NULL;
-  Handle *h = get_handle(env, argv[0]);
-  if (!h) return NULL;
-  View head, pixels;
-  if (!get_view(env, argv[2], napi_uint8_array, false, "image head", &head) ||
-      !get_view(env, argv[4], napi_uint8_array, true, "image pixels", &pixels)) {
-    return NULL;
-  }
-  if (head.length != IMG_HEAD) return throw_plain(env, 1, "Cannot append image: head must be 198 bytes");
+  Handle *h = NULL;
   ISMRMRD_Image im;
-  memcpy(&im.head, head.data, IMG_HEAD);
-  char msg[300];
-  size_t esz = ismrmrd_sizeof_data_type(im.head.data_type);
-  drain_ismrmrd_errors();
-  if (im.head.data_type < ISMRMRD_USHORT || im.head.data_type > ISMRMRD_CXDOUBLE || esz == 0) {
-    snprintf(msg, sizeof msg, "Cannot append image: unknown data_type %u", im.head.data_type);
-    return throw_plain(env, 1, msg);
-  }
-  if (im.head.matrix_size[0] == 0 || im.head.matrix_size[1] == 0 || im.head.matrix_size[2] == 0 ||
-      im.head.channels == 0) {
-    return throw_plain(env, 1, "Cannot append image: matrix_size and channels must be positive");
-  }
-  size_t want = esz * im.head.matrix_size[0] * im.head.matrix_size[1] * im.head.matrix_size[2] * im.head.channels;
-  if (pixels.byte_length != want) {
-    snprintf(msg, sizeof msg, "Cannot append image: %zu pixel bytes do not match %ux%ux%u x %u channel(s) x %zu bytes",
-             pixels.byte_length, im.head.matrix_size[0], im.head.matrix_size[1], im.head.matrix_size[2],
-             im.head.channels, esz);
-    return throw_plain(env, 1, msg);
-  }
-  napi_valuetype at;
-  NAPI_OK(napi_typeof(env, argv[3], &at));
-  char *attrs = NULL;
-  if (at == napi_string) {
-    attrs = get_string(env, argv[3], "image attributes");
-    if (!attrs) return NULL;
-    if (attrs[0] == '\0') { free(attrs); attrs = NULL; }
-  } else if (at != napi_null && at != napi_undefined) {
-    return throw_plain(env, 0, "Cannot append image: attributes must be a string or null");
-  }
-  char *var = get_string(env, argv[1], "image variable name");
-  if (!var) { free(attrs); return NULL; }
-  char loc[1024], what[1500];
-  where(h, loc, sizeof loc);
-  snprintf(what, sizeof what, "Cannot append image to %s/%s in %s", h->ds.groupname, var, loc);
-  if (var[0] == '\0') {
-    free(attrs); free(var);
-    return throw_plain(env, 1, "Cannot append image: the variable name is empty");
-  }
-  if (!require_writable(env, h, what)) { free(attrs); free(var); return NULL; }
-  im.attribute_string = attrs;
-  im.head.attribute_string_len = attrs ? (uint32_t)strlen(attrs) : 0;
-  im.data = pixels.data;
+  char *var = NULL, *attrs = NULL, what[1500];
+  if (!image_args(env, argv, &h, &im, &var, &attrs, what, sizeof what)) return NULL;
   err_reset();
-  char *dpath = join_path(h->ds.groupname, var, "data");
-  bool accept = dpath && image_var_accepts(h->ds.fileid, dpath, &im.head);
-  free(dpath);
-  int rc = accept ? ismrmrd_append_image(&h->ds, var, &im) : ISMRMRD_FILEERROR;
+  int rc = image_write(h, var, &im);
   free(attrs);
   free(var);
   return append_end(env, rc, what);
+}
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref handle_ref, pixels_ref;
+  Handle *h;
+  ISMRMRD_Image im;
+  char *var, *attrs;
+  bool ok;
+  char what[1500];
+  char message[ERR_CAP + 1600];
+} ImageWork;
+
+static void image_execute(napi_env env, void *data) {
+  (void)env;
+  ImageWork *w = (ImageWork *)data;
+  hdf5_lock();
+  err_reset();
+  if (!w->h->open) {
+    err_add("the dataset was closed");
+    w->ok = false;
+  } else {
+    w->ok = image_write(w->h, w->var, &w->im) == ISMRMRD_NOERROR;
+    if (!w->ok) err_add_hdf5();
+  }
+  drain_ismrmrd_errors();
+  if (!w->ok) snprintf(w->message, sizeof w->message, "%s: %s", w->what, g_err_len ? g_err : "unknown HDF5 error");
+  err_reset();
+  hdf5_unlock();
+}
+
+static void image_complete(napi_env env, napi_status status, void *data) {
+  ImageWork *w = (ImageWork *)data;
+  napi_value result = NULL, code, msg;
+  if (status == napi_ok && w->ok) {
+    napi_get_undefined(env, &result);
+    napi_resolve_deferred(env, w->deferred, result);
+  } else {
+    if (status != napi_ok) snprintf(w->message, sizeof w->message, "%s: the write was cancelled", w->what);
+    if (napi_create_string_utf8(env, "ERR_ISMRMRD_HDF5", NAPI_AUTO_LENGTH, &code) != napi_ok ||
+        napi_create_string_utf8(env, w->message, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+        napi_create_error(env, code, msg, &result) != napi_ok) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) napi_get_and_clear_last_exception(env, &result);
+      else napi_get_undefined(env, &result);
+    }
+    napi_reject_deferred(env, w->deferred, result);
+  }
+  free(w->var);
+  free(w->attrs);
+  napi_delete_reference(env, w->pixels_ref);
+  napi_delete_reference(env, w->handle_ref);
+  napi_delete_async_work(env, w->work);
+  free(w);
+}
+
+/* appendImageAsync(h, varName, head, attributes, pixels) → Promise<void>: appendImage on a worker thread. The pixels
+   are read there: the caller passes an array nobody changes until the promise settles, and orders its writes (two
+   writes in flight at once may land in either order). */
+static napi_value js_append_image_async(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!get_args(env, info, 5, argv)) return NULL;
+  ImageWork *w = (ImageWork *)calloc(1, sizeof *w);
+  if (!w) { napi_throw_error(env, NULL, "Cannot allocate an image write"); return NULL; }
+  if (!image_args(env, argv, &w->h, &w->im, &w->var, &w->attrs, w->what, sizeof w->what)) { free(w); return NULL; }
+  napi_value promise, name;
+  if (napi_create_reference(env, argv[0], 1, &w->handle_ref) != napi_ok) goto fail;
+  if (napi_create_reference(env, argv[4], 1, &w->pixels_ref) != napi_ok) {
+    napi_delete_reference(env, w->handle_ref);
+    goto fail;
+  }
+  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "gantry:appendImage", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, image_execute, image_complete, w, &w->work) != napi_ok ||
+      napi_queue_async_work(env, w->work) != napi_ok) {
+    napi_delete_reference(env, w->pixels_ref);
+    napi_delete_reference(env, w->handle_ref);
+    goto fail;
+  }
+  return promise;
+fail:
+  free(w->var);
+  free(w->attrs);
+  free(w);
+  napi_throw_error(env, NULL, "Cannot queue an image write");
+  return NULL;
 }
 
 /* ------------------------------------------------------------------ listing */
@@ -2076,6 +2187,7 @@ static const Export EXPORTS[] = {
     {"imageCount", js_image_count},
     {"readImages", js_read_images},
     {"appendImage", js_append_image},
+    {"appendImageAsync", js_append_image_async},
     {"listGroup", js_list_group},
     {"libraryVersion", js_library_version},
 };

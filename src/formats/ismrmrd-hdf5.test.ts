@@ -474,6 +474,58 @@ test('ismrmrd-hdf5 stores images like gadgetron_ismrmrd_client and reads them ba
   }
 });
 
+test('ismrmrd-hdf5 appendImageAsync writes on a worker thread what appendImage writes, in call order', async (t) => {
+  if (!need(t, 'h5diff')) return;
+  const images: Image[] = [
+    image(1, 1, DataType.FLOAT, [64, 48, 1], 1, fill(new Float32Array(64 * 48), (i) => i * 0.5), meta({ a: ['1'] })),
+    image(1, 2, DataType.FLOAT, [64, 48, 1], 1, fill(new Float32Array(64 * 48), (i) => -i)),
+    image(2, 1, DataType.USHORT, [32, 32, 1], 1, fill(new Uint16Array(32 * 32), (i) => i % 4096)),
+    image(3, 1, DataType.CXFLOAT, [16, 16, 2], 4, fill(new Float32Array(2 * 16 * 16 * 2 * 4), (i) => i / 7), meta({ b: ['x<&>'] })),
+    image(1, 3, DataType.FLOAT, [64, 48, 1], 1, fill(new Float32Array(64 * 48), (i) => i % 17)),
+  ];
+  const syncPath = join(dir, 'images-sync.h5');
+  const asyncPath = join(dir, 'images-async.h5');
+  const sync = IsmrmrdFile.open(syncPath, 'dataset', { create: true });
+  for (const im of images) sync.appendImage(im);
+  sync.close();
+  const out = IsmrmrdFile.open(asyncPath, 'dataset', { create: true });
+  try {
+    // Issued without waiting: they still land in call order, and each image is copied at the call.
+    const writes = images.map((im) => out.appendImageAsync(im));
+    const saved = Float32Array.from(images[0]!.data as Float32Array);
+    (images[0]!.data as Float32Array).fill(-7);
+    await Promise.all(writes);
+    await out.writesDone();
+    (images[0]!.data as Float32Array).set(saved);
+  } finally {
+    out.close();
+  }
+  const diff = run('h5diff', [syncPath, asyncPath]);
+  assert.equal(diff.status, 0, `${diff.stdout}${diff.stderr}`);
+
+  // Failures reject (with appendImage's text), as do the writes after them; a closed file rejects, never crashes.
+  const again = IsmrmrdFile.open(asyncPath, 'dataset', { create: true });
+  const bad = again.appendImageAsync(image(2, 9, DataType.USHORT, [16, 16, 1], 1, new Uint16Array(256)));
+  const after = again.appendImageAsync(images[2]!);
+  await assert.rejects(bad, /Cannot append image to \/dataset\/image_2 .*stored images are 32x32x1 with 1 channel\(s\) but this one is 16x16x1/);
+  await assert.rejects(after, /stored images are 32x32x1/);
+  await assert.rejects(again.writesDone(), /stored images are 32x32x1/);
+  assert.throws(() => again.appendImageAsync(image(9, 1, DataType.FLOAT, [4, 4, 1], 1, new Float64Array(16))), TypeError);
+  again.close();
+  assert.throws(() => again.appendImageAsync(images[0]!), /closed/);
+  const readOnly = IsmrmrdFile.open(asyncPath, 'dataset', { readOnly: true });
+  try {
+    assert.equal(readOnly.imageCount('image_2'), 1, 'failed appends leave the file unchanged');
+    await assert.rejects(readOnly.appendImageAsync(images[0]!), /Cannot append image to \/dataset\/image_1 .*the file is open read-only/);
+  } finally {
+    readOnly.close();
+  }
+  const closing = IsmrmrdFile.open(asyncPath, 'dataset', { create: true });
+  const pending = closing.appendImageAsync(images[1]!);
+  closing.close();
+  await pending.then(() => undefined, (err: unknown) => assert.match(String(err), /Cannot use an ISMRMRD dataset after close\(\)|Cannot append image to .*: the dataset was closed/));
+});
+
 test('ismrmrd-hdf5 writes and reads waveforms in <group>/waveforms', (t) => {
   if (!need(t, 'h5dump')) return;
   const path = join(dir, 'waves.h5');
