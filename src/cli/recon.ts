@@ -42,7 +42,7 @@ export interface OfflineReconOptions {
 
 /** Reconstructs `filename` and appends the images to `outFile`. */
 export async function runOfflineRecon(options: OfflineReconOptions): Promise<{ images: number }> {
-  startComputeThreads();
+  if (fileBytes(options.filename) >= EARLY_THREADS_BYTES) startComputeThreads();
   const config = options.configLocal
     ? parseStreamConfiguration(await readFile(options.configLocal, 'utf8'), { source: options.configLocal })
     : (await loadStreamConfiguration(options.config, options.configDirs)).config;
@@ -115,10 +115,27 @@ export async function runOfflineRecon(options: OfflineReconOptions): Promise<{ i
 }
 
 /**
+ * Input files from this size on start the compute threads at once: the
+ * gadgets do a scan's first 32 MiB of samples on this thread (a small scan is
+ * done before a worker thread would have started) and hand the rest to the
+ * workers, which by then should be ready.
+ */
+const EARLY_THREADS_BYTES = 64 << 20;
+
+/** Size of the file at `path` (0 when it cannot be read; opening it reports why). */
+function fileBytes(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
  * Starts the compute threads now (a task that does nothing): a worker thread
  * takes about 0.1 s of CPU to start (Node's bootstrap, the task module), which
  * then runs on another core while this thread loads the config and the
- * gadgets and reads the first block, instead of delaying the first pieces of
+ * gadgets and reads the first blocks, instead of delaying the first pieces of
  * work sent to it.
  */
 function startComputeThreads(): void {
