@@ -86,7 +86,8 @@ interface Addon {
   imageCount(h: AddonHandle, varName: string): number;
   readImages(h: AddonHandle, varName: string, start: number, count: number): RawImage[];
   appendImage(h: AddonHandle, varName: string, head: Uint8Array, attributes: string | null, pixels: Uint8Array): void;
-  appendImageAsync(h: AddonHandle, varName: string, head: Uint8Array, attributes: string | null, pixels: Uint8Array): Promise<void>;
+  /** Absent from addons built before it (then {@link IsmrmrdFile.appendImageAsync} writes on the calling thread). */
+  appendImageAsync?(h: AddonHandle, varName: string, head: Uint8Array, attributes: string | null, pixels: Uint8Array): Promise<void>;
   listGroup(h: AddonHandle, path: string): GroupEntry[];
 }
 
@@ -419,7 +420,9 @@ export class IsmrmrdFile {
     const { head, attributes, bytes } = imageRecord(image);
     const copy = bytes.slice();
     const h = this.#h;
-    const write = this.#writes.then(() => this.#addon.appendImageAsync(h, varName, head, attributes, copy));
+    const addon = this.#addon;
+    const write = this.#writes.then(() =>
+      addon.appendImageAsync ? addon.appendImageAsync(h, varName, head, attributes, copy) : addon.appendImage(h, varName, head, attributes, copy));
     this.#writes = write;
     return write;
   }
