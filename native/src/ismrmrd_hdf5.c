@@ -8,7 +8,8 @@
  * index, and never trusts header sizes over the stored vlen lengths (the 1.8
  * read functions do neither). Acquisition blocks skip HDF5's vlen machinery
  * where the file allows: raw rows by H5Dread_chunk, heap objects by pread
- * (raw_read_block; GANTRY_HDF5_RAW=off turns it off).
+ * (raw_read_block; GANTRY_HDF5_RAW=off turns it off), or, for a file open
+ * read-only, by mapping them (raw_map_members; GANTRY_HDF5_MMAP=off).
  *
  * Every failure becomes a JS exception whose text names the file and group;
  * libismrmrd's messages and the HDF5 error stack are collected into it.
@@ -21,6 +22,7 @@
  * the JS thread's work; the JS side hands out views of that buffer.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise */
 #include <node_api.h>
 #include <pthread.h>
 #include <hdf5.h>
@@ -34,6 +36,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 _Static_assert(sizeof(ISMRMRD_AcquisitionHeader) == 340, "acquisition header must be 340 bytes");
@@ -1045,10 +1049,13 @@ typedef struct {
   float *floats;
   size_t nfloats;
   uint32_t *layout;
+  size_t mapped; /* > 0: floats is a private mapping of the file of this many bytes (see raw_map_members), not pooled */
 } Block;
 
 static void block_free(Block *b) {
-  free(b->heads); pool_give(b->floats); free(b->layout);
+  free(b->heads); free(b->layout);
+  if (b->mapped) munmap(b->floats, b->mapped);
+  else pool_give(b->floats);
   memset(b, 0, sizeof *b);
 }
 
@@ -1203,6 +1210,75 @@ typedef struct {
   uint32_t index;
 } RawId;
 
+static bool map_enabled(void) {
+  const char *v = getenv("GANTRY_HDF5_MMAP");
+  return !(v && strcmp(v, "off") == 0);
+}
+
+/* The members of a block mapped instead of copied: when every member of rows ids[0, n) is the first object of its
+   heap collection, at a float-aligned place, and together they fill most of the file range from the first to the
+   last (as when a writer appends rows one after another), that range is mapped privately (copy on write: a consumer
+   may write into its samples; a read-only file open stays untouched) and its page-table entries filled here, on the
+   reading thread (MADV_POPULATE_READ: read-only entries to the page cache's pages, no copy and no zeroed pages).
+   The block's floats are that mapping (layout: members' offsets in it), unmapped when JS frees the block. False
+   (nothing mapped) when anything is not as expected; the caller then preads into an arena. (A file truncated by
+   another process while its blocks are mapped would make their pages fault; files being read are not expected to
+   shrink, and files this process has open for writing are never mapped.) */
+static bool raw_map_members(const RawLayout *L, const RawId *ids, uint32_t n, size_t pre, uint64_t room, uint32_t *layout,
+                            float **floats, size_t *mapped) {
+  const size_t hdr = (8 + L->sizeof_size + 7) & ~(size_t)7;
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (size_t k = 0; k < 2 * (size_t)n; k++) {
+    const RawId *r = ids + k;
+    if (r->len == 0) continue;
+    uint64_t at = L->base + r->addr;
+    if ((at + pre) % sizeof(float) != 0 || r->len > UINT32_MAX) return false;
+    uint64_t end = at + pre + r->len * sizeof(float);
+    if (at < lo) lo = at;
+    if (end > hi) hi = end;
+  }
+  long page = sysconf(_SC_PAGESIZE);
+  if (hi == 0 || page <= 0) return false;
+  uint64_t from = lo - lo % (uint64_t)page;
+  uint64_t span = hi - from;
+  struct stat st;
+  /* Mapped bytes past the end of the file would fault (SIGBUS) when touched: the whole range must lie in it. */
+  if (span > room + room / 4 + 16 * (uint64_t)page || span > ARENA_MAX_BYTES || fstat(L->fd, &st) != 0 ||
+      (uint64_t)st.st_size < hi)
+    return false;
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22 /* Linux 5.14 */
+#endif
+  void *m = mmap(NULL, (size_t)span, PROT_READ | PROT_WRITE, MAP_PRIVATE, L->fd, (off_t)from);
+  if (m == MAP_FAILED) return false;
+  /* Every page is read here or the block is read by pread instead: a page that could not be read (an I/O error, a
+     kernel without MADV_POPULATE_READ) must not fault later in JS, where it would be SIGBUS rather than an error. */
+  if (madvise(m, (size_t)span, MADV_POPULATE_READ) != 0) {
+    munmap(m, (size_t)span);
+    return false;
+  }
+  const uint8_t *base = (const uint8_t *)m;
+  for (uint32_t i = 0; i < n; i++) {
+    for (int k = 0; k < 2; k++) {
+      const RawId *r = ids + 2 * (size_t)i + k;
+      uint32_t *l = layout + 4 * (size_t)i + 2 * k;
+      if (r->len == 0) { l[0] = 0; l[1] = 0; continue; }
+      size_t bytes = (size_t)r->len * sizeof(float);
+      const uint8_t *c = base + (L->base + r->addr - from);
+      if (!(memcmp(c, "GCOL", 4) == 0 && c[4] == 1 && le_uint(c + hdr, 2) == r->index &&
+            le_uint(c + hdr + 8, L->sizeof_size) == bytes && le_uint(c + 8, L->sizeof_size) >= pre + bytes)) {
+        munmap(m, (size_t)span);
+        return false;
+      }
+      l[0] = (uint32_t)((L->base + r->addr + pre - from) / sizeof(float));
+      l[1] = (uint32_t)r->len;
+    }
+  }
+  *floats = (float *)m;
+  *mapped = (size_t)span;
+  return true;
+}
+
 /* Reads rows [start, start+count) of `<group>/data` raw (see above) into *b: as many rows as read_block would take
    (max_bytes of implied samples, at least one). False when anything is not as expected (b is then empty); the caller
    reads the block through HDF5, which also reports any real error. Caller holds the lock. */
@@ -1257,14 +1333,30 @@ static bool raw_read_block(Handle *h, uint32_t start, uint32_t count, uint64_t m
     n++;
   }
   ok = ok && n > 0 && room <= ARENA_MAX_BYTES;
+  uint32_t *layout = ok ? (uint32_t *)malloc((size_t)n * 4 * sizeof(uint32_t) + 1) : NULL;
+  ok = ok && layout;
+  /* Pass 2, mapped (files open read-only): the members where they lie in the file. */
+  float *map = NULL;
+  size_t mapped = 0;
+  if (ok && !(intent & H5F_ACC_RDWR) && map_enabled() && raw_map_members(&L, ids, n, pre, room, layout, &map, &mapped)) {
+    free(chunk);
+    free(ids);
+    H5Dclose(did);
+    H5Eclear2(H5E_DEFAULT);
+    b->count = n;
+    b->heads = heads;
+    b->floats = map;
+    b->nfloats = mapped / sizeof(float);
+    b->layout = layout;
+    b->mapped = mapped;
+    return true;
+  }
   /* Pass 2: the members from their heap collections into one arena. */
   Arena arena = {NULL, 0, 0, false};
-  uint32_t *layout = NULL;
   if (ok) {
     arena.base = (char *)pool_take((size_t)room);
     arena.cap = arena.base ? pool_capacity(arena.base) : 0;
-    layout = (uint32_t *)malloc((size_t)n * 4 * sizeof(uint32_t) + 1);
-    ok = arena.base && layout;
+    ok = arena.base != NULL;
   }
   HeapCache cache = {0, NULL, 0};
   for (uint32_t i = 0; ok && i < n; i++) {
@@ -1429,14 +1521,28 @@ static void pool_external(napi_env env, void *data, void *hint) {
   napi_adjust_external_memory(env, (int64_t)(uintptr_t)hint, &adjusted);
 }
 
-/* A typed array over `data` (malloc'd), which JS then owns; NULL (data freed) on failure. */
-static napi_value take_typed(napi_env env, napi_typedarray_type type, void *data, size_t count, size_t esz, bool pooled) {
+static void mapped_external(napi_env env, void *data, void *hint) {
+  munmap(data, (size_t)(uintptr_t)hint);
+  int64_t adjusted = 0;
+  napi_adjust_external_memory(env, (int64_t)(uintptr_t)hint, &adjusted);
+}
+
+/* How a block's memory was made, and so how it is freed. */
+typedef enum { MEM_MALLOC, MEM_POOLED, MEM_MAPPED } MemKind;
+
+static void mem_release(void *data, size_t bytes, MemKind kind) {
+  if (kind == MEM_POOLED) pool_give(data);
+  else if (kind == MEM_MAPPED) munmap(data, bytes);
+  else free(data);
+}
+
+/* A typed array over `data` (of `kind`), which JS then owns; NULL (data freed) on failure. */
+static napi_value take_typed(napi_env env, napi_typedarray_type type, void *data, size_t count, size_t esz, MemKind kind) {
   size_t bytes = count * esz;
   napi_value ab, ta;
-  if (napi_create_external_arraybuffer(env, data, bytes, pooled ? pool_external : free_external, (void *)(uintptr_t)bytes, &ab) !=
-      napi_ok) {
-    if (pooled) pool_give(data);
-    else free(data);
+  napi_finalize fin = kind == MEM_POOLED ? pool_external : kind == MEM_MAPPED ? mapped_external : free_external;
+  if (napi_create_external_arraybuffer(env, data, bytes, fin, (void *)(uintptr_t)bytes, &ab) != napi_ok) {
+    mem_release(data, bytes, kind);
     return NULL;
   }
   int64_t adjusted = 0;
@@ -1450,10 +1556,11 @@ static napi_value block_to_js(napi_env env, Block *b) {
   napi_value obj, heads, floats, layout;
   uint8_t *hp = b->heads; float *fp = b->floats; uint32_t *lp = b->layout;
   uint32_t n = b->count; size_t nf = b->nfloats;
+  MemKind fk = b->mapped ? MEM_MAPPED : MEM_POOLED;
   memset(b, 0, sizeof *b);
-  heads = take_typed(env, napi_uint8_array, hp, (size_t)n * ACQ_HEAD, 1, false);
-  floats = take_typed(env, napi_float32_array, fp, nf, sizeof(float), true);
-  layout = take_typed(env, napi_uint32_array, lp, (size_t)n * 4, sizeof(uint32_t), false);
+  heads = take_typed(env, napi_uint8_array, hp, (size_t)n * ACQ_HEAD, 1, MEM_MALLOC);
+  floats = take_typed(env, napi_float32_array, fp, nf, sizeof(float), fk);
+  layout = take_typed(env, napi_uint32_array, lp, (size_t)n * 4, sizeof(uint32_t), MEM_MALLOC);
   if (!heads || !floats || !layout || napi_create_object(env, &obj) != napi_ok ||
       napi_set_named_property(env, obj, "heads", heads) != napi_ok ||
       napi_set_named_property(env, obj, "floats", floats) != napi_ok ||
@@ -1808,69 +1915,180 @@ static bool image_var_accepts(hid_t fid, const char *dpath, const ISMRMRD_ImageH
   return ok;
 }
 
+/* Checks appendImage's arguments (argv: h, varName, head, attributes, pixels) and fills *im (pixels: a view of
+   argv[4]), *var, *attrs (malloc'd; attrs NULL when empty) and `what`. False with a JS exception pending. */
+static bool image_args(napi_env env, napi_value *argv, Handle **hp, ISMRMRD_Image *im, char **var, char **attrs,
+                       char *what, size_t what_cap) {
+  Handle *h = get_handle(env, argv[0]);
+  if (!h) return false;
+  View head, pixels;
+  if (!get_view(env, argv[2], napi_uint8_array, false, "image head", &head) ||
+      !get_view(env, argv[4], napi_uint8_array, true, "image pixels", &pixels)) {
+    return false;
+  }
+  if (head.length != IMG_HEAD) { throw_plain(env, 1, "Cannot append image: head must be 198 bytes"); return false; }
+  memcpy(&im->head, head.data, IMG_HEAD);
+  char msg[300];
+  size_t esz = ismrmrd_sizeof_data_type(im->head.data_type);
+  drain_ismrmrd_errors();
+  if (im->head.data_type < ISMRMRD_USHORT || im->head.data_type > ISMRMRD_CXDOUBLE || esz == 0) {
+    snprintf(msg, sizeof msg, "Cannot append image: unknown data_type %u", im->head.data_type);
+    throw_plain(env, 1, msg);
+    return false;
+  }
+  if (im->head.matrix_size[0] == 0 || im->head.matrix_size[1] == 0 || im->head.matrix_size[2] == 0 ||
+      im->head.channels == 0) {
+    throw_plain(env, 1, "Cannot append image: matrix_size and channels must be positive");
+    return false;
+  }
+  size_t want = esz * im->head.matrix_size[0] * im->head.matrix_size[1] * im->head.matrix_size[2] * im->head.channels;
+  if (pixels.byte_length != want) {
+    snprintf(msg, sizeof msg, "Cannot append image: %zu pixel bytes do not match %ux%ux%u x %u channel(s) x %zu bytes",
+             pixels.byte_length, im->head.matrix_size[0], im->head.matrix_size[1], im->head.matrix_size[2],
+             im->head.channels, esz);
+    throw_plain(env, 1, msg);
+    return false;
+  }
+  napi_valuetype at;
+  if (napi_typeof(env, argv[3], &at) != napi_ok) { throw_plain(env, 0, "Cannot append image: bad attributes"); return false; }
+  char *a = NULL;
+  if (at == napi_string) {
+    a = get_string(env, argv[3], "image attributes");
+    if (!a) return false;
+    if (a[0] == '\0') { free(a); a = NULL; }
+  } else if (at != napi_null && at != napi_undefined) {
+    throw_plain(env, 0, "Cannot append image: attributes must be a string or null");
+    return false;
+  }
+  char *v = get_string(env, argv[1], "image variable name");
+  if (!v) { free(a); return false; }
+  char loc[1024];
+  where(h, loc, sizeof loc);
+  snprintf(what, what_cap, "Cannot append image to %s/%s in %s", h->ds.groupname, v, loc);
+  if (v[0] == '\0') {
+    free(a); free(v);
+    throw_plain(env, 1, "Cannot append image: the variable name is empty");
+    return false;
+  }
+  if (!require_writable(env, h, what)) { free(a); free(v); return false; }
+  im->attribute_string = a;
+  im->head.attribute_string_len = a ? (uint32_t)strlen(a) : 0;
+  im->data = pixels.data;
+  *hp = h;
+  *var = v;
+  *attrs = a;
+  return true;
+}
+
+/* Writes *im to <group>/<var> (caller holds the lock): ISMRMRD_NOERROR, or an error with the reason collected. */
+static int image_write(Handle *h, const char *var, ISMRMRD_Image *im) {
+  char *dpath = join_path(h->ds.groupname, var, "data");
+  bool accept = dpath && image_var_accepts(h->ds.fileid, dpath, &im->head);
+  free(dpath);
+  return accept ? ismrmrd_append_image(&h->ds, var, im) : ISMRMRD_FILEERROR;
+}
+
 /* appendImage(h, varName, head: Uint8Array(198), attributes: string|null, pixels: TypedArray) */
 static napi_value js_append_image(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   if (!get_args(env, info, 5, argv)) return NULL;
-  Handle *h = get_handle(env, argv[0]);
-  if (!h) return NULL;
-  View head, pixels;
-  if (!get_view(env, argv[2], napi_uint8_array, false, "image head", &head) ||
-      !get_view(env, argv[4], napi_uint8_array, true, "image pixels", &pixels)) {
-    return NULL;
-  }
-  if (head.length != IMG_HEAD) return throw_plain(env, 1, "Cannot append image: head must be 198 bytes");
+  Handle *h = NULL;
   ISMRMRD_Image im;
-  memcpy(&im.head, head.data, IMG_HEAD);
-  char msg[300];
-  size_t esz = ismrmrd_sizeof_data_type(im.head.data_type);
-  drain_ismrmrd_errors();
-  if (im.head.data_type < ISMRMRD_USHORT || im.head.data_type > ISMRMRD_CXDOUBLE || esz == 0) {
-    snprintf(msg, sizeof msg, "Cannot append image: unknown data_type %u", im.head.data_type);
-    return throw_plain(env, 1, msg);
-  }
-  if (im.head.matrix_size[0] == 0 || im.head.matrix_size[1] == 0 || im.head.matrix_size[2] == 0 ||
-      im.head.channels == 0) {
-    return throw_plain(env, 1, "Cannot append image: matrix_size and channels must be positive");
-  }
-  size_t want = esz * im.head.matrix_size[0] * im.head.matrix_size[1] * im.head.matrix_size[2] * im.head.channels;
-  if (pixels.byte_length != want) {
-    snprintf(msg, sizeof msg, "Cannot append image: %zu pixel bytes do not match %ux%ux%u x %u channel(s) x %zu bytes",
-             pixels.byte_length, im.head.matrix_size[0], im.head.matrix_size[1], im.head.matrix_size[2],
-             im.head.channels, esz);
-    return throw_plain(env, 1, msg);
-  }
-  napi_valuetype at;
-  NAPI_OK(napi_typeof(env, argv[3], &at));
-  char *attrs = NULL;
-  if (at == napi_string) {
-    attrs = get_string(env, argv[3], "image attributes");
-    if (!attrs) return NULL;
-    if (attrs[0] == '\0') { free(attrs); attrs = NULL; }
-  } else if (at != napi_null && at != napi_undefined) {
-    return throw_plain(env, 0, "Cannot append image: attributes must be a string or null");
-  }
-  char *var = get_string(env, argv[1], "image variable name");
-  if (!var) { free(attrs); return NULL; }
-  char loc[1024], what[1500];
-  where(h, loc, sizeof loc);
-  snprintf(what, sizeof what, "Cannot append image to %s/%s in %s", h->ds.groupname, var, loc);
-  if (var[0] == '\0') {
-    free(attrs); free(var);
-    return throw_plain(env, 1, "Cannot append image: the variable name is empty");
-  }
-  if (!require_writable(env, h, what)) { free(attrs); free(var); return NULL; }
-  im.attribute_string = attrs;
-  im.head.attribute_string_len = attrs ? (uint32_t)strlen(attrs) : 0;
-  im.data = pixels.data;
+  char *var = NULL, *attrs = NULL, what[1500];
+  if (!image_args(env, argv, &h, &im, &var, &attrs, what, sizeof what)) return NULL;
   err_reset();
-  char *dpath = join_path(h->ds.groupname, var, "data");
-  bool accept = dpath && image_var_accepts(h->ds.fileid, dpath, &im.head);
-  free(dpath);
-  int rc = accept ? ismrmrd_append_image(&h->ds, var, &im) : ISMRMRD_FILEERROR;
+  int rc = image_write(h, var, &im);
   free(attrs);
   free(var);
   return append_end(env, rc, what);
+}
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref handle_ref, pixels_ref;
+  Handle *h;
+  ISMRMRD_Image im;
+  char *var, *attrs;
+  bool ok;
+  char what[1500];
+  char message[ERR_CAP + 1600];
+} ImageWork;
+
+static void image_execute(napi_env env, void *data) {
+  (void)env;
+  ImageWork *w = (ImageWork *)data;
+  hdf5_lock();
+  err_reset();
+  if (!w->h->open) {
+    err_add("the dataset was closed");
+    w->ok = false;
+  } else {
+    w->ok = image_write(w->h, w->var, &w->im) == ISMRMRD_NOERROR;
+    if (!w->ok) err_add_hdf5();
+  }
+  drain_ismrmrd_errors();
+  if (!w->ok) snprintf(w->message, sizeof w->message, "%s: %s", w->what, g_err_len ? g_err : "unknown HDF5 error");
+  err_reset();
+  hdf5_unlock();
+}
+
+static void image_complete(napi_env env, napi_status status, void *data) {
+  ImageWork *w = (ImageWork *)data;
+  napi_value result = NULL, code, msg;
+  if (status == napi_ok && w->ok) {
+    napi_get_undefined(env, &result);
+    napi_resolve_deferred(env, w->deferred, result);
+  } else {
+    if (status != napi_ok) snprintf(w->message, sizeof w->message, "%s: the write was cancelled", w->what);
+    if (napi_create_string_utf8(env, "ERR_ISMRMRD_HDF5", NAPI_AUTO_LENGTH, &code) != napi_ok ||
+        napi_create_string_utf8(env, w->message, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+        napi_create_error(env, code, msg, &result) != napi_ok) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) napi_get_and_clear_last_exception(env, &result);
+      else napi_get_undefined(env, &result);
+    }
+    napi_reject_deferred(env, w->deferred, result);
+  }
+  free(w->var);
+  free(w->attrs);
+  napi_delete_reference(env, w->pixels_ref);
+  napi_delete_reference(env, w->handle_ref);
+  napi_delete_async_work(env, w->work);
+  free(w);
+}
+
+/* appendImageAsync(h, varName, head, attributes, pixels) → Promise<void>: appendImage on a worker thread. The pixels
+   are read there: the caller passes an array nobody changes until the promise settles, and orders its writes (two
+   writes in flight at once may land in either order). */
+static napi_value js_append_image_async(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!get_args(env, info, 5, argv)) return NULL;
+  ImageWork *w = (ImageWork *)calloc(1, sizeof *w);
+  if (!w) { napi_throw_error(env, NULL, "Cannot allocate an image write"); return NULL; }
+  if (!image_args(env, argv, &w->h, &w->im, &w->var, &w->attrs, w->what, sizeof w->what)) { free(w); return NULL; }
+  napi_value promise, name;
+  if (napi_create_reference(env, argv[0], 1, &w->handle_ref) != napi_ok) goto fail;
+  if (napi_create_reference(env, argv[4], 1, &w->pixels_ref) != napi_ok) {
+    napi_delete_reference(env, w->handle_ref);
+    goto fail;
+  }
+  if (napi_create_promise(env, &w->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "gantry:appendImage", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, image_execute, image_complete, w, &w->work) != napi_ok ||
+      napi_queue_async_work(env, w->work) != napi_ok) {
+    napi_delete_reference(env, w->pixels_ref);
+    napi_delete_reference(env, w->handle_ref);
+    goto fail;
+  }
+  return promise;
+fail:
+  free(w->var);
+  free(w->attrs);
+  free(w);
+  napi_throw_error(env, NULL, "Cannot queue an image write");
+  return NULL;
 }
 
 /* ------------------------------------------------------------------ listing */
@@ -1969,6 +2187,7 @@ static const Export EXPORTS[] = {
     {"imageCount", js_image_count},
     {"readImages", js_read_images},
     {"appendImage", js_append_image},
+    {"appendImageAsync", js_append_image_async},
     {"listGroup", js_list_group},
     {"libraryVersion", js_library_version},
 };

@@ -228,6 +228,52 @@ test('ismrmrd-hdf5 block reads give the same rows raw from the heap collections 
   }
 });
 
+test('ismrmrd-hdf5 block reads of a read-only file map the samples: the same rows as copied reads, writes stay private', async (t) => {
+  if (!need(t)) return;
+  const path = join(dir, 'mapped.h5');
+  // Big rows (a heap collection each: mapped), some with trajectories (which may share a collection with the samples:
+  // copied), and small rows (sharing collections: copied).
+  const writer = IsmrmrdFile.open(path, 'dataset', { create: true });
+  for (let i = 0; i < 30; i++) {
+    const samples = i < 20 ? 1024 + 32 * (i % 3) : 3 + (i % 4);
+    const channels = 1 + (i % 2);
+    const head = { ...decodeAcquisitionHeader(new Uint8Array(340)), number_of_samples: samples, active_channels: channels, available_channels: channels, scan_counter: i, trajectory_dimensions: i >= 10 && i % 5 === 1 ? 2 : 0 };
+    const traj = new Float32Array(head.trajectory_dimensions * samples).map((_v, k) => i + k / 1000);
+    const data = new Float32Array(2 * samples * channels).map((_v, k) => i * 1000 + k);
+    writer.appendAcquisition({ kind: 'acquisition', head, traj, data });
+  }
+  writer.close();
+  const file = IsmrmrdFile.open(path, 'dataset', { readOnly: true });
+  const rowsOf = (acqs: readonly { head: { scan_counter: number }; traj: Float32Array; data: Float32Array }[]): string[] =>
+    acqs.map((a) => `${a.head.scan_counter} ${Array.from(a.traj).join(',')} ${Array.from(a.data).join(',')}`);
+  const readAll = async (): Promise<string[]> => {
+    const rows: string[] = [];
+    for await (const block of file.acquisitionBlocks({ blockBytes: 40_000, blockRows: 6 })) rows.push(...rowsOf(block));
+    return rows;
+  };
+  const saved = process.env['GANTRY_HDF5_MMAP'];
+  try {
+    const first = await file.readAcquisitionBlock(0, 4);
+    if (existsSync('/proc/self/maps')) assert.ok(readFileSync('/proc/self/maps', 'utf8').includes(path), 'the block is a mapping of the file');
+    const before = rowsOf(first);
+    first[0]!.data.fill(-1);
+    first[2]!.data[5] = -2;
+    const mapped = await readAll();
+    assert.deepEqual(mapped.slice(0, 4), before, 'writing into a mapped block changes neither the file nor later reads');
+    process.env['GANTRY_HDF5_MMAP'] = 'off';
+    const copied = await readAll();
+    assert.equal(mapped.length, 30);
+    assert.deepEqual(mapped, copied);
+    assert.ok(mapped[1]!.startsWith('1  1000,1001,'), 'rows as written');
+    assert.ok(mapped[11]!.startsWith('11 11,11.0'), 'rows as written');
+  } finally {
+    if (saved === undefined) delete process.env['GANTRY_HDF5_MMAP'];
+    else process.env['GANTRY_HDF5_MMAP'] = saved;
+    file.close();
+  }
+  assert.equal(readFileSync(path).includes(Buffer.from(new Float32Array(64).fill(-1).buffer)), false, 'the file is untouched');
+});
+
 test('ismrmrd-hdf5 closing a file while a block read is queued fails the read, never the process', async (t) => {
   if (!need(t, 'ismrmrd_generate_cartesian_shepp_logan')) return;
   const file = IsmrmrdFile.open(phantom('sl.h5', ['-C', '-r', '2']), 'dataset', { readOnly: true });
@@ -426,6 +472,58 @@ test('ismrmrd-hdf5 stores images like gadgetron_ismrmrd_client and reads them ba
   } finally {
     again.close();
   }
+});
+
+test('ismrmrd-hdf5 appendImageAsync writes on a worker thread what appendImage writes, in call order', async (t) => {
+  if (!need(t, 'h5diff')) return;
+  const images: Image[] = [
+    image(1, 1, DataType.FLOAT, [64, 48, 1], 1, fill(new Float32Array(64 * 48), (i) => i * 0.5), meta({ a: ['1'] })),
+    image(1, 2, DataType.FLOAT, [64, 48, 1], 1, fill(new Float32Array(64 * 48), (i) => -i)),
+    image(2, 1, DataType.USHORT, [32, 32, 1], 1, fill(new Uint16Array(32 * 32), (i) => i % 4096)),
+    image(3, 1, DataType.CXFLOAT, [16, 16, 2], 4, fill(new Float32Array(2 * 16 * 16 * 2 * 4), (i) => i / 7), meta({ b: ['x<&>'] })),
+    image(1, 3, DataType.FLOAT, [64, 48, 1], 1, fill(new Float32Array(64 * 48), (i) => i % 17)),
+  ];
+  const syncPath = join(dir, 'images-sync.h5');
+  const asyncPath = join(dir, 'images-async.h5');
+  const sync = IsmrmrdFile.open(syncPath, 'dataset', { create: true });
+  for (const im of images) sync.appendImage(im);
+  sync.close();
+  const out = IsmrmrdFile.open(asyncPath, 'dataset', { create: true });
+  try {
+    // Issued without waiting: they still land in call order, and each image is copied at the call.
+    const writes = images.map((im) => out.appendImageAsync(im));
+    const saved = Float32Array.from(images[0]!.data as Float32Array);
+    (images[0]!.data as Float32Array).fill(-7);
+    await Promise.all(writes);
+    await out.writesDone();
+    (images[0]!.data as Float32Array).set(saved);
+  } finally {
+    out.close();
+  }
+  const diff = run('h5diff', [syncPath, asyncPath]);
+  assert.equal(diff.status, 0, `${diff.stdout}${diff.stderr}`);
+
+  // Failures reject (with appendImage's text), as do the writes after them; a closed file rejects, never crashes.
+  const again = IsmrmrdFile.open(asyncPath, 'dataset', { create: true });
+  const bad = again.appendImageAsync(image(2, 9, DataType.USHORT, [16, 16, 1], 1, new Uint16Array(256)));
+  const after = again.appendImageAsync(images[2]!);
+  await assert.rejects(bad, /Cannot append image to \/dataset\/image_2 .*stored images are 32x32x1 with 1 channel\(s\) but this one is 16x16x1/);
+  await assert.rejects(after, /stored images are 32x32x1/);
+  await assert.rejects(again.writesDone(), /stored images are 32x32x1/);
+  assert.throws(() => again.appendImageAsync(image(9, 1, DataType.FLOAT, [4, 4, 1], 1, new Float64Array(16))), TypeError);
+  again.close();
+  assert.throws(() => again.appendImageAsync(images[0]!), /closed/);
+  const readOnly = IsmrmrdFile.open(asyncPath, 'dataset', { readOnly: true });
+  try {
+    assert.equal(readOnly.imageCount('image_2'), 1, 'failed appends leave the file unchanged');
+    await assert.rejects(readOnly.appendImageAsync(images[0]!), /Cannot append image to \/dataset\/image_1 .*the file is open read-only/);
+  } finally {
+    readOnly.close();
+  }
+  const closing = IsmrmrdFile.open(asyncPath, 'dataset', { create: true });
+  const pending = closing.appendImageAsync(images[1]!);
+  closing.close();
+  await pending.then(() => undefined, (err: unknown) => assert.match(String(err), /Cannot use an ISMRMRD dataset after close\(\)|Cannot append image to .*: the dataset was closed/));
 });
 
 test('ismrmrd-hdf5 writes and reads waveforms in <group>/waveforms', (t) => {

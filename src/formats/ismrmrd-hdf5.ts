@@ -86,6 +86,8 @@ interface Addon {
   imageCount(h: AddonHandle, varName: string): number;
   readImages(h: AddonHandle, varName: string, start: number, count: number): RawImage[];
   appendImage(h: AddonHandle, varName: string, head: Uint8Array, attributes: string | null, pixels: Uint8Array): void;
+  /** Absent from addons built before it (then {@link IsmrmrdFile.appendImageAsync} writes on the calling thread). */
+  appendImageAsync?(h: AddonHandle, varName: string, head: Uint8Array, attributes: string | null, pixels: Uint8Array): Promise<void>;
   listGroup(h: AddonHandle, path: string): GroupEntry[];
 }
 
@@ -239,6 +241,8 @@ export class IsmrmrdFile {
   readonly group: string;
   #handle: AddonHandle | undefined;
   readonly #addon: Addon;
+  /** The last {@link appendImageAsync} write (the next one waits for it). */
+  #writes: Promise<void> = Promise.resolve();
 
   private constructor(a: Addon, handle: AddonHandle, path: string, group: string) {
     this.#addon = a;
@@ -402,29 +406,32 @@ export class IsmrmrdFile {
    * `attribute_string_len` is set to its byte length.
    */
   appendImage(image: Image, varName = `image_${image.head.image_series_index}`): void {
-    const pixels = pixelCount(image.head);
-    const dataType = image.head.data_type === 0 ? inferDataType(image.data, pixels) : image.head.data_type;
-    const layout = pixelLayout(dataType);
-    if (!(image.data instanceof layout.ctor)) {
-      throw new TypeError(
-        `Cannot append image: data_type ${dataType} needs a ${layout.ctor.name}, got ${image.data.constructor.name}`,
-      );
-    }
-    if (image.data.length !== pixels * layout.perPixel) {
-      throw new RangeError(
-        `Cannot append image: ${image.data.length} elements do not match ${image.head.matrix_size.join('×')} × ` +
-          `${image.head.channels} channel(s) × ${layout.perPixel} for data_type ${dataType}`,
-      );
-    }
-    const attributes = image.meta.size > 0 ? serializeMeta(image.meta) : null;
-    const head: ImageHeader = {
-      ...image.head,
-      data_type: dataType,
-      attribute_string_len: attributes === null ? 0 : Buffer.byteLength(attributes, 'utf8'),
-    };
-    const bytes = new Uint8Array(image.data.buffer, image.data.byteOffset, pixels * bytesPerPixel(dataType));
-    this.#addon.appendImage(this.#h, varName, encodeImageHeader(head), attributes, bytes);
+    const { head, attributes, bytes } = imageRecord(image);
+    this.#addon.appendImage(this.#h, varName, head, attributes, bytes);
   }
+
+  /**
+   * {@link appendImage} with the HDF5 write on a worker thread (the calling
+   * thread goes on meanwhile). The image is checked and copied now, so it may
+   * change afterwards; writes land in call order. A write that fails rejects
+   * its promise and every later one with its error.
+   */
+  appendImageAsync(image: Image, varName = `image_${image.head.image_series_index}`): Promise<void> {
+    const { head, attributes, bytes } = imageRecord(image);
+    const copy = bytes.slice();
+    const h = this.#h;
+    const addon = this.#addon;
+    const write = this.#writes.then(() =>
+      addon.appendImageAsync ? addon.appendImageAsync(h, varName, head, attributes, copy) : addon.appendImage(h, varName, head, attributes, copy));
+    this.#writes = write;
+    return write;
+  }
+
+  /** Resolves when every {@link appendImageAsync} write has landed; rejects with the first failure. */
+  async writesDone(): Promise<void> {
+    await this.#writes;
+  }
+
 
   /** Number of images in `<group>/<varName>`. */
   imageCount(varName: string): number {
@@ -468,6 +475,32 @@ export class IsmrmrdFile {
     this.#handle = undefined;
     if (h) this.#addon.close(h);
   }
+}
+
+/** An image as the addon stores it: the encoded header, the attribute string and a byte view of the pixels; checks the pixel array. */
+function imageRecord(image: Image): { head: Uint8Array; attributes: string | null; bytes: Uint8Array } {
+  const pixels = pixelCount(image.head);
+  const dataType = image.head.data_type === 0 ? inferDataType(image.data, pixels) : image.head.data_type;
+  const layout = pixelLayout(dataType);
+  if (!(image.data instanceof layout.ctor)) {
+    throw new TypeError(
+      `Cannot append image: data_type ${dataType} needs a ${layout.ctor.name}, got ${image.data.constructor.name}`,
+    );
+  }
+  if (image.data.length !== pixels * layout.perPixel) {
+    throw new RangeError(
+      `Cannot append image: ${image.data.length} elements do not match ${image.head.matrix_size.join('×')} × ` +
+        `${image.head.channels} channel(s) × ${layout.perPixel} for data_type ${dataType}`,
+    );
+  }
+  const attributes = image.meta.size > 0 ? serializeMeta(image.meta) : null;
+  const head: ImageHeader = {
+    ...image.head,
+    data_type: dataType,
+    attribute_string_len: attributes === null ? 0 : Buffer.byteLength(attributes, 'utf8'),
+  };
+  const bytes = new Uint8Array(image.data.buffer, image.data.byteOffset, pixels * bytesPerPixel(dataType));
+  return { head: encodeImageHeader(head), attributes, bytes };
 }
 
 function checkRange(start: number, count: number): void {
