@@ -154,9 +154,12 @@ interface Slot {
 /**
  * Tasks sent to a worker ahead of the one it runs: it starts the next as soon
  * as it finishes, without waiting for the event-loop thread (which may be
- * busy with a piece of its own) to hand it one.
+ * busy with a piece of its own) to hand it one. Four, not two: with two, the
+ * worker of a `--threads 2` cine recon sat idle half the time, while the
+ * event loop ran a 20–40 ms GRAPPA piece it had taken itself and could not
+ * hand the worker the next (docs/performance.md).
  */
-export const SENT_AHEAD = 2;
+export const SENT_AHEAD = 4;
 
 /**
  * Urgent tasks (per-readout batches of a few ms) sent to a worker ahead at
