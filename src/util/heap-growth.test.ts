@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_HEAP_GROWTH_PERCENT, heapGrowthPercent } from './heap-growth.js';
+import { DEFAULT_HEAP_GROWTH_PERCENT, heapGrowthFlags, heapGrowthPercent } from './heap-growth.js';
 
 test('GANTRY_HEAP_GROWTH: unset means the default, off or 0 means V8 decides, integers 1–1000 are percentages', () => {
   assert.equal(heapGrowthPercent(undefined), DEFAULT_HEAP_GROWTH_PERCENT);
@@ -25,4 +25,11 @@ test('the gantry command rejects a bad GANTRY_HEAP_GROWTH with a clear message a
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /\d+\.\d+\.\d+/);
   }
+});
+
+test('heapGrowthFlags: the flag the CLI sets before compiling itself (none for off or a bad value)', () => {
+  assert.deepEqual(heapGrowthFlags({}), [`--heap-growing-percent=${DEFAULT_HEAP_GROWTH_PERCENT}`]);
+  assert.deepEqual(heapGrowthFlags({ GANTRY_HEAP_GROWTH: '150' }), ['--heap-growing-percent=150']);
+  assert.deepEqual(heapGrowthFlags({ GANTRY_HEAP_GROWTH: 'off' }), []);
+  assert.deepEqual(heapGrowthFlags({ GANTRY_HEAP_GROWTH: 'lots' }), []);
 });

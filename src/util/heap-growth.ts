@@ -35,7 +35,23 @@ export function heapGrowthPercent(value: string | undefined): number | null {
   return n;
 }
 
-/** Applies GANTRY_HEAP_GROWTH (or the default) to this process's V8; returns the percentage set, or null. */
+/**
+ * The V8 flags for GANTRY_HEAP_GROWTH (none for `off`, or for a value
+ * {@link tuneHeapGrowth} will reject). The bundled CLI sets them before it
+ * compiles itself, so that its code cache carries the flag hash of the run
+ * (src/cli/code-cache.ts): a flag set later would make V8 reject the cache
+ * at every start.
+ */
+export function heapGrowthFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  try {
+    const percent = heapGrowthPercent(env.GANTRY_HEAP_GROWTH);
+    return percent === null ? [] : [`--heap-growing-percent=${percent}`];
+  } catch {
+    return [];
+  }
+}
+
+/** Applies GANTRY_HEAP_GROWTH (or the default) to this process's V8; returns the percentage set, or null. Throws on a bad value. */
 export function tuneHeapGrowth(env: NodeJS.ProcessEnv = process.env): number | null {
   const percent = heapGrowthPercent(env.GANTRY_HEAP_GROWTH);
   if (percent !== null) setFlagsFromString(`--heap-growing-percent=${percent}`);
