@@ -188,19 +188,21 @@ class WorkerPool implements ComputePool {
   }
 
   get freeSlots(): number {
-    if (this.closed) return 0;
-    let free = 0;
-    for (const slot of this.slots) free += SENT_AHEAD - (slot?.jobs.length ?? 0);
-    return Math.max(0, free - this.queue.length);
+    return this.room(SENT_AHEAD, this.queue.length);
   }
 
   get freeUrgentSlots(): number {
-    if (this.closed) return 0;
-    let free = 0;
-    for (const slot of this.slots) free += URGENT_AHEAD - (slot?.jobs.length ?? 0);
     let urgent = 0;
     while (urgent < this.queue.length && (this.queue[urgent] as Pending).urgent) urgent++;
-    return Math.max(0, free - urgent);
+    return this.room(URGENT_AHEAD, urgent);
+  }
+
+  /** Tasks the workers would still take with `ahead` sent to each, less `waiting` already queued for that room. */
+  private room(ahead: number, waiting: number): number {
+    if (this.closed) return 0;
+    let free = 0;
+    for (const slot of this.slots) free += ahead - (slot?.jobs.length ?? 0);
+    return Math.max(0, free - waiting);
   }
 
   async run<R>(name: string, args: unknown, options?: RunOptions): Promise<R> {

@@ -390,23 +390,7 @@ function checkAxes(dims: readonly number[], axes: readonly number[]): void {
  * deterministic (same input, same bits). Returns `data`.
  */
 export function fftc(data: Float32Array, dims: readonly number[], axes: readonly number[], inverse: boolean): Float32Array {
-  const native = nativeKernels();
-  if (native === null) return fftcPortable(data, dims, axes, inverse);
-  checkLayout(data, dims, inverse ? 'apply ifftc' : 'apply fftc');
-  checkAxes(dims, axes);
-  if (dims.length > 16) return fftcPortable(data, dims, axes, inverse);
-  const shape = Array.isArray(dims) ? (dims as number[]) : Array.from(dims);
-  let mask = 0;
-  for (const axis of axes) {
-    if ((mask >>> axis) & 1) {
-      // A repeated axis means transforming it twice: one axis per call keeps that meaning.
-      for (const a of axes) native.fftc(data, shape, 1 << a, inverse);
-      return data;
-    }
-    mask |= 1 << axis;
-  }
-  native.fftc(data, shape, mask, inverse);
-  return data;
+  return transform(data, data, dims, axes, inverse);
 }
 
 /**
@@ -416,17 +400,37 @@ export function fftc(data: Float32Array, dims: readonly number[], axes: readonly
  */
 export function fftcFrom(src: Float32Array, dst: Float32Array, dims: readonly number[], axes: readonly number[], inverse: boolean): Float32Array {
   if (src.length !== dst.length) throw new RangeError(`Cannot apply ${inverse ? 'ifftc' : 'fftc'}: the source has ${src.length} floats, the destination ${dst.length}`);
-  const native = nativeKernels();
-  const overlap = src.buffer === dst.buffer && src.byteOffset < dst.byteOffset + dst.byteLength && dst.byteOffset < src.byteOffset + src.byteLength;
-  if (native === null || dims.length > 16 || src === dst || overlap || new Set(axes).size !== axes.length) {
-    if (src !== dst) copyInto(dst, src);
-    return fftc(dst, dims, axes, inverse);
+  const overlap = src !== dst && src.buffer === dst.buffer && src.byteOffset < dst.byteOffset + dst.byteLength && dst.byteOffset < src.byteOffset + src.byteLength;
+  if (overlap) {
+    copyInto(dst, src);
+    return transform(dst, dst, dims, axes, inverse);
   }
+  return transform(src, dst, dims, axes, inverse);
+}
+
+/** {@link fftc} of `src` into `dst` (the same array for in place; otherwise not overlapping). */
+function transform(src: Float32Array, dst: Float32Array, dims: readonly number[], axes: readonly number[], inverse: boolean): Float32Array {
+  const native = nativeKernels();
+  const copied = (): Float32Array => {
+    if (src !== dst) copyInto(dst, src);
+    return dst;
+  };
+  if (native === null) return fftcPortable(copied(), dims, axes, inverse);
   checkLayout(dst, dims, inverse ? 'apply ifftc' : 'apply fftc');
   checkAxes(dims, axes);
+  if (dims.length > 16) return fftcPortable(copied(), dims, axes, inverse);
+  const shape = Array.isArray(dims) ? (dims as number[]) : Array.from(dims);
   let mask = 0;
-  for (const axis of axes) mask |= 1 << axis;
-  native.fftc(dst, Array.isArray(dims) ? (dims as number[]) : Array.from(dims), mask, inverse, src);
+  for (const axis of axes) {
+    if ((mask >>> axis) & 1) {
+      // A repeated axis means transforming it twice: one axis per call keeps that meaning.
+      for (const a of axes) native.fftc(copied(), shape, 1 << a, inverse);
+      return dst;
+    }
+    mask |= 1 << axis;
+  }
+  if (src === dst) native.fftc(dst, shape, mask, inverse);
+  else native.fftc(dst, shape, mask, inverse, src);
   return dst;
 }
 

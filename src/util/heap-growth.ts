@@ -44,16 +44,19 @@ export function heapGrowthPercent(value: string | undefined): number | null {
  */
 export function heapGrowthFlags(env: NodeJS.ProcessEnv = process.env): string[] {
   try {
-    const percent = heapGrowthPercent(env.GANTRY_HEAP_GROWTH);
-    return percent === null ? [] : [`--heap-growing-percent=${percent}`];
+    return flagsFor(heapGrowthPercent(env.GANTRY_HEAP_GROWTH));
   } catch {
     return [];
   }
 }
 
+function flagsFor(percent: number | null): string[] {
+  return percent === null ? [] : [`--heap-growing-percent=${percent}`];
+}
+
 /** Applies GANTRY_HEAP_GROWTH (or the default) to this process's V8; returns the percentage set, or null. Throws on a bad value. */
 export function tuneHeapGrowth(env: NodeJS.ProcessEnv = process.env): number | null {
   const percent = heapGrowthPercent(env.GANTRY_HEAP_GROWTH);
-  if (percent !== null) setFlagsFromString(`--heap-growing-percent=${percent}`);
+  for (const flag of flagsFor(percent)) setFlagsFromString(flag);
   return percent;
 }
