@@ -19,7 +19,7 @@ import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'n
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { heapGrowthFlags } from '../util/heap-growth.js';
+import { v8TuningFlags } from '../util/v8-tuning.js';
 import vm from 'node:vm';
 
 /** `GANTRY_CODE_CACHE`: `auto` uses the cache and writes it when missing or stale; `off` neither reads nor writes; `refresh` ignores it and writes a new one. */
@@ -51,7 +51,7 @@ export interface CodeCacheOptions {
  * Flags the CLI sets while it runs: `--expose-gc` (src/util/gc.ts, for the
  * explicit GC before large allocations; it only adds `gc` to contexts made
  * afterwards, so setting it early changes nothing else). The heap growth
- * flag of src/util/heap-growth.ts is added where the cache is used.
+ * flags of src/util/v8-tuning.ts are added where the cache is used.
  */
 export const CLI_RUNTIME_V8_FLAGS: readonly string[] = ['--expose-gc'];
 
@@ -159,7 +159,7 @@ export function bundleFiles(bundleDir: string): { script: string; cache: string 
 export async function runBundledMain(bundleDir: string, argv: string[]): Promise<CodeCacheState> {
   const files = bundleFiles(bundleDir);
   const run = runCommonJsWithCodeCache<{ main(argv: string[]): Promise<void> }>(files.script, files.cache, codeCacheMode(process.env['GANTRY_CODE_CACHE']), {
-    v8Flags: [...CLI_RUNTIME_V8_FLAGS, ...heapGrowthFlags()],
+    v8Flags: [...CLI_RUNTIME_V8_FLAGS, ...v8TuningFlags()],
   });
   await run.exports.main(argv);
   run.save();

@@ -12,7 +12,7 @@ import type { StorageFlags } from './storage.js';
 import type { DeployFlags } from './deploy-options.js';
 import type { LimitFlags } from './limit-options.js';
 import { buildInfo } from '../server/queries.js';
-import { tuneHeapGrowth } from '../util/heap-growth.js';
+import { tuneV8 } from '../util/v8-tuning.js';
 import { RECON_FORMATS, type ReconFormat } from './recon-output.js';
 import type { ReconProgress } from './progress.js';
 
@@ -329,7 +329,7 @@ function distributionFromFlags(opts: DistributionFlags): ServeDistributionOption
 /** Entry point used by bin/gantry. */
 export async function main(argv: string[]): Promise<void> {
   try {
-    tuneHeapGrowth();
+    tuneV8();
   } catch (err) {
     process.stderr.write(`gantry: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(2);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { giveBackSliceBuffer, MAX_KEPT, releaseKept, sliceBufferStats, takeSliceBuffer } from './slice-buffers.js';
+import { giveBackSliceBuffer, MAX_KEPT, releaseIdleMemory, releaseKept, sliceBufferStats, takeSliceBuffer } from './slice-buffers.js';
 
 const FLOATS = 5 << 20; // 20 MiB: above the 16 MiB that is kept
 
@@ -37,4 +37,16 @@ test('views, plain memory and small buffers are left to the GC; at most MAX_KEPT
   assert.equal(sliceBufferStats().kept, MAX_KEPT);
   releaseKept();
   assert.equal(sliceBufferStats().kept, 0);
+});
+
+test('going idle lets the kept buffers go; the next take is a fresh buffer', () => {
+  releaseKept();
+  const a = takeSliceBuffer(FLOATS);
+  giveBackSliceBuffer(a);
+  assert.equal(sliceBufferStats().kept, 1);
+  releaseIdleMemory();
+  assert.equal(sliceBufferStats().kept, 0);
+  const b = takeSliceBuffer(FLOATS);
+  assert.notEqual(b.buffer, a.buffer);
+  releaseKept();
 });

@@ -9,16 +9,21 @@
  * The contract: {@link giveBackSliceBuffer} is called only by the last
  * holder of the array, the gadget that consumed the slice and sends none of
  * it on (GRAPPA's unwrap, which sends new images). Anything not handed back
- * is freed by the GC as before. At most {@link MAX_KEPT} buffers are kept,
- * and kept buffers not taken again within {@link KEEP_MS} are dropped, so an
- * idle server holds none.
+ * is freed by the GC as before. At most {@link MAX_KEPT} buffers are kept.
+ *
+ * When no buffer was taken or handed back for {@link KEEP_MS}, the
+ * reconstructions are idle: the kept buffers are dropped, a GC frees them,
+ * and the C heaps' free pages go back to the system (`malloc_trim`), so an
+ * idle server holds none of a scan's memory. Not sooner: pages given back
+ * while slices still come cost a fault each when used again.
  */
 import { fillZero } from '../kernels/copy.js';
-import { reclaimBeforeAllocating } from '../util/gc.js';
+import { trimFreedMemory } from '../kernels/native.js';
+import { gcFunction, reclaimBeforeAllocating } from '../util/gc.js';
 
 /** Buffers kept for reuse at most. */
 export const MAX_KEPT = 2;
-/** A kept buffer not taken again within this many ms is let go. */
+/** After this many ms without a take or a hand-back, kept buffers are let go and freed memory given back. */
 export const KEEP_MS = 20_000;
 
 /** Only buffers at least this big are kept (smaller ones cost little to make). */
@@ -32,6 +37,7 @@ let reused = 0;
 export function takeSliceBuffer(length: number): Float32Array {
   const bytes = 4 * length;
   const i = kept.findIndex((b) => b.byteLength === bytes);
+  armIdleRelease();
   if (i >= 0) {
     const a = new Float32Array(kept.splice(i, 1)[0] as SharedArrayBuffer);
     fillZero(a);
@@ -54,9 +60,24 @@ export function giveBackSliceBuffer(a: Float32Array): void {
   if (kept.includes(buffer)) return;
   kept.push(buffer);
   while (kept.length > MAX_KEPT) kept.shift();
-  if (timer) clearTimeout(timer);
-  timer = setTimeout(releaseKept, KEEP_MS);
-  timer.unref();
+  armIdleRelease();
+}
+
+function armIdleRelease(): void {
+  if (timer) timer.refresh();
+  else {
+    timer = setTimeout(releaseIdleMemory, KEEP_MS);
+    timer.unref();
+  }
+}
+
+/** What the idle timer does: lets the kept buffers go, collects them, and gives the C heaps' free pages back. */
+export function releaseIdleMemory(): void {
+  timer = undefined;
+  const hadKept = kept.length > 0;
+  releaseKept();
+  if (hadKept) gcFunction()?.();
+  trimFreedMemory();
 }
 
 /** Lets every kept buffer go (the GC frees them). */

@@ -12,7 +12,6 @@ import { defineGadget } from '../engine/gadget.js';
 import { isBucket } from '../ismrmrd/messages.js';
 import { cgemm } from '../kernels/blas.js';
 import { copyBlocks } from '../kernels/copy.js';
-import { trimFreedMemory } from '../kernels/native.js';
 import { float32ChannelMix } from '../kernels/readout-oversampling.js';
 import { takeSliceBuffer } from '../engine/slice-buffers.js';
 import { reclaimBeforeAllocating } from '../util/gc.js';
@@ -437,8 +436,10 @@ export const bucketToBufferGadget = defineGadget({
       // The bucket's readouts are in the buffers now: let them go, and collect them before the next slice's readouts
       // pile up (for a slice of hundreds of MB; src/util/gc.ts), so that one slice's readouts are resident, not two.
       message = undefined as unknown as AcquisitionBucket;
-      // Freed buffers of a few MB lie between live ones in the C heap: give their pages back too (glibc malloc_trim).
-      if (reclaimBeforeAllocating(bytes)) trimFreedMemory();
+      // Not trimmed here (glibc malloc_trim): the freed pages are the next slice's memory, and giving them back
+      // costs a page fault per 4 KiB when they are used again (2.5 s of 18.5 on the 16-slice cine); an idle
+      // pipeline gives them back (src/engine/slice-buffers.ts).
+      reclaimBeforeAllocating(bytes);
       for (const buffer of buffers) await output.push(buffer);
     });
   },

@@ -149,8 +149,10 @@ function load(): Loaded {
  * Gives the free pages inside the C heaps back to the system (glibc
  * `malloc_trim`, through the kernels addon; nothing without it). Freed
  * buffers of a few MB (V8's array buffers) lie between live ones and would
- * otherwise stay resident: BucketToBuffer calls this once per slice, after
- * collecting the previous slice's garbage. Returns true when pages were released.
+ * otherwise stay resident. Called when reconstruction goes idle (the slice
+ * buffers' idle release, src/engine/slice-buffers.ts), not per slice: pages
+ * given back cost a page fault each when used again. Returns true when pages
+ * were released.
  */
 export function trimFreedMemory(): boolean {
   return nativeKernels()?.trimFreedMemory?.() ?? false;

@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_HEAP_GROWTH_PERCENT, DEFAULT_JIT_BUDGET, heapGrowthPercent, jitBudget, v8TuningFlags } from './v8-tuning.js';
+
+test('GANTRY_HEAP_GROWTH: unset means the default, off or 0 means V8 decides, integers 1–1000 are percentages', () => {
+  assert.equal(heapGrowthPercent(undefined), DEFAULT_HEAP_GROWTH_PERCENT);
+  assert.equal(heapGrowthPercent(' '), DEFAULT_HEAP_GROWTH_PERCENT);
+  assert.equal(heapGrowthPercent('off'), null);
+  assert.equal(heapGrowthPercent('OFF'), null);
+  assert.equal(heapGrowthPercent('0'), null);
+  assert.equal(heapGrowthPercent('150'), 150);
+  for (const bad of ['-5', '2.5', 'lots', '1001']) assert.throws(() => heapGrowthPercent(bad), /GANTRY_HEAP_GROWTH must be off or an integer percentage/);
+});
+
+test('the gantry command rejects a bad GANTRY_HEAP_GROWTH or GANTRY_JIT_BUDGET with a clear message and runs with off or a percentage', () => {
+  const bin = fileURLToPath(new URL('../../../bin/gantry', import.meta.url));
+  const run = (value: string, budget = '') => spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, GANTRY_HEAP_GROWTH: value, GANTRY_JIT_BUDGET: budget } });
+  const bad = run('lots');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /GANTRY_HEAP_GROWTH must be off or an integer percentage from 1 to 1000, not 'lots'/);
+  const badBudget = run('', 'fast');
+  assert.equal(badBudget.status, 2);
+  assert.match(badBudget.stderr, /GANTRY_JIT_BUDGET must be off or an integer byte count/);
+  for (const ok of ['off', '150']) {
+    const r = run(ok);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\d+\.\d+\.\d+/);
+  }
+});
+
+test('GANTRY_JIT_BUDGET: unset means the default, off means V8 decides, integers 1000–100000000 are bytes', () => {
+  assert.equal(jitBudget(undefined), DEFAULT_JIT_BUDGET);
+  assert.equal(jitBudget('off'), null);
+  assert.equal(jitBudget('250000'), 250000);
+  for (const bad of ['999', '1e9', 'fast']) assert.throws(() => jitBudget(bad), /GANTRY_JIT_BUDGET must be off or an integer byte count from 1000 to 100000000/);
+});
+
+test('v8TuningFlags: the flags the CLI sets before compiling itself (none for off or a bad value)', () => {
+  const budget = `--interrupt-budget=${DEFAULT_JIT_BUDGET}`;
+  assert.deepEqual(v8TuningFlags({}), [`--heap-growing-percent=${DEFAULT_HEAP_GROWTH_PERCENT}`, budget]);
+  assert.deepEqual(v8TuningFlags({ GANTRY_HEAP_GROWTH: '150' }), ['--heap-growing-percent=150', budget]);
+  assert.deepEqual(v8TuningFlags({ GANTRY_HEAP_GROWTH: 'off' }), [budget]);
+  assert.deepEqual(v8TuningFlags({ GANTRY_HEAP_GROWTH: 'lots', GANTRY_JIT_BUDGET: 'off' }), []);
+  assert.deepEqual(v8TuningFlags({ GANTRY_JIT_BUDGET: '5000' }), [`--heap-growing-percent=${DEFAULT_HEAP_GROWTH_PERCENT}`, '--interrupt-budget=5000']);
+});
