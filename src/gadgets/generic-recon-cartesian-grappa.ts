@@ -25,6 +25,7 @@
  */
 import { defineGadget, type GadgetContext } from '../engine/gadget.js';
 import { giveBackSliceBuffer } from '../engine/slice-buffers.js';
+import { latticeOffset } from '../kernels/lattice.js';
 import { whitenedBit } from './pending-mix.js';
 import { forEachMessage, type Output } from '../engine/channel.js';
 import { isShared, sharedFloat32, type ComputePool } from '../engine/thread-pool.js';
@@ -313,10 +314,12 @@ export class GrappaRecon {
       }
       weights = rotatedUnmixing(weights, vol, Cu, frames, rotation.vectors, exec.shared);
     }
+    const offsets = E2 === 1 ? frameLatticeOffsets(data, R[0], frames.length) : undefined;
     const pieces = exec.shared ? splitRange(frames.length, frames.length) : [[0, frames.length] as [number, number]];
     yield pieces.map(([from, to]) => ['grappaUnwrap', {
       data: input, dims: [RO, E1, E2, CHA], frames: frames.slice(from, to), unmixing: weights, weightChannels: Cu,
       channels: Math.min(Cu, CHA), scale, out,
+      ...(offsets ? { lattice: { factor: R[0], offsets: offsets.slice(from, to) } } : {}),
     } satisfies GrappaUnwrapArgs] as const);
     return { data: out, dims: [RO, E1, E2, 1, N, S, SLC] };
   }
@@ -428,3 +431,22 @@ export const genericReconCartesianGrappaGadget = defineGadget({
     });
   },
 });
+
+/**
+ * For each frame (block n + N·(s + S·slc) of a 2D buffer) the offset of the
+ * E1 lattice its readouts lie on (src/kernels/lattice.ts: lines o, o + R, …;
+ * −1 where they do not, or none were placed), from the buffer's headers; an
+ * unplaced line is zero. Undefined when no frame is on a lattice.
+ */
+export function frameLatticeOffsets(data: DataBuffered, factor: number, frames: number): number[] | undefined {
+  const [NE1 = 0, NE2 = 0] = data.headerDims;
+  const E1 = data.data.dims[1] ?? 0;
+  if (!(factor > 1) || NE2 !== 1 || NE1 !== E1 || E1 % factor !== 0) return undefined;
+  const offsets: number[] = [];
+  for (let f = 0; f < frames; f++) {
+    const lines: number[] = [];
+    for (let e1 = 0; e1 < NE1; e1++) if (data.headers[e1 + NE1 * f] !== undefined) lines.push(e1);
+    offsets.push(latticeOffset(lines, factor, E1));
+  }
+  return offsets.some((o) => o >= 0) ? offsets : undefined;
+}

@@ -15,7 +15,8 @@ import { sharedComputePool, type ComputePool } from '../engine/thread-pool.js';
 import type { CMatrix } from '../kernels/dense.js';
 import { coilCombine, coilMapsOfKspace, type CoilMapSettings } from '../kernels/coil-maps.js';
 import { rootSumOfSquares } from '../kernels/complex-ops.js';
-import { fftcFrom } from '../kernels/fft.js';
+import { fftc, fftcFrom } from '../kernels/fft.js';
+import { gatherLattice, latticePhase, repeatLattice } from '../kernels/lattice.js';
 import { channelSumInto, finishChannelSum } from '../kernels/channel-sum.js';
 import {
   calibrateGrappa, grappaConvolutionKernel, grappaUnmixingChannels,
@@ -63,6 +64,12 @@ export interface GrappaUnwrapArgs {
   channels: number;
   scale: number;
   out: Float32Array;
+  /**
+   * E1 acceleration R of lattice-sampled frames, and for each of `frames`
+   * the offset o of its lattice (lines o, o + R, …; −1 for a frame not on
+   * one): those take the M-point transform of src/kernels/lattice.ts.
+   */
+  lattice?: { factor: number; offsets: number[] };
 }
 
 /** Arguments of `coilMaps`: one block of low-resolution k-space into `out`. */
@@ -125,20 +132,42 @@ function grappaUnwrap(a: GrappaUnwrapArgs): null {
   if (unwrapSums.length < 2 * vol) unwrapSums = new Float64Array(2 * vol);
   const acc = unwrapSums.subarray(0, 2 * vol);
   const axes = E2 > 1 ? [0, 1, 2] : [0, 1];
+  const R = a.lattice?.factor ?? 1;
+  const M = E1 / R;
+  const compact = E2 === 1 && a.lattice && E1 % R === 0 ? latticeArea(2 * RO * M * Math.min(UNWRAP_CHANNELS, Math.max(channels, 1))) : undefined;
   // Per frame: the combined channels in pieces (inverse FFT, then Σ_c u_c·a_c continued in float64), so
   // each pixel's sum runs over the channels in order as in applyUnmixing: the same bits, whatever the pieces.
-  for (const [b, ub] of a.frames) {
+  // A frame on a lattice of E1 lines takes the M-point transform of its sampled lines, repeated along E1;
+  // the phase ramp that completes it is common to the channels and goes on the sum (src/kernels/lattice.ts).
+  a.frames.forEach(([b, ub], i) => {
     const weights = a.unmixing.subarray(2 * vol * Cu * ub, 2 * vol * Cu * (ub + 1));
+    const offset = compact ? (a.lattice?.offsets[i] ?? -1) : -1;
     acc.fill(0);
     for (let c0 = 0; c0 < channels; c0 += UNWRAP_CHANNELS) {
       const n = Math.min(UNWRAP_CHANNELS, channels - c0);
       const piece = work.subarray(0, 2 * vol * n);
-      fftcFrom(a.data.subarray(2 * (block * b + vol * c0), 2 * (block * b + vol * (c0 + n))), piece, [RO, E1, E2, n], axes, true);
+      if (compact && offset >= 0) {
+        const lines = compact.subarray(0, 2 * RO * M * n);
+        gatherLattice(lines, a.data, 2 * (block * b + vol * c0), 2 * vol, RO, E1, R, offset, n);
+        fftc(lines, [RO, M, 1, n], axes, true);
+        repeatLattice(piece, 2 * vol, lines, RO, E1, R, n);
+      } else {
+        fftcFrom(a.data.subarray(2 * (block * b + vol * c0), 2 * (block * b + vol * (c0 + n))), piece, [RO, E1, E2, n], axes, true);
+      }
       channelSumInto(weights.subarray(2 * vol * c0, 2 * vol * (c0 + n)), piece, vol, n, false, acc);
     }
+    if (compact && offset >= 0) latticePhase(acc, RO, E1, R, offset);
     finishChannelSum(acc, vol, a.scale, a.out.subarray(2 * vol * b, 2 * vol * (b + 1)));
-  }
+  });
   return null;
+}
+
+/** Scratch for the lattice lines of `grappaUnwrap`, reused like the frame scratch. */
+let latticeScratch = new Float32Array(0);
+
+function latticeArea(length: number): Float32Array {
+  if (latticeScratch.length < length) latticeScratch = new Float32Array(length);
+  return latticeScratch.subarray(0, length);
 }
 
 /** Arguments of `fftCombine`: frames (data block b, maps block mb) of [RO, E1, E2, CHA] data: inverse FFT, then Σ_c conj(m_c)·x_c into `out`. */
