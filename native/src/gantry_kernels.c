@@ -5,6 +5,7 @@
  *   fftc(data, dims, axesMask, inverse[, src])   centred unitary FFT in place, or from src
  *   cgemm(...), cherk(...), cposv(...)    OpenBLAS / its LAPACK, one thread
  *   channelSum(...), channelSumInto(...)  per-pixel channel sums (GRAPPA unmixing, coil combination)
+ *   channelSumStrided(...)                channelSumInto with channel strides of their own (lattice unwrap)
  *   coilMapInati(...)                     Inati coil maps (the TypeScript algorithm, same sums)
  *   rootSumOfSquares(...)                 coil combination by root sum of squares (same sums as TypeScript)
  *   magnitude(src, dst)                   |z| of complex pixels (same bits as TypeScript)
@@ -791,11 +792,11 @@ static napi_value js_cposv(napi_env env, napi_callback_info info) {
 #define CHANNEL_SUM_BLOCK 512
 
 /* acc[2i..2i+1] += op(u_c)·a_c for the n pixels from p0, channels in order (the expression of the header above). */
-static void channel_sum_block(double *restrict acc, const float *restrict u, const float *restrict a, size_t vol, size_t p0, size_t n,
-                              size_t channels, double su) {
+static void channel_sum_block(double *restrict acc, const float *restrict u, const float *restrict a, size_t u_stride, size_t a_stride,
+                              size_t p0, size_t n, size_t channels, double su) {
   for (size_t c = 0; c < channels; c++) {
-    const float *restrict uc = u + 2 * (vol * c + p0);
-    const float *restrict ac = a + 2 * (vol * c + p0);
+    const float *restrict uc = u + 2 * (u_stride * c + p0);
+    const float *restrict ac = a + 2 * (a_stride * c + p0);
     for (size_t i = 0; i < n; i++) {
       const double ur = uc[2 * i], ui = su * uc[2 * i + 1];
       const double ar = ac[2 * i], ai = ac[2 * i + 1];
@@ -813,17 +814,19 @@ static void channel_sum(const float *restrict u, const float *restrict a, size_t
   for (size_t p0 = 0; p0 < vol; p0 += CHANNEL_SUM_BLOCK) {
     const size_t n = vol - p0 < CHANNEL_SUM_BLOCK ? vol - p0 : CHANNEL_SUM_BLOCK;
     for (size_t i = 0; i < 2 * n; i++) acc[i] = 0.0;
-    channel_sum_block(acc, u, a, vol, p0, n, channels, su);
+    channel_sum_block(acc, u, a, vol, vol, p0, n, channels, su);
     for (size_t i = 0; i < 2 * n; i++) dst[2 * p0 + i] = (float)(acc[i] * scale);
   }
 }
 
-/* The same sums continued in a caller's float64 accumulator acc (vol interleaved complex values): channels may come in pieces. */
-static void channel_sum_into(const float *restrict u, const float *restrict a, size_t vol, size_t channels, int conj_u, double *restrict acc) {
+/* The same sums continued in a caller's float64 accumulator acc (vol interleaved complex values): channels may come in
+   pieces; channel c of u and a starts u_stride and a_stride complex values after channel c − 1. */
+static void channel_sum_into(const float *restrict u, const float *restrict a, size_t vol, size_t channels, int conj_u, double *restrict acc,
+                             size_t u_stride, size_t a_stride) {
   const double su = conj_u ? -1.0 : 1.0;
   for (size_t p0 = 0; p0 < vol; p0 += CHANNEL_SUM_BLOCK) {
     const size_t n = vol - p0 < CHANNEL_SUM_BLOCK ? vol - p0 : CHANNEL_SUM_BLOCK;
-    channel_sum_block(acc + 2 * p0, u, a, vol, p0, n, channels, su);
+    channel_sum_block(acc + 2 * p0, u, a, u_stride, a_stride, p0, n, channels, su);
   }
 }
 
@@ -881,23 +884,49 @@ static napi_value js_channel_sum(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* channelSumInto(u, a, vol, channels, conjU, acc: Float64Array): see channel_sum_into */
-static napi_value js_channel_sum_into(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+/* channelSumInto(u, a, vol, channels, conjU, acc: Float64Array) and channelSumStrided(…, acc, uStride, aStride): see
+   channel_sum_into (channelSumInto: both strides vol). */
+static napi_value channel_sum_into_call(napi_env env, napi_callback_info info, bool strided) {
+  const char *what = strided ? "channelSumStrided" : "channelSumInto";
+  char msg[160];
+  size_t argc = 8;
+  napi_value argv[8];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc < 6) return throw_type(env, "Cannot apply channelSumInto: expected (u, a, vol, channels, conjU, acc)");
+  if (argc < (strided ? 8u : 6u)) {
+    snprintf(msg, sizeof msg, "Cannot apply %s: expected (u, a, vol, channels, conjU, acc%s)", what, strided ? ", uStride, aStride" : "");
+    return throw_type(env, msg);
+  }
   float *u, *a;
   double *acc;
-  size_t lacc;
+  size_t lacc, lu, la;
   int64_t vol, channels;
   bool conj_u;
-  if (!channel_sum_args(env, argv, "channelSumInto", &u, &a, &vol, &channels, &conj_u)) return NULL;
-  if (!get_f64arr(env, argv[5], &acc, &lacc)) return throw_type(env, "Cannot apply channelSumInto: acc must be a Float64Array");
-  if (lacc < 2 * (uint64_t)vol) return throw_range(env, "Cannot apply channelSumInto: acc is too short");
-  channel_sum_into(u, a, (size_t)vol, (size_t)channels, conj_u, acc);
+  snprintf(msg, sizeof msg, "Cannot apply %s: u and a must be Float32Arrays", what);
+  if (!get_f32(env, argv[0], &u, &lu) || !get_f32(env, argv[1], &a, &la)) return throw_type(env, msg);
+  snprintf(msg, sizeof msg, "Cannot apply %s: bad sizes", what);
+  if (!get_i64(env, argv[2], &vol) || !get_i64(env, argv[3], &channels) || vol < 0 || channels < 0 || vol > INT32_MAX || channels > INT32_MAX)
+    return throw_range(env, msg);
+  snprintf(msg, sizeof msg, "Cannot apply %s: conjU must be a boolean", what);
+  if (napi_get_value_bool(env, argv[4], &conj_u) != napi_ok) return throw_type(env, msg);
+  int64_t strides[2] = {vol, vol};
+  for (int k = 0; strided && k < 2; k++) {
+    snprintf(msg, sizeof msg, "Cannot apply %s: a channel stride is not an integer from vol to 2^31 − 1", what);
+    if (!get_i64(env, argv[6 + k], &strides[k]) || strides[k] < vol || strides[k] > INT32_MAX) return throw_range(env, msg);
+  }
+  snprintf(msg, sizeof msg, "Cannot apply %s: acc must be a Float64Array of at least vol complex values", what);
+  if (!get_f64arr(env, argv[5], &acc, &lacc) || lacc < 2 * (uint64_t)vol) return throw_type(env, msg);
+  if (channels > 0 && vol > 0) {
+    uint64_t need_u = 2 * ((uint64_t)strides[0] * (uint64_t)(channels - 1) + (uint64_t)vol);
+    uint64_t need_a = 2 * ((uint64_t)strides[1] * (uint64_t)(channels - 1) + (uint64_t)vol);
+    snprintf(msg, sizeof msg, "Cannot apply %s: u or a is too short", what);
+    if (lu < need_u || la < need_a) return throw_range(env, msg);
+  }
+  channel_sum_into(u, a, (size_t)vol, (size_t)channels, conj_u, acc, (size_t)strides[0], (size_t)strides[1]);
   return NULL;
 }
+
+static napi_value js_channel_sum_into(napi_env env, napi_callback_info info) { return channel_sum_into_call(env, info, false); }
+static napi_value js_channel_sum_strided(napi_env env, napi_callback_info info) { return channel_sum_into_call(env, info, true); }
 
 /*
  * Root sum of squares along one axis (coil combination):
@@ -1305,6 +1334,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"cposv", NULL, js_cposv, NULL, NULL, NULL, napi_default, NULL},
       {"channelSum", NULL, js_channel_sum, NULL, NULL, NULL, napi_default, NULL},
       {"channelSumInto", NULL, js_channel_sum_into, NULL, NULL, NULL, napi_default, NULL},
+      {"channelSumStrided", NULL, js_channel_sum_strided, NULL, NULL, NULL, napi_default, NULL},
       {"coilMapInati", NULL, js_coil_map_inati, NULL, NULL, NULL, napi_default, NULL},
       {"rootSumOfSquares", NULL, js_root_sum_of_squares, NULL, NULL, NULL, napi_default, NULL},
       {"magnitude", NULL, js_magnitude, NULL, NULL, NULL, napi_default, NULL},

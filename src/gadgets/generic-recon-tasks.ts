@@ -16,8 +16,8 @@ import type { CMatrix } from '../kernels/dense.js';
 import { coilCombine, coilMapsOfKspace, type CoilMapSettings } from '../kernels/coil-maps.js';
 import { rootSumOfSquares } from '../kernels/complex-ops.js';
 import { fftc, fftcFrom } from '../kernels/fft.js';
-import { gatherLattice, latticePhase, repeatLattice } from '../kernels/lattice.js';
-import { channelSumInto, finishChannelSum } from '../kernels/channel-sum.js';
+import { gatherLattice, latticePhase, latticeRuns } from '../kernels/lattice.js';
+import { channelSumInto, channelSumStrided, finishChannelSum } from '../kernels/channel-sum.js';
 import {
   calibrateGrappa, grappaConvolutionKernel, grappaUnmixingChannels,
   type GrappaCalibrationOptions, type GrappaConvolutionKernel,
@@ -135,25 +135,29 @@ function grappaUnwrap(a: GrappaUnwrapArgs): null {
   const R = a.lattice?.factor ?? 1;
   const M = E1 / R;
   const compact = E2 === 1 && a.lattice && E1 % R === 0 ? latticeArea(2 * RO * M * Math.min(UNWRAP_CHANNELS, Math.max(channels, 1))) : undefined;
+  const runs = compact ? latticeRuns(E1, R) : undefined;
   // Per frame: the combined channels in pieces (inverse FFT, then Σ_c u_c·a_c continued in float64), so
   // each pixel's sum runs over the channels in order as in applyUnmixing: the same bits, whatever the pieces.
-  // A frame on a lattice of E1 lines takes the M-point transform of its sampled lines, repeated along E1;
-  // the phase ramp that completes it is common to the channels and goes on the sum (src/kernels/lattice.ts).
+  // A frame on a lattice of E1 lines takes the M-point transform of its sampled lines, read R times over
+  // by the channel sum (the same sums, pixel by pixel); the phase ramp that completes it is common to the
+  // channels and goes on the sum (src/kernels/lattice.ts).
   a.frames.forEach(([b, ub], i) => {
     const weights = a.unmixing.subarray(2 * vol * Cu * ub, 2 * vol * Cu * (ub + 1));
     const offset = compact ? (a.lattice?.offsets[i] ?? -1) : -1;
     acc.fill(0);
     for (let c0 = 0; c0 < channels; c0 += UNWRAP_CHANNELS) {
       const n = Math.min(UNWRAP_CHANNELS, channels - c0);
-      const piece = work.subarray(0, 2 * vol * n);
-      if (compact && offset >= 0) {
+      if (compact && runs && offset >= 0) {
         const lines = compact.subarray(0, 2 * RO * M * n);
         gatherLattice(lines, a.data, 2 * (block * b + vol * c0), 2 * vol, RO, E1, R, offset, n);
         fftc(lines, [RO, M, 1, n], axes, true);
-        repeatLattice(piece, 2 * vol, lines, RO, E1, R, n);
-      } else {
-        fftcFrom(a.data.subarray(2 * (block * b + vol * c0), 2 * (block * b + vol * (c0 + n))), piece, [RO, E1, E2, n], axes, true);
+        for (const [u, from, len] of runs) {
+          channelSumStrided(weights.subarray(2 * (vol * c0 + RO * u)), lines.subarray(2 * RO * from), RO * len, n, false, acc.subarray(2 * RO * u), vol, RO * M);
+        }
+        continue;
       }
+      const piece = work.subarray(0, 2 * vol * n);
+      fftcFrom(a.data.subarray(2 * (block * b + vol * c0), 2 * (block * b + vol * (c0 + n))), piece, [RO, E1, E2, n], axes, true);
       channelSumInto(weights.subarray(2 * vol * c0, 2 * vol * (c0 + n)), piece, vol, n, false, acc);
     }
     if (compact && offset >= 0) latticePhase(acc, RO, E1, R, offset);

@@ -82,14 +82,42 @@ export function channelSumInto(u: Float32Array, a: Float32Array, vol: number, ch
     native.channelSumInto(u, a, vol, channels, conjU, acc);
     return acc;
   }
+  return sumInto(u, a, vol, channels, conjU, acc, vol, vol);
+}
+
+/**
+ * {@link channelSumInto} over `vol` values of planes that lie `uStride` and
+ * `aStride` complex values apart in `u` and `a` (each ≥ vol): a run of rows
+ * of a larger plane, say. The same sums, so the same bits.
+ */
+export function channelSumStrided(
+  u: Float32Array, a: Float32Array, vol: number, channels: number, conjU: boolean, acc: Float64Array, uStride: number, aStride: number,
+): Float64Array {
+  if (!Number.isInteger(vol) || !Number.isInteger(channels) || vol < 0 || channels < 0 || !(uStride >= vol) || !(aStride >= vol)) {
+    throw new RangeError(`Cannot sum over channels: ${channels} channels of ${vol} values, channel strides ${uStride} and ${aStride}`);
+  }
+  if (channels > 0 && (u.length < 2 * (uStride * (channels - 1) + vol) || a.length < 2 * (aStride * (channels - 1) + vol))) {
+    throw new RangeError(`Cannot sum over ${channels} channels: an operand is too short for its channel stride`);
+  }
+  if (acc.length < 2 * vol) throw new RangeError(`Cannot sum over channels: the accumulator holds fewer than ${vol} complex values`);
+  const native = nativeKernels()?.channelSumStrided;
+  if (native) {
+    native(u, a, vol, channels, conjU, acc, uStride, aStride);
+    return acc;
+  }
+  return sumInto(u, a, vol, channels, conjU, acc, uStride, aStride);
+}
+
+function sumInto(u: Float32Array, a: Float32Array, vol: number, channels: number, conjU: boolean, acc: Float64Array, uStride: number, aStride: number): Float64Array {
   const su = conjU ? -1 : 1;
   for (let c = 0; c < channels; c++) {
-    const base = 2 * vol * c;
+    const ub = 2 * uStride * c;
+    const ab = 2 * aStride * c;
     for (let p = 0; p < vol; p++) {
-      const ur = u[base + 2 * p] as number;
-      const ui = su * (u[base + 2 * p + 1] as number);
-      const ar = a[base + 2 * p] as number;
-      const ai = a[base + 2 * p + 1] as number;
+      const ur = u[ub + 2 * p] as number;
+      const ui = su * (u[ub + 2 * p + 1] as number);
+      const ar = a[ab + 2 * p] as number;
+      const ai = a[ab + 2 * p + 1] as number;
       acc[2 * p] = (acc[2 * p] as number) + ur * ar - ui * ai;
       acc[2 * p + 1] = (acc[2 * p + 1] as number) + ur * ai + ui * ar;
     }

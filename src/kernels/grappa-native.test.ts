@@ -6,7 +6,7 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { channelSum, channelSumInto, channelSumPortable, finishChannelSum } from './channel-sum.js';
+import { channelSum, channelSumInto, channelSumPortable, channelSumStrided, finishChannelSum } from './channel-sum.js';
 import { coilMapInati, coilMapInatiPortable } from './coil-maps.js';
 import { nrmse } from './complex-ops.js';
 import { calibrateGrappa, grappaConvolutionKernel, grappaImageDomainKernel, grappaUnmixing, grappaUnmixingChannels } from './grappa.js';
@@ -81,6 +81,25 @@ test('channelSumInto over channel pieces, then finishChannelSum, gives the bits 
   }
   assert.ok(sameBits(finishChannelSum(acc, vol, 0.7, new Float32Array(2 * vol)), whole));
   assert.throws(() => channelSumInto(u, a, vol, channels, false, new Float64Array(2 * vol - 1)), /accumulator holds fewer than 1300/);
+});
+
+test('channelSumStrided over runs of rows of wider planes gives the bits of channelSumInto over the whole planes', () => {
+  const [rows, cols, channels] = [9, 14, 5];
+  const vol = rows * cols;
+  const u = randomComplex(vol * channels, 31);
+  const a = randomComplex(vol * channels, 32);
+  const whole = channelSumInto(u, a, vol, channels, true, new Float64Array(2 * vol));
+  // a's channels 7 values apart more than vol: strides of their own for u and a
+  const stride = vol + 7;
+  const narrow = new Float32Array(2 * stride * channels);
+  for (let c = 0; c < channels; c++) narrow.set(a.subarray(2 * vol * c, 2 * vol * (c + 1)), 2 * stride * c);
+  const acc = new Float64Array(2 * vol);
+  for (const [from, to] of [[0, 3], [3, 4], [4, 9]] as [number, number][]) {
+    channelSumStrided(u.subarray(2 * cols * from), narrow.subarray(2 * cols * from), cols * (to - from), channels, true, acc.subarray(2 * cols * from), vol, stride);
+  }
+  assert.deepEqual(acc, whole);
+  assert.throws(() => channelSumStrided(u, narrow, vol, channels, false, acc, vol - 1, stride), /channel strides/);
+  assert.throws(() => channelSumStrided(u, narrow.subarray(16), vol, channels, false, acc, vol, stride), /too short for its channel stride/);
 });
 
 test('Inati coil maps on the native kernels match the TypeScript loop, 2D and 3D, odd and even windows', { skip }, () => {

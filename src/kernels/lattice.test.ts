@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { fftc } from './fft.js';
-import { gatherLattice, latticeOffset, latticePhase, repeatLattice } from './lattice.js';
+import { copyBlocks } from './copy.js';
+import { gatherLattice, latticeOffset, latticePhase, latticeRuns } from './lattice.js';
 import { tasks, type GrappaUnwrapArgs } from '../gadgets/generic-recon-tasks.js';
 
 /** A deterministic pseudo-random stream in [−1, 1). */
@@ -58,7 +59,13 @@ test('the M-point transform of the lattice lines, repeated and phase-ramped, is 
       gatherLattice(lines, k, 0, 2 * RO * n, RO, n, factor, offset, channels);
       fftc(lines, [RO, M, 1, channels], [0, 1], true);
       const got = new Float32Array(2 * RO * n * channels);
-      repeatLattice(got, 2 * RO * n, lines, RO, n, factor, channels);
+      let rows = 0;
+      for (const [u, from, len] of latticeRuns(n, factor)) {
+        assert.equal(u, rows, 'the runs cover the rows in order');
+        copyBlocks(got, 2 * RO * u, 2 * RO * n, lines, 2 * RO * from, 2 * RO * M, 2 * RO * len, channels);
+        rows += len;
+      }
+      assert.equal(rows, n);
       for (let ch = 0; ch < channels; ch++) {
         const acc = Float64Array.from(got.subarray(2 * RO * n * ch, 2 * RO * n * (ch + 1)));
         latticePhase(acc, RO, n, factor, offset);

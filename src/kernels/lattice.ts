@@ -65,27 +65,28 @@ export function gatherLattice(
 }
 
 /**
- * Writes Z[ū] of each row u of [RO, n] from the transformed [RO, M] lines
- * of `src` (channel stride RO·M) into `dst` (channel stride `dstStride`
- * floats): the M rows repeated along E1, before {@link latticePhase}.
+ * Row u of [RO, n] takes row ū of the transformed [RO, M] lines: the runs of
+ * rows where both advance together, as [first row u, its row ū, rows] (about
+ * R + 1 runs). A channel sum reads the M rows in place through them
+ * (channelSumStrided), so the repeated image is never written out.
  */
-export function repeatLattice(dst: Float32Array, dstStride: number, src: Float32Array, RO: number, n: number, factor: number, channels: number): void {
+export function latticeRuns(n: number, factor: number): [number, number, number][] {
   const M = n / factor;
   const c = Math.floor(n / 2);
-  const line = 2 * RO;
-  let u = 0;
-  while (u < n) {
+  const runs: [number, number, number][] = [];
+  for (let u = 0; u < n;) {
     const from = positiveMod(u - c + Math.floor(M / 2), M);
     const len = Math.min(M - from, n - u);
-    copyBlocks(dst, line * u, dstStride, src, line * from, line * M, line * len, channels);
+    runs.push([u, from, len]);
     u += len;
   }
+  return runs;
 }
 
 /**
  * Multiplies row u of `acc` ([RO, n] interleaved complex, float64) by
- * R^{−1/2}·e^{2πi·u·p/n}: what {@link repeatLattice} left out, once for a
- * sum over channels.
+ * R^{−1/2}·e^{2πi·u·p/n}: what the repeated rows ({@link latticeRuns}) leave
+ * out, once for a sum over channels.
  */
 export function latticePhase(acc: Float64Array, RO: number, n: number, factor: number, offset: number): void {
   const c = Math.floor(n / 2);

@@ -53,6 +53,8 @@ export interface NativeKernels {
   channelSum(u: Float32Array, a: Float32Array, vol: number, channels: number, conjU: boolean, scale: number, dst: Float32Array): void;
   /** acc[p] += Σ_{c < channels} op(u_c[p])·a_c[p] into a float64 interleaved accumulator, the sums of `channelSum` continued. */
   channelSumInto(u: Float32Array, a: Float32Array, vol: number, channels: number, conjU: boolean, acc: Float64Array): void;
+  /** `channelSumInto` with channel c of u and a at c·uStride and c·aStride complex values; absent from older builds. */
+  channelSumStrided?(u: Float32Array, a: Float32Array, vol: number, channels: number, conjU: boolean, acc: Float64Array, uStride: number, aStride: number): void;
   /** Inati coil maps of [RO, E1, E2, CHA ≥ 2] images, window half-widths h (RO, E1) and hz (E2) (src/kernels/coil-maps.ts). */
   coilMapInati(im: Float32Array, RO: number, E1: number, E2: number, CHA: number, h: number, hz: number, power: number, dst: Float32Array): void;
   info(): NativeKernelsInfo;
