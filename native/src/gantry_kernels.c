@@ -792,7 +792,7 @@ static napi_value js_cposv(napi_env env, napi_callback_info info) {
 #define CHANNEL_SUM_BLOCK 512
 
 /* acc[2i..2i+1] += op(u_c)·a_c for the n pixels from p0, channels in order (the expression of the header above). */
-static void channel_sum_block(double *restrict acc, const float *restrict u, const float *restrict a, size_t u_stride, size_t a_stride,
+__attribute__((target_clones("avx2", "default"))) static void channel_sum_block(double *restrict acc, const float *restrict u, const float *restrict a, size_t u_stride, size_t a_stride,
                               size_t p0, size_t n, size_t channels, double su) {
   for (size_t c = 0; c < channels; c++) {
     const float *restrict uc = u + 2 * (u_stride * c + p0);

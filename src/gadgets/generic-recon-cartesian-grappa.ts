@@ -41,7 +41,7 @@ import {
   makeRefCoilMapKspace, prepareImageArray, requireHeader, snrScaling, withPixels, type CoilMapOptions, type Dims7,
 } from './generic-recon-base.js';
 import {
-  executionOf, INLINE, reconPool, runInline, runOnPool, splitRange,
+  executionOf, INLINE, reconPool, runInline, runOnPool, splitRange, UNWRAP_GROUP,
   type CoilMapsArgs, type GrappaCalibrateArgs, type GrappaCalibrateResult, type GrappaUnmixingArgs, type GrappaUnwrapArgs,
   type JobBatch, type ReconExecution, type ReconSteps, type ReconTaskName,
 } from './generic-recon-tasks.js';
@@ -315,7 +315,8 @@ export class GrappaRecon {
       weights = rotatedUnmixing(weights, vol, Cu, frames, rotation.vectors, exec.shared);
     }
     const offsets = E2 === 1 ? frameLatticeOffsets(data, R[0], frames.length) : undefined;
-    const pieces = exec.shared ? splitRange(frames.length, frames.length) : [[0, frames.length] as [number, number]];
+    // Tasks of UNWRAP_GROUP frames: frames with the same weights are unwrapped together (generic-recon-tasks.ts).
+    const pieces = exec.shared ? splitRange(frames.length, Math.ceil(frames.length / UNWRAP_GROUP)) : [[0, frames.length] as [number, number]];
     yield pieces.map(([from, to]) => ['grappaUnwrap', {
       data: input, dims: [RO, E1, E2, CHA], frames: frames.slice(from, to), unmixing: weights, weightChannels: Cu,
       channels: Math.min(Cu, CHA), scale, out,

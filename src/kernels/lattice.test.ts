@@ -102,4 +102,10 @@ test('grappaUnwrap takes the lattice path for frames on a lattice and gives the 
     assert.ok(e < 1e-5, `frame ${f}: error ${e}`);
   }
   assert.deepEqual(fast.out.subarray(2 * vol * 2), full.out.subarray(2 * vol * 2), 'a frame off the lattice: the same bits');
+  // Frames unwrapped in a group (one task) or one per task: the same bits.
+  const single = args({ factor, offsets });
+  offsets.forEach((o, f) => {
+    tasks.grappaUnwrap({ ...single, frames: [[f, 0]], lattice: { factor, offsets: [o] } });
+  });
+  assert.deepEqual(single.out, fast.out);
 });
