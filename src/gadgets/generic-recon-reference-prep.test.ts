@@ -2,6 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { DataBuffered, ReconData } from '../ismrmrd/buffers.js';
 import { cropBuffer } from './generic-recon-base.js';
+import { frameLatticeOffsets } from './generic-recon-cartesian-grappa.js';
 import { genericReconCartesianReferencePrepGadget, selectOrAverageReference } from './generic-recon-reference-prep.js';
 import { makeScan, reconDataOf, type ScanSpec } from './grappa-testing.js';
 import { ofKind, planGadgetStep, runGadget } from './testing.js';
@@ -54,6 +55,12 @@ test('ReferencePrep fills embedded reference lines into a copy of the data when 
   assert.deepEqual(line(data, 15, 1), line(scan.ref as DataBuffered, 15, 1), 'odd ACS line copied into the data');
   assert.ok(line(data, 13, 1).every((v) => v === 0), 'lines outside the ACS stay empty');
   assert.deepEqual(scan.data.data.data, before, 'the input data are not modified');
+  // A line that holds data has a header: the filled calibration lines get theirs, so the data are no longer
+  // taken for a lattice (the GRAPPA unwrap's M-point transform would leave them out).
+  assert.ok(data.headers[15] !== undefined && scan.data.headers[15] === undefined, 'the filled line has a header, the input\'s headers are unchanged');
+  assert.ok(data.headers[13] === undefined);
+  assert.deepEqual(frameLatticeOffsets(scan.data, 2, 1), [0], 'before: a lattice');
+  assert.equal(frameLatticeOffsets(data, 2, 1), undefined, 'after: none');
 });
 
 test('ReferencePrep averages interleaved reference data by sampling count and keeps the k-space centre', async () => {

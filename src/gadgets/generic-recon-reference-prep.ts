@@ -15,6 +15,7 @@
 import { forEachMessage } from '../engine/channel.js';
 import { defineGadget } from '../engine/gadget.js';
 import type { DataBuffered, ReconBit, ReconData, SamplingLimit } from '../ismrmrd/buffers.js';
+import type { AcquisitionHeader } from '../ismrmrd/types.js';
 import { isReconData } from '../ismrmrd/messages.js';
 import type { ComplexArray } from '../ismrmrd/ndarray.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
@@ -38,9 +39,14 @@ export interface ReferencePrepOptions {
  * Copies reference lines sampled (at RO/2, in channels 0 and CHA − 1) into a
  * copy of the data (embedded mode). Reference line (e1, e2) is data line
  * (e1 + e1Offset, e2 + e2Offset): BucketToBuffer keeps only the block of
- * embedded calibration lines.
+ * embedded calibration lines. With `lines` (the buffers' header arrays,
+ * [E1, E2, N, S, LOC]), each data line filled takes the header of its
+ * reference line where it had none (a line that holds data has a header).
  */
-export function fillReferenceIntoData(data: ComplexArray, ref: ComplexArray, e1Offset = 0, e2Offset = 0): ComplexArray {
+export function fillReferenceIntoData(
+  data: ComplexArray, ref: ComplexArray, e1Offset = 0, e2Offset = 0,
+  lines?: { data: (AcquisitionHeader | undefined)[]; ref: readonly (AcquisitionHeader | undefined)[] },
+): ComplexArray {
   const [RO, E1, E2, CHA, N, S, SLC] = dims7(ref, 'fill reference lines into the data');
   const dd = dims7(data, 'fill reference lines into the data');
   if (dd[0] !== RO || e1Offset < 0 || e2Offset < 0 || E1 + e1Offset > dd[1] || E2 + e2Offset > dd[2] || dd[3] !== CHA || dd[6] !== SLC) {
@@ -67,6 +73,10 @@ export function fillReferenceIntoData(data: ComplexArray, ref: ComplexArray, e1O
             for (let cha = 0; cha < CHA; cha++) {
               const from = 2 * (rb + line + vol * cha);
               copyInto(out, ref.data.subarray(from, from + 2 * RO), 2 * (db + dline + dvol * cha));
+            }
+            if (lines) {
+              const di = e1 + e1Offset + dd[1] * (e2 + e2Offset + dd[2] * (n + dd[4] * (s + dd[5] * slc)));
+              lines.data[di] ??= lines.ref[e1 + E1 * (e2 + E2 * (n + N * (s + S * slc)))] ?? lines.data.find((h) => h !== undefined);
             }
           }
         }
@@ -177,7 +187,9 @@ export class ReferencePreparer {
     if (fillIntoData) {
       const [, d1, d2] = bit.data.sampling.sampling_limits;
       const [, r1, r2] = ref.sampling.sampling_limits;
-      data = { ...bit.data, data: fillReferenceIntoData(bit.data.data, ref.data, d1.center - r1.center, d2.center - r2.center) };
+      const headers = bit.data.headers.slice();
+      const filled = fillReferenceIntoData(bit.data.data, ref.data, d1.center - r1.center, d2.center - r2.center, { data: headers, ref: ref.headers });
+      data = { ...bit.data, data: filled, headers };
     }
     const prepared = prepareReference(ref, mode, this.options, e);
     this.prepared[e] = true;

@@ -59,6 +59,12 @@ export interface DataBuffered {
    * optional `density_`), for non-Cartesian buffers; absent in Cartesian ones.
    */
   density?: { data: Float32Array; dims: number[] };
+  /**
+   * The header of each line [E1, E2, N, S, LOC] that holds data, undefined
+   * for a line that is all zeros: a gadget that writes lines into `data`
+   * gives them headers (the GRAPPA unwrap reads the sampling lattice from
+   * here, src/kernels/lattice.ts).
+   */
   headers: (AcquisitionHeader | undefined)[];
   headerDims: number[];
   sampling: SamplingDescription;
