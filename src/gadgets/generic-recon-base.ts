@@ -196,6 +196,8 @@ export function detectSampledRange(a: ComplexArray, axis: 1 | 2): [number, numbe
       for (let n = 0; n < N; n++) {
         for (let e2 = 0; e2 < E2; e2++) {
           for (let e1 = 0; e1 < E1; e1++) {
+            const i = axis === 1 ? e1 : e2;
+            if (i >= first && i <= last) continue; // inside the range found so far: this line cannot widen it
             const base = 2 * (blockOffset(d, n, s, slc) + RO * (e1 + E1 * e2));
             // Σ_ro |x| > 0 without the square roots: some sample non-zero and none NaN (a NaN makes the sum NaN).
             let nonZero = false;
@@ -211,7 +213,6 @@ export function detectSampledRange(a: ComplexArray, axis: 1 | 2): [number, numbe
               }
             }
             if (nonZero && !nan) {
-              const i = axis === 1 ? e1 : e2;
               if (i < first) first = i;
               if (i > last) last = i;
             }

@@ -1,7 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import type { DataBuffered, ReconData } from '../ismrmrd/buffers.js';
-import { cropBuffer } from './generic-recon-base.js';
+import { cropBuffer, detectSampledRange } from './generic-recon-base.js';
 import { frameLatticeOffsets } from './generic-recon-cartesian-grappa.js';
 import { genericReconCartesianReferencePrepGadget, selectOrAverageReference } from './generic-recon-reference-prep.js';
 import { makeScan, reconDataOf, type ScanSpec } from './grappa-testing.js';
@@ -116,4 +116,21 @@ test('ReferencePrep properties and errors', async () => {
   const scan = makeScan(spec);
   const empty: ReconData = { kind: 'recondata', rbit: [{ data: { ...scan.data, data: { data: new Float32Array(0), dims: [32, 40, 1, 4, 0, 1, 1] } } }] };
   await assert.rejects(runGadget(genericReconCartesianReferencePrepGadget, [empty], { header: scan.header }), /the data buffer is empty/);
+});
+
+test('detectSampledRange: the first and last lines with a non-zero sample and no NaN, over every block', () => {
+  const [RO, E1, E2, CHA, N] = [4, 10, 3, 2, 3];
+  const a = { data: new Float32Array(2 * RO * E1 * E2 * CHA * N), dims: [RO, E1, E2, CHA, N, 1, 1] };
+  const set = (e1: number, e2: number, cha: number, n: number, v: number): void => {
+    a.data[2 * (RO * (e1 + E1 * (e2 + E2 * (cha + CHA * n)))) + 3] = v;
+  };
+  assert.equal(detectSampledRange(a, 1), undefined, 'nothing sampled');
+  set(4, 0, 0, 0, 1);
+  set(5, 1, 0, 0, 2);
+  set(2, 2, 0, 2, -1); // a later block widens the range
+  set(8, 0, 0, 1, Number.NaN); // a line with a NaN does not count
+  set(3, 1, 0, 1, 3); // inside the range
+  set(9, 0, 1, 1, 4); // channel 0 decides, as before
+  assert.deepEqual(detectSampledRange(a, 1), [2, 5]);
+  assert.deepEqual(detectSampledRange(a, 2), [0, 2]);
 });
