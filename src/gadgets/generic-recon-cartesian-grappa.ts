@@ -378,7 +378,10 @@ export class GrappaRecon {
               const b = n + N * (s + S * slc);
               const gb = Math.min(n, rN - 1) + rN * (Math.min(s, rS - 1) + rS * slc);
               for (let p = 0; p < vol; p++) {
+                // g = 0 where no channel carries weight (outside the coil maps' support; the image is 0 there too):
+                // SNR 0 there, not 0/0 = NaN.
                 const g = gfactor[vol * gb + p] as number;
+                if (!(g > 0)) continue;
                 snr[2 * (vol * b + p)] = (pixels.data[2 * (vol * b + p)] as number) / g;
                 snr[2 * (vol * b + p) + 1] = (pixels.data[2 * (vol * b + p) + 1] as number) / g;
               }
