@@ -837,11 +837,12 @@ static int get_f64arr(napi_env env, napi_value v, double **ptr, size_t *len) {
   return 1;
 }
 
-/* Reads (u, a, vol, channels, conjU) of channelSum and channelSumInto; 0 after throwing. */
-static int channel_sum_args(napi_env env, napi_value *argv, const char *what, float **u, float **a, int64_t *vol, int64_t *channels, bool *conj_u) {
+/* Reads (u, a, vol, channels, conjU) of the channel sums, u and a at least vol·channels values long (their lengths in
+   *lu, *la); 0 after throwing. */
+static int channel_sum_args(napi_env env, napi_value *argv, const char *what, float **u, float **a, size_t *lu, size_t *la, int64_t *vol,
+                            int64_t *channels, bool *conj_u) {
   char msg[160];
-  size_t lu, la;
-  if (!get_f32(env, argv[0], u, &lu) || !get_f32(env, argv[1], a, &la)) {
+  if (!get_f32(env, argv[0], u, lu) || !get_f32(env, argv[1], a, la)) {
     snprintf(msg, sizeof msg, "Cannot apply %s: u and a must be Float32Arrays", what);
     throw_type(env, msg);
     return 0;
@@ -857,7 +858,7 @@ static int channel_sum_args(napi_env env, napi_value *argv, const char *what, fl
     return 0;
   }
   uint64_t need = 2 * (uint64_t)*vol * (uint64_t)*channels;
-  if (lu < need || la < need) {
+  if (*lu < need || *la < need) {
     snprintf(msg, sizeof msg, "Cannot apply %s: u or a is too short", what);
     throw_range(env, msg);
     return 0;
@@ -872,11 +873,11 @@ static napi_value js_channel_sum(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 7) return throw_type(env, "Cannot apply channelSum: expected (u, a, vol, channels, conjU, scale, dst)");
   float *u, *a, *dst;
-  size_t ld;
+  size_t ld, lu, la;
   int64_t vol, channels;
   bool conj_u;
   double scale;
-  if (!channel_sum_args(env, argv, "channelSum", &u, &a, &vol, &channels, &conj_u)) return NULL;
+  if (!channel_sum_args(env, argv, "channelSum", &u, &a, &lu, &la, &vol, &channels, &conj_u)) return NULL;
   if (!get_f64(env, argv[5], &scale)) return throw_type(env, "Cannot apply channelSum: scale must be a number");
   if (!get_f32(env, argv[6], &dst, &ld)) return throw_type(env, "Cannot apply channelSum: dst must be a Float32Array");
   if (ld < 2 * (uint64_t)vol) return throw_range(env, "Cannot apply channelSum: dst is too short");
@@ -901,13 +902,8 @@ static napi_value channel_sum_into_call(napi_env env, napi_callback_info info, b
   size_t lacc, lu, la;
   int64_t vol, channels;
   bool conj_u;
-  snprintf(msg, sizeof msg, "Cannot apply %s: u and a must be Float32Arrays", what);
-  if (!get_f32(env, argv[0], &u, &lu) || !get_f32(env, argv[1], &a, &la)) return throw_type(env, msg);
-  snprintf(msg, sizeof msg, "Cannot apply %s: bad sizes", what);
-  if (!get_i64(env, argv[2], &vol) || !get_i64(env, argv[3], &channels) || vol < 0 || channels < 0 || vol > INT32_MAX || channels > INT32_MAX)
-    return throw_range(env, msg);
-  snprintf(msg, sizeof msg, "Cannot apply %s: conjU must be a boolean", what);
-  if (napi_get_value_bool(env, argv[4], &conj_u) != napi_ok) return throw_type(env, msg);
+  /* Strides ≥ vol need at least the vol·channels values these checks ask for; the stride checks below ask the rest. */
+  if (!channel_sum_args(env, argv, what, &u, &a, &lu, &la, &vol, &channels, &conj_u)) return NULL;
   int64_t strides[2] = {vol, vol};
   for (int k = 0; strided && k < 2; k++) {
     snprintf(msg, sizeof msg, "Cannot apply %s: a channel stride is not an integer from vol to 2^31 − 1", what);

@@ -314,7 +314,7 @@ export class GrappaRecon {
       }
       weights = rotatedUnmixing(weights, vol, Cu, frames, rotation.vectors, exec.shared);
     }
-    const offsets = E2 === 1 ? frameLatticeOffsets(data, R[0], frames.length) : undefined;
+    const offsets = frameLatticeOffsets(data, R[0], frames.length);
     // Tasks of UNWRAP_GROUP frames: frames with the same weights are unwrapped together (generic-recon-tasks.ts).
     const pieces = exec.shared ? splitRange(frames.length, Math.ceil(frames.length / UNWRAP_GROUP)) : [[0, frames.length] as [number, number]];
     yield pieces.map(([from, to]) => ['grappaUnwrap', {

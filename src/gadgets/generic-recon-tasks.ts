@@ -161,8 +161,8 @@ function grappaUnwrap(a: GrappaUnwrapArgs): null {
     let i1 = i0 + 1;
     while (i1 < a.frames.length && i1 - i0 < UNWRAP_GROUP && (a.frames[i1] as [number, number])[1] === ub && offsetOf(i1) >= 0) i1++;
     const group = i1 - i0;
-    const lines = latticeArea(piece * group);
-    for (let g = 0; g < group; g++) unwrapAccumulator(g, vol);
+    const lines = frameArea(piece * group);
+    const accs = Array.from({ length: group }, (_v, g) => unwrapAccumulator(g, vol));
     for (let c0 = 0; c0 < channels; c0 += UNWRAP_CHANNELS) {
       const n = Math.min(UNWRAP_CHANNELS, channels - c0);
       for (let g = 0; g < group; g++) {
@@ -170,7 +170,7 @@ function grappaUnwrap(a: GrappaUnwrapArgs): null {
         const mine = lines.subarray(piece * g, piece * g + 2 * RO * M * n);
         gatherLattice(mine, a.data, 2 * (block * b + vol * c0), 2 * vol, RO, E1, R, offsetOf(i0 + g), n);
         fftc(mine, [RO, M, 1, n], axes, true);
-        const acc = unwrapSums[g] as Float64Array;
+        const acc = accs[g] as Float64Array;
         for (const [u, from, len] of runs) {
           channelSumStrided(weights.subarray(2 * (vol * c0 + RO * u)), mine.subarray(2 * RO * from), RO * len, n, false, acc.subarray(2 * RO * u), vol, RO * M);
         }
@@ -178,7 +178,7 @@ function grappaUnwrap(a: GrappaUnwrapArgs): null {
     }
     for (let g = 0; g < group; g++) {
       const b = (a.frames[i0 + g] as [number, number])[0];
-      const acc = (unwrapSums[g] as Float64Array).subarray(0, 2 * vol);
+      const acc = accs[g] as Float64Array;
       latticePhase(acc, RO, E1, R, offsetOf(i0 + g));
       finishChannelSum(acc, vol, a.scale, a.out.subarray(2 * vol * b, 2 * vol * (b + 1)));
     }
@@ -200,14 +200,6 @@ function unwrapAccumulator(g: number, vol: number): Float64Array {
   const view = acc.subarray(0, 2 * vol);
   view.fill(0);
   return view;
-}
-
-/** Scratch for the lattice lines of `grappaUnwrap`, reused like the frame scratch. */
-let latticeScratch = new Float32Array(0);
-
-function latticeArea(length: number): Float32Array {
-  if (latticeScratch.length < length) latticeScratch = new Float32Array(length);
-  return latticeScratch.subarray(0, length);
 }
 
 /** Arguments of `fftCombine`: frames (data block b, maps block mb) of [RO, E1, E2, CHA] data: inverse FFT, then Σ_c conj(m_c)·x_c into `out`. */
