@@ -25,6 +25,7 @@
 #define _DEFAULT_SOURCE /* madvise */
 #include <node_api.h>
 #include <pthread.h>
+#include "shared_external.h"
 #include <hdf5.h>
 #include <ismrmrd/ismrmrd.h>
 #include <ismrmrd/dataset.h>
@@ -1501,13 +1502,11 @@ static bool read_block(Handle *h, uint32_t start, uint32_t count, uint64_t max_b
 /*
  * GC accounting of the blocks. V8 counts an external backing store's bytes as
  * external memory, and every 64 MB of growth starts a full (mark-compact)
- * collection: reading a 4 GB file would run some sixty of them, each marking
- * the whole JavaScript heap on every core, for buffers that die young anyway
- * (the first gadget copies or transforms each readout, and the young-generation
- * collections, which run all the time, free them). So a block's bytes are
- * taken off the external count when it is made and put back when it is freed:
- * net zero, as for shared memory. (Until this change the addon also added its
- * own count, so each block counted twice: a full GC every 32 MB read.)
+ * collection; it also counts young ArrayBuffers' bytes, and once 32 MB of them
+ * are alive every ArrayBuffer JavaScript allocates first runs a young-generation
+ * collection. A block's samples are therefore a SharedArrayBuffer (counted by
+ * neither); its small headers and layout arrays are external buffers whose bytes
+ * are taken off the external count when made and put back when freed.
  */
 static void free_external(napi_env env, void *data, void *hint) {
   free(data);
@@ -1515,34 +1514,16 @@ static void free_external(napi_env env, void *data, void *hint) {
   napi_adjust_external_memory(env, (int64_t)(uintptr_t)hint, &adjusted);
 }
 
-static void pool_external(napi_env env, void *data, void *hint) {
-  pool_give(data);
-  int64_t adjusted = 0;
-  napi_adjust_external_memory(env, (int64_t)(uintptr_t)hint, &adjusted);
-}
+static void pool_release(void *data, size_t bytes, void *hint) { pool_give(data); }
 
-static void mapped_external(napi_env env, void *data, void *hint) {
-  munmap(data, (size_t)(uintptr_t)hint);
-  int64_t adjusted = 0;
-  napi_adjust_external_memory(env, (int64_t)(uintptr_t)hint, &adjusted);
-}
+static void mapped_release(void *data, size_t bytes, void *hint) { munmap(data, bytes); }
 
-/* How a block's memory was made, and so how it is freed. */
-typedef enum { MEM_MALLOC, MEM_POOLED, MEM_MAPPED } MemKind;
-
-static void mem_release(void *data, size_t bytes, MemKind kind) {
-  if (kind == MEM_POOLED) pool_give(data);
-  else if (kind == MEM_MAPPED) munmap(data, bytes);
-  else free(data);
-}
-
-/* A typed array over `data` (of `kind`), which JS then owns; NULL (data freed) on failure. */
-static napi_value take_typed(napi_env env, napi_typedarray_type type, void *data, size_t count, size_t esz, MemKind kind) {
+/* A typed array over malloc'd `data`, which JS then owns; NULL (data freed) on failure. */
+static napi_value take_typed(napi_env env, napi_typedarray_type type, void *data, size_t count, size_t esz) {
   size_t bytes = count * esz;
   napi_value ab, ta;
-  napi_finalize fin = kind == MEM_POOLED ? pool_external : kind == MEM_MAPPED ? mapped_external : free_external;
-  if (napi_create_external_arraybuffer(env, data, bytes, fin, (void *)(uintptr_t)bytes, &ab) != napi_ok) {
-    mem_release(data, bytes, kind);
+  if (napi_create_external_arraybuffer(env, data, bytes, free_external, (void *)(uintptr_t)bytes, &ab) != napi_ok) {
+    free(data);
     return NULL;
   }
   int64_t adjusted = 0;
@@ -1556,11 +1537,13 @@ static napi_value block_to_js(napi_env env, Block *b) {
   napi_value obj, heads, floats, layout;
   uint8_t *hp = b->heads; float *fp = b->floats; uint32_t *lp = b->layout;
   uint32_t n = b->count; size_t nf = b->nfloats;
-  MemKind fk = b->mapped ? MEM_MAPPED : MEM_POOLED;
+  bool mapped = b->mapped > 0;
   memset(b, 0, sizeof *b);
-  heads = take_typed(env, napi_uint8_array, hp, (size_t)n * ACQ_HEAD, 1, MEM_MALLOC);
-  floats = take_typed(env, napi_float32_array, fp, nf, sizeof(float), fk);
-  layout = take_typed(env, napi_uint32_array, lp, (size_t)n * 4, sizeof(uint32_t), MEM_MALLOC);
+  heads = take_typed(env, napi_uint8_array, hp, (size_t)n * ACQ_HEAD, 1);
+  /* The samples (pooled or mapped) become a SharedArrayBuffer (shared_external.h): no young-generation collection
+     for them, and compute threads read the readouts where they lie. */
+  floats = gantry_shared_float32(env, fp, nf, mapped ? mapped_release : pool_release, NULL);
+  layout = take_typed(env, napi_uint32_array, lp, (size_t)n * 4, sizeof(uint32_t));
   if (!heads || !floats || !layout || napi_create_object(env, &obj) != napi_ok ||
       napi_set_named_property(env, obj, "heads", heads) != napi_ok ||
       napi_set_named_property(env, obj, "floats", floats) != napi_ok ||

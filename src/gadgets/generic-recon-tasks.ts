@@ -250,9 +250,9 @@ function rssFrames(a: RssFramesArgs): null {
   return null;
 }
 
-/** Arguments of `noiseWhitening`: readouts packed in `input` (at `offsets`, in floats) whitened into the same places of `out`. */
+/** Arguments of `noiseWhitening`: readouts `inputs[k]` whitened into `out` at `offsets[k]` (floats). */
 export interface NoiseWhiteningArgs {
-  input: Float32Array;
+  inputs: Float32Array[];
   out: Float32Array;
   offsets: number[];
   samples: number[];
@@ -263,15 +263,14 @@ export interface NoiseWhiteningArgs {
 function noiseWhitening(a: NoiseWhiteningArgs): null {
   a.offsets.forEach((offset, k) => {
     const n = 2 * (a.samples[k] as number) * a.channels;
-    applyNoiseWhitening(a.input.subarray(offset, offset + n), a.samples[k] as number, a.channels, a.matrix, a.out.subarray(offset, offset + n));
+    applyNoiseWhitening((a.inputs[k] as Float32Array).subarray(0, n), a.samples[k] as number, a.channels, a.matrix, a.out.subarray(offset, offset + n));
   });
   return null;
 }
 
-/** Arguments of `removeOversampling`: readouts packed in `input` cut to `kept[k]` of `samples[k]` samples into `out`, mixed by `mix` when given. */
+/** Arguments of `removeOversampling`: readouts `inputs[k]` cut to `kept[k]` of `samples[k]` samples into `out` at `outOffsets[k]`, mixed by `mix` when given. */
 export interface OversamplingRemovalArgs {
-  input: Float32Array;
-  inOffsets: readonly number[];
+  inputs: readonly Float32Array[];
   out: Float32Array;
   outOffsets: readonly number[];
   samples: readonly number[];
@@ -282,12 +281,12 @@ export interface OversamplingRemovalArgs {
 }
 
 function removeOversampling(a: OversamplingRemovalArgs): null {
-  a.inOffsets.forEach((from, k) => {
+  a.inputs.forEach((input, k) => {
     const samples = a.samples[k] as number;
     const kept = a.kept[k] as number;
     const to = (a.outOffsets[k] as number);
     removeOversamplingInto(
-      a.input.subarray(from, from + 2 * samples * a.channels), samples, a.channels, kept,
+      input.subarray(0, 2 * samples * a.channels), samples, a.channels, kept,
       a.out.subarray(to, to + 2 * kept * a.channels), a.mix ?? undefined,
     );
   });

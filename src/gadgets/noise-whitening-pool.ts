@@ -1,6 +1,6 @@
 /**
- * Noise prewhitening of readouts on the compute threads: readouts are
- * packed in batches into shared memory and whitened on a worker (the same
+ * Noise prewhitening of readouts on the compute threads: readouts go in
+ * batches in shared memory (`readout-batches.ts`) and are whitened on a worker (the same
  * `applyNoiseWhitening` per readout as inline, so the same bits) and sent on
  * in their input order (`readout-batches.ts`), with at most `inFlight`
  * batches outstanding.
@@ -24,9 +24,9 @@ const whiteningWork: ReadoutWork<Whitening> = {
   inputFloats: (_acq, w) => 2 * w.samples * w.channels,
   outputFloats: (_acq, w) => 2 * w.samples * w.channels,
   args: (b): NoiseWhiteningArgs => ({
-    input: b.input,
+    inputs: [...b.inputs],
     out: b.out,
-    offsets: [...b.inOffsets],
+    offsets: [...b.outOffsets],
     samples: b.metas.map((w) => w.samples),
     channels: (b.metas[0] as Whitening).channels,
     matrix: (b.metas[0] as Whitening).matrix,

@@ -5,7 +5,7 @@ import type { Message } from '../ismrmrd/messages.js';
 import { emptyAcquisitionHeader, type Acquisition } from '../ismrmrd/types.js';
 import { removeOversamplingInto } from '../kernels/readout-oversampling.js';
 import { RECON_TASKS_URL, type OversamplingRemovalArgs } from './generic-recon-tasks.js';
-import { ReadoutBatches, type ReadoutWork } from './readout-batches.js';
+import { ReadoutBatches, type PackedReadouts, type ReadoutWork } from './readout-batches.js';
 import { randomComplex } from './testing.js';
 
 interface Cut {
@@ -13,25 +13,40 @@ interface Cut {
   mix: Float32Array | undefined;
 }
 
+/** Batches whose inputs were the readouts' own shared memory, and those packed into a copy. */
+const inputKinds = { inPlace: 0, packed: 0 };
+
 const cutWork: ReadoutWork<Cut> = {
   task: 'removeOversampling',
   key: (acq, m) => m.mix ?? acq.head.active_channels,
   inputFloats: (acq) => 2 * acq.head.number_of_samples * acq.head.active_channels,
   outputFloats: (acq, m) => 2 * m.kept * acq.head.active_channels,
-  args: (b): OversamplingRemovalArgs => ({
-    input: b.input, inOffsets: b.inOffsets, out: b.out, outOffsets: b.outOffsets,
-    samples: b.acqs.map((a) => a.head.number_of_samples), kept: b.metas.map((m) => m.kept),
-    channels: (b.acqs[0] as Acquisition).head.active_channels, mix: b.metas[0]?.mix ?? null,
-  }),
+  args: (b): OversamplingRemovalArgs => {
+    if (b.inputs.every((x, k) => x.buffer === b.acqs[k]?.data.buffer)) inputKinds.inPlace += 1;
+    else if (b.inputs.every((x) => x.buffer === b.inputs[0]?.buffer)) inputKinds.packed += 1;
+    return cutArgs(b);
+  },
   result: (acq, m, data) => ({ ...acq, head: { ...acq.head, number_of_samples: m.kept }, data }),
 };
 
-function readout(k: number, samples: number, channels: number): Acquisition {
+function cutArgs(b: PackedReadouts<Cut>): OversamplingRemovalArgs {
+  return {
+    inputs: b.inputs, out: b.out, outOffsets: b.outOffsets,
+    samples: b.acqs.map((a) => a.head.number_of_samples), kept: b.metas.map((m) => m.kept),
+    channels: (b.acqs[0] as Acquisition).head.active_channels, mix: b.metas[0]?.mix ?? null,
+  };
+}
+
+/** Readout k; with `shared`, its data lie in a SharedArrayBuffer (as readouts read from a file do). */
+function readout(k: number, samples: number, channels: number, shared = false): Acquisition {
   const head = emptyAcquisitionHeader();
   head.scan_counter = k;
   head.number_of_samples = samples;
   head.active_channels = channels;
-  return { kind: 'acquisition', head, traj: new Float32Array(0), data: randomComplex(samples * channels, 100 + k) };
+  const values = randomComplex(samples * channels, 100 + k);
+  const data = shared ? new Float32Array(new SharedArrayBuffer(4 * values.length + 64), 32, values.length) : values;
+  data.set(values);
+  return { kind: 'acquisition', head, traj: new Float32Array(0), data };
 }
 
 const marker: Message = { kind: 'text', text: 'between' };
@@ -40,7 +55,10 @@ test('readout batches on a worker give the inline bits, in input order, with pas
   const channels = 4;
   const mixA = randomComplex(channels * channels, 7);
   const mixB = randomComplex(channels * channels, 8);
-  const acqs = Array.from({ length: 45 }, (_v, k) => readout(k, k % 5 === 0 ? 48 : 64, channels));
+  // The first 20 in shared memory (batches of them go as they lie), the others packed into a shared copy.
+  const acqs = Array.from({ length: 45 }, (_v, k) => readout(k, k % 5 === 0 ? 48 : 64, channels, k < 20));
+  inputKinds.inPlace = 0;
+  inputKinds.packed = 0;
   const cuts: Cut[] = acqs.map((a, k) => ({ kept: a.head.number_of_samples / 2, mix: k < 30 ? mixA : k < 40 ? mixB : undefined }));
   const got: Message[] = [];
   const pool = createComputePool(RECON_TASKS_URL, 1);
@@ -56,6 +74,7 @@ test('readout batches on a worker give the inline bits, in input order, with pas
   }
   assert.equal(got.length, acqs.length + 1);
   assert.equal(got[18], marker, 'the passed message keeps its place');
+  assert.ok(inputKinds.inPlace >= 4 && inputKinds.packed >= 6, `shared readouts go in place, others packed: ${JSON.stringify(inputKinds)}`);
   const readouts = got.filter((m) => m !== marker) as Acquisition[];
   readouts.forEach((m, k) => {
     const a = acqs[k] as Acquisition;

@@ -1,6 +1,7 @@
 /**
- * Per-readout work on the compute threads: readouts are packed in batches
- * into shared memory, a task of `generic-recon-tasks.ts` does the batch on
+ * Per-readout work on the compute threads: readouts go in batches, in
+ * shared memory (where they lie when it is shared already, else packed into
+ * a shared array), a task of `generic-recon-tasks.ts` does the batch on
  * a worker (the same per-readout kernel calls as inline, so the same bits),
  * and the results go on in input order. Used by the gadgets whose work per
  * readout would otherwise keep the event-loop thread busy while the workers
@@ -19,7 +20,7 @@
  * - Errors: a failed batch fails the next `add`, `pass` or `finish`.
  */
 import type { Output } from '../engine/channel.js';
-import { sharedFloat32, URGENT_AHEAD, type ComputePool } from '../engine/thread-pool.js';
+import { isShared, sharedFloat32, URGENT_AHEAD, type ComputePool } from '../engine/thread-pool.js';
 import type { Message } from '../ismrmrd/messages.js';
 import type { Acquisition } from '../ismrmrd/types.js';
 import { copyBlocks } from '../kernels/copy.js';
@@ -34,13 +35,17 @@ function runHere(name: ReconTaskName, args: unknown): Promise<unknown> {
   }
 }
 
-/** A batch as packed for its task: readout k's input at `input[inOffsets[k]…]`, its result at `out[outOffsets[k]…]`. */
+/**
+ * A batch as handed to its task: readout k's input is `inputs[k]` (shared
+ * memory: its own data where that is shared already, as readouts read from a
+ * file are, else a copy packed into one shared array), its result goes to
+ * `out[outOffsets[k]…]`.
+ */
 export interface PackedReadouts<M> {
   readonly acqs: readonly Acquisition[];
   readonly metas: readonly M[];
-  readonly input: Float32Array;
+  readonly inputs: readonly Float32Array[];
   readonly out: Float32Array;
-  readonly inOffsets: readonly number[];
   readonly outOffsets: readonly number[];
 }
 
@@ -148,22 +153,34 @@ export class ReadoutBatches<M> {
     this.acqs = [];
     this.metas = [];
     this.floats = 0;
-    const inOffsets: number[] = [];
     const outOffsets: number[] = [];
     let inTotal = 0;
     let outTotal = 0;
+    let allShared = true;
     acqs.forEach((acq, k) => {
-      inOffsets.push(inTotal);
       outOffsets.push(outTotal);
       inTotal += this.work.inputFloats(acq, metas[k] as M);
       outTotal += this.work.outputFloats(acq, metas[k] as M);
+      allShared &&= isShared(acq.data);
     });
-    const whole = this.takeInput(inTotal);
-    const input = whole.subarray(0, inTotal);
-    // Native memcpy: V8's TypedArray.set into shared memory copies word by word (src/kernels/copy.ts).
-    acqs.forEach((acq, k) => copyBlocks(input, inOffsets[k] as number, 0, acq.data, 0, 0, this.work.inputFloats(acq, metas[k] as M), 1));
+    let whole: Float32Array | undefined;
+    let inputs: Float32Array[];
+    if (allShared) {
+      inputs = acqs.map((acq, k) => acq.data.subarray(0, this.work.inputFloats(acq, metas[k] as M)));
+    } else {
+      const packed = this.takeInput(inTotal);
+      whole = packed;
+      let at = 0;
+      inputs = acqs.map((acq, k) => {
+        const floats = this.work.inputFloats(acq, metas[k] as M);
+        // Native memcpy: V8's TypedArray.set into shared memory copies word by word (src/kernels/copy.ts).
+        copyBlocks(packed, at, 0, acq.data, 0, 0, floats, 1);
+        at += floats;
+        return packed.subarray(at - floats, at);
+      });
+    }
     const out = sharedFloat32(outTotal);
-    const batch: PackedReadouts<M> = { acqs, metas, input, out, inOffsets, outOffsets };
+    const batch: PackedReadouts<M> = { acqs, metas, inputs, out, outOffsets };
     // The workers have enough to do (a slice's pieces are running): do the batch here rather than stall the stream behind them.
     const args = this.work.args(batch);
     const done = this.pool.freeUrgentSlots > 0 ? this.pool.run<unknown>(this.work.task, args, { urgent: true }) : runHere(this.work.task, args);
@@ -172,7 +189,7 @@ export class ReadoutBatches<M> {
     const step = this.tail.then(async () => {
       try {
         await done;
-        this.freeInputs.push(whole);
+        if (whole) this.freeInputs.push(whole);
         if (this.failure) return;
         for (let k = 0; k < acqs.length; k++) {
           const from = outOffsets[k] as number;

@@ -115,8 +115,7 @@ const pooledRemoval: ReadoutWork<PooledRemoval> = {
   inputFloats: (acq) => 2 * acq.head.number_of_samples * acq.head.active_channels,
   outputFloats: (acq, m) => 2 * m.kept * acq.head.active_channels,
   args: (b): OversamplingRemovalArgs => ({
-    input: b.input,
-    inOffsets: b.inOffsets,
+    inputs: b.inputs,
     out: b.out,
     outOffsets: b.outOffsets,
     samples: b.acqs.map((a) => a.head.number_of_samples),
