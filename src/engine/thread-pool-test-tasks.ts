@@ -31,4 +31,11 @@ function where(): 'main' | 'worker' {
   return isMainThread ? 'main' : 'worker';
 }
 
-export const tasks = { squares, fail, crash, where } as const;
+/** Where it ran, after keeping its thread busy for `ms`. */
+function busyWhere(a: { ms: number }): 'main' | 'worker' {
+  const end = performance.now() + a.ms;
+  while (performance.now() < end);
+  return where();
+}
+
+export const tasks = { squares, fail, crash, where, busyWhere } as const;

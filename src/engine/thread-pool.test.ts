@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ComputeTaskError, createComputePool, isShared, SENT_AHEAD, sharedFloat32, shareWith, URGENT_AHEAD } from './thread-pool.js';
 
 const TASKS = new URL('./thread-pool-test-tasks.js', import.meta.url).href;
+const { tasks } = await import(TASKS) as typeof import('./thread-pool-test-tasks.js');
 
 function input(n: number): Float32Array {
   const a = sharedFloat32(n);
@@ -31,6 +32,21 @@ test('a compute pool shares memory with its workers and returns results in submi
   } finally {
     await pool.close();
     await inline.close();
+  }
+});
+
+test('the caller\'s share of a batch waits for the caller while a worker is busy, and goes to a worker that has nothing', { timeout: 30_000 }, async () => {
+  const pool = createComputePool(TASKS, 1);
+  const here = (name: string, args: unknown): unknown => (name === 'busyWhere' ? 'main' : (tasks as Record<string, (a: unknown) => unknown>)[name]?.(args));
+  try {
+    await pool.run('where', {}); // the worker is up
+    const batch = pool.all<string>([['busyWhere', { ms: 300 }], ['busyWhere', { ms: 0 }], ['busyWhere', { ms: 0 }]], { callerShare: 1 });
+    assert.equal(pool.helpOnce(here), true, 'the last task waited in the queue for the caller');
+    assert.equal(pool.helpOnce(here), false, 'the others went to the worker');
+    assert.deepEqual(await batch, ['worker', 'worker', 'main']);
+    assert.deepEqual(await pool.all<string>([['busyWhere', { ms: 0 }], ['where', {}]], { callerShare: 2 }), ['worker', 'worker'], 'an idle worker takes what the caller left');
+  } finally {
+    await pool.close();
   }
 });
 

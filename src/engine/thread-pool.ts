@@ -57,7 +57,7 @@ export interface ComputePool {
    */
   run<R>(name: string, args: unknown, options?: RunOptions): Promise<R>;
   /** Runs every `[name, args]` and resolves with the results in the given order. */
-  all<R>(jobs: readonly (readonly [string, unknown])[]): Promise<R[]>;
+  all<R>(jobs: readonly (readonly [string, unknown])[], options?: AllOptions): Promise<R[]>;
   /**
    * Takes the newest waiting task that is not urgent and runs it on the
    * calling thread with `run` (the task module's function for that name),
@@ -72,6 +72,18 @@ export interface ComputePool {
 /** Options of {@link ComputePool.run}. */
 export interface RunOptions {
   urgent?: boolean;
+  /**
+   * Left for the calling thread, which takes it with {@link ComputePool.helpOnce}:
+   * a worker takes it only when it has no task at all (so no worker waits while
+   * such a task does).
+   */
+  forCaller?: boolean;
+}
+
+/** Options of {@link ComputePool.all}. */
+export interface AllOptions {
+  /** The last this many tasks are left for the calling thread ({@link RunOptions.forCaller}). */
+  callerShare?: number;
 }
 
 /** Thrown for a task that failed on a worker (its message, name and stack are the worker's). */
@@ -123,7 +135,7 @@ class InlinePool implements ComputePool {
     return (task as (a: unknown) => R)(args);
   }
 
-  async all<R>(jobs: readonly (readonly [string, unknown])[]): Promise<R[]> {
+  async all<R>(jobs: readonly (readonly [string, unknown])[], _options?: AllOptions): Promise<R[]> {
     const out: R[] = [];
     for (const [name, args] of jobs) out.push(await this.run<R>(name, args));
     return out;
@@ -141,6 +153,7 @@ interface Pending {
   name: string;
   args: unknown;
   urgent: boolean;
+  forCaller: boolean;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -210,7 +223,7 @@ class WorkerPool implements ComputePool {
     if (this.closed) throw new ComputeTaskError(name, 'the compute pool is closed');
     return new Promise<R>((resolve, reject) => {
       const urgent = options?.urgent === true;
-      const job: Pending = { id: this.nextId++, name, args, urgent, resolve: resolve as (v: unknown) => void, reject };
+      const job: Pending = { id: this.nextId++, name, args, urgent, forCaller: !urgent && options?.forCaller === true, resolve: resolve as (v: unknown) => void, reject };
       if (urgent) {
         let at = 0;
         while (at < this.queue.length && (this.queue[at] as Pending).urgent) at++;
@@ -222,10 +235,11 @@ class WorkerPool implements ComputePool {
     });
   }
 
-  async all<R>(jobs: readonly (readonly [string, unknown])[]): Promise<R[]> {
+  async all<R>(jobs: readonly (readonly [string, unknown])[], options?: AllOptions): Promise<R[]> {
     const promises: Promise<R>[] = [];
-    for (const [name, args] of jobs) {
-      const p = this.run<R>(name, args);
+    const own = jobs.length - Math.max(0, Math.min(jobs.length, options?.callerShare ?? 0));
+    for (const [k, [name, args]] of jobs.entries()) {
+      const p = this.run<R>(name, args, { forCaller: k >= own });
       p.catch(() => undefined);
       promises.push(p);
     }
@@ -264,7 +278,8 @@ class WorkerPool implements ComputePool {
 
   /**
    * Sends waiting tasks to the workers: first one to each idle worker, then
-   * up to {@link SENT_AHEAD} each, then urgent ones up to {@link URGENT_AHEAD}.
+   * up to {@link SENT_AHEAD} each, then urgent ones up to {@link URGENT_AHEAD};
+   * a task left for the caller goes only to a worker with none.
    */
   private dispatch(): void {
     const urgentHead = (): boolean => (this.queue[0] as Pending).urgent;
@@ -272,6 +287,7 @@ class WorkerPool implements ComputePool {
       for (let i = 0; i < this.slots.length && this.queue.length > 0 && (depth <= SENT_AHEAD || urgentHead()); i++) {
         let slot = this.slots[i];
         if (slot && slot.jobs.length >= depth) continue;
+        if (slot && slot.jobs.length > 0 && (this.queue[0] as Pending).forCaller) continue;
         slot ??= this.spawn(i);
         const job = this.queue.shift() as Pending;
         slot.jobs.push(job);

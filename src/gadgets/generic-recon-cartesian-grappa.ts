@@ -251,7 +251,8 @@ export class GrappaRecon {
         dims: [refRO, refE1, refE2, srcCha], dstCha, options: calOptions,
       } satisfies GrappaCalibrateArgs] as const)
       : [];
-    const results = yield [...mapJobs, ...calJobs];
+    // Calibrations first: the longest pieces go to the workers, the coil maps (the last) are the calling thread's share.
+    const results = yield [...calJobs, ...mapJobs];
     const coilMaps: ComplexArray = { data: maps, dims: mapsK.dims.slice() };
     if (!accelerated) {
       const unmixing = new Float32Array(maps.length);
@@ -261,7 +262,7 @@ export class GrappaRecon {
       }
       return { grid, srcCha, dstCha, coilMaps, unmixing: { data: unmixing, dims: coilMaps.dims.slice() } };
     }
-    const cals = results.slice(blocks) as GrappaCalibrateResult[];
+    const cals = results.slice(0, calJobs.length) as GrappaCalibrateResult[];
     const unmixing = sharedFloat32(2 * vol * srcCha * blocks, exec.shared);
     const mixJobs: (readonly [ReconTaskName, unknown])[] = [];
     for (let b = 0; b < blocks; b++) {

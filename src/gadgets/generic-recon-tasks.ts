@@ -416,7 +416,8 @@ export async function runOnPool<T>(pool: ComputePool, steps: ReconSteps<T>): Pro
   if (pool.workers === 0) return runInline(steps);
   let r = steps.next([]);
   while (!r.done) {
-    const all = pool.all<unknown>(r.value);
+    // The calling thread's share of the batch waits for it (the last pieces): workers take it only when idle.
+    const all = pool.all<unknown>(r.value, { callerShare: Math.floor(r.value.length / (pool.workers + 1)) });
     let settled = false;
     all.then(() => { settled = true; }, () => { settled = true; });
     while (!settled) {
