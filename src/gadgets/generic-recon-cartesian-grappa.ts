@@ -33,7 +33,10 @@ import type { DataBuffered, ImageArray, ReconBit, ReconData } from '../ismrmrd/b
 import { isReconData, type Message } from '../ismrmrd/messages.js';
 import type { ComplexArray } from '../ismrmrd/ndarray.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
-import { gfactorFromUnmixing, type GrappaCalibrationOptions } from '../kernels/grappa.js';
+import {
+  gfactorFromUnmixing, grappaConvolutionKernel, grappaSystem, normalPieceFloats, solveGrappa,
+  type GrappaCalibrationOptions, type GrappaSystem, type NormalEquationPiece,
+} from '../kernels/grappa.js';
 import { cgemm } from '../kernels/blas.js';
 import { DataRole } from './generic-recon-common.js';
 import {
@@ -42,7 +45,7 @@ import {
 } from './generic-recon-base.js';
 import {
   executionOf, INLINE, reconPool, runInline, runOnPool, splitRange, UNWRAP_GROUP,
-  type CoilMapsArgs, type GrappaCalibrateArgs, type GrappaCalibrateResult, type GrappaUnmixingArgs, type GrappaUnwrapArgs,
+  type CoilMapsArgs, type GrappaNormalPieceArgs, type GrappaUnmixingArgs, type GrappaUnwrapArgs,
   type JobBatch, type ReconExecution, type ReconSteps, type ReconTaskName,
 } from './generic-recon-tasks.js';
 import { copyInto } from '../kernels/copy.js';
@@ -245,14 +248,23 @@ export class GrappaRecon {
       overDetermineRatio: o.grappa_calib_over_determine_ratio,
       fitItself,
     };
-    const calJobs: JobBatch = accelerated
-      ? Array.from({ length: blocks }, (_v, b) => ['grappaCalibrate', {
-        ref: ref.data.data.subarray(2 * refBlock * srcCha * b, 2 * refBlock * srcCha * (b + 1)),
-        dims: [refRO, refE1, refE2, srcCha], dstCha, options: calOptions,
-      } satisfies GrappaCalibrateArgs] as const)
+    // Each block's least-squares system, and its normal equations in two pieces of equal work (kernels/grappa.ts).
+    const systems = accelerated
+      ? Array.from({ length: blocks }, (_v, b) => {
+        const src = ref.data.data.subarray(2 * refBlock * srcCha * b, 2 * refBlock * srcCha * (b + 1));
+        const dst = fitItself ? src.subarray(0, 2 * refBlock * dstCha) : src;
+        return grappaSystem(src, [refRO, refE1, refE2, srcCha], dst, fitItself ? dstCha : srcCha, calOptions, (n) => sharedFloat32(n, exec.shared));
+      })
       : [];
-    // Calibrations first: the longest pieces go to the workers, the coil maps (the last) are the calling thread's share.
-    const results = yield [...calJobs, ...mapJobs];
+    const pieces = systems.map((system) => ([0, 1] as const).map((part): NormalEquationPiece => {
+      const n = normalPieceFloats(system, part);
+      return { gram: sharedFloat32(n.gram, exec.shared), rhs: sharedFloat32(n.rhs, exec.shared) };
+    }) as [NormalEquationPiece, NormalEquationPiece]);
+    const calJobs: JobBatch = systems.flatMap((system, b) => ([0, 1] as const).map((part) => ['grappaNormalPiece', {
+      system, part, out: (pieces[b] as [NormalEquationPiece, NormalEquationPiece])[part],
+    } satisfies GrappaNormalPieceArgs] as const));
+    // The calibration pieces first, the coil maps last: the calling thread's share is the last pieces of a batch.
+    yield [...calJobs, ...mapJobs];
     const coilMaps: ComplexArray = { data: maps, dims: mapsK.dims.slice() };
     if (!accelerated) {
       const unmixing = new Float32Array(maps.length);
@@ -262,11 +274,11 @@ export class GrappaRecon {
       }
       return { grid, srcCha, dstCha, coilMaps, unmixing: { data: unmixing, dims: coilMaps.dims.slice() } };
     }
-    const cals = results.slice(0, calJobs.length) as GrappaCalibrateResult[];
     const unmixing = sharedFloat32(2 * vol * srcCha * blocks, exec.shared);
     const mixJobs: (readonly [ReconTaskName, unknown])[] = [];
     for (let b = 0; b < blocks; b++) {
-      const cal = cals[b] as GrappaCalibrateResult;
+      const solved = solveGrappa(systems[b] as GrappaSystem, pieces[b] as [NormalEquationPiece, NormalEquationPiece]);
+      const cal = { conv: grappaConvolutionKernel(solved), equations: solved.equations, unknowns: solved.unknowns };
       if (o.verbose) this.context?.log.info(`GRAPPA encoding ${e} block ${b}: ${cal.equations} equations, ${cal.unknowns} unknowns, ${srcCha} → ${cal.conv.dims[4]} channels`);
       for (const [from, to] of splitRange(srcCha, exec.parts)) {
         mixJobs.push(['grappaUnmixing', {

@@ -19,27 +19,18 @@ import { fftc, fftcFrom } from '../kernels/fft.js';
 import { gatherLattice, latticePhase, latticeRuns } from '../kernels/lattice.js';
 import { channelSumInto, channelSumStrided, finishChannelSum } from '../kernels/channel-sum.js';
 import {
-  calibrateGrappa, grappaConvolutionKernel, grappaUnmixingChannels,
-  type GrappaCalibrationOptions, type GrappaConvolutionKernel,
+  grappaUnmixingChannels, normalEquationPiece, type GrappaConvolutionKernel, type GrappaSystem, type NormalEquationPiece,
 } from '../kernels/grappa.js';
 import { applyChannelRotation } from '../kernels/klt.js';
 import { applyNoiseWhitening } from '../kernels/noise-whitening.js';
 import { copyBlocks } from '../kernels/copy.js';
 import { removeOversamplingInto } from '../kernels/readout-oversampling.js';
 
-/** Arguments of `grappaCalibrate`: one reference block [RO, E1, E2, srcCha]; targets are its first dstCha channels when fitting itself. */
-export interface GrappaCalibrateArgs {
-  ref: Float32Array;
-  dims: [number, number, number, number];
-  dstCha: number;
-  options: GrappaCalibrationOptions;
-}
-
-/** Result of `grappaCalibrate`. */
-export interface GrappaCalibrateResult {
-  conv: GrappaConvolutionKernel;
-  equations: number;
-  unknowns: number;
+/** Arguments of `grappaNormalPiece`: piece `part` of a calibration's normal equations (kernels/grappa.ts), into `out`. */
+export interface GrappaNormalPieceArgs {
+  system: GrappaSystem;
+  part: 0 | 1;
+  out: NormalEquationPiece;
 }
 
 /** Arguments of `grappaUnmixing`: channels [from, to) of one block's weights. */
@@ -91,11 +82,9 @@ export interface ChannelRotationArgs {
   blocks: [number, Float64Array][];
 }
 
-function grappaCalibrate(a: GrappaCalibrateArgs): GrappaCalibrateResult {
-  const [RO, E1, E2, srcCha] = a.dims;
-  const dst = a.options.fitItself ? a.ref.subarray(0, 2 * RO * E1 * E2 * a.dstCha) : a.ref;
-  const cal = calibrateGrappa(a.ref, a.dims, dst, a.options.fitItself ? a.dstCha : srcCha, a.options);
-  return { conv: grappaConvolutionKernel(cal), equations: cal.equations, unknowns: cal.unknowns };
+function grappaNormalPiece(a: GrappaNormalPieceArgs): null {
+  normalEquationPiece(a.system, a.part, a.out);
+  return null;
 }
 
 function grappaUnmixing(a: GrappaUnmixingArgs): null {
@@ -340,7 +329,7 @@ function channelRotation(a: ChannelRotationArgs): null {
 }
 
 /** The task table the compute threads load. */
-export const tasks = { grappaCalibrate, grappaUnmixing, grappaUnwrap, coilMaps, channelRotation, fftCombine, rssFrames, noiseWhitening, removeOversampling, placeReadouts } as const;
+export const tasks = { grappaNormalPiece, grappaUnmixing, grappaUnwrap, coilMaps, channelRotation, fftCombine, rssFrames, noiseWhitening, removeOversampling, placeReadouts } as const;
 
 /** Task names. */
 export type ReconTaskName = keyof typeof tasks;
@@ -417,7 +406,7 @@ export async function runOnPool<T>(pool: ComputePool, steps: ReconSteps<T>): Pro
   let r = steps.next([]);
   while (!r.done) {
     // The calling thread's share of the batch waits for it (the last pieces): workers take it only when idle.
-    const all = pool.all<unknown>(r.value, { callerShare: Math.floor(r.value.length / (pool.workers + 1)) });
+    const all = pool.all<unknown>(r.value, { callerShare: Math.ceil(r.value.length / (pool.workers + 1)) });
     let settled = false;
     all.then(() => { settled = true; }, () => { settled = true; });
     while (!settled) {

@@ -9,7 +9,13 @@ import {
   GrappaKspaceConvolution,
   grappaUnmixing,
   GrappaUnmixingOperator,
+  grappaSystem,
+  normalEquationPiece,
+  normalPieceFloats,
+  normalSplit,
+  solveGrappa,
 } from './grappa.js';
+import { cgemm, cherk } from './blas.js';
 import { fftc } from './fft.js';
 import { adjointMismatch } from './linear-operator.js';
 import { nrmse } from './complex-ops.js';
@@ -229,4 +235,35 @@ test('GRAPPA calibration reports too few ACS lines and empty ACS clearly', () =>
   const zeros = new Float32Array(acs.length);
   assert.throws(() => calibrateGrappa(zeros, acsDims, zeros, CHA, { accelE1: 2, kRO: 5, kE1: 4, lambda: 5e-4, fitItself: true }), /all zero/);
   assert.throws(() => calibrateGrappa(acs, acsDims, acs.subarray(0, acs.length / 2), CHA / 2, { accelE1: 2, kRO: 5, kE1: 4, lambda: 5e-4, fitItself: false }), /differ/);
+});
+
+test('the normal equations formed in two pieces are AᴴA and AᴴB of the whole system, and solve to calibrateGrappa\'s weights', () => {
+  const rand = seededRandom(41);
+  for (const [cha, kRO] of [[CHA, 5], [3, 3]] as const) {
+    const src = new Float32Array(2 * RO * 24 * cha).map(() => rand() - 0.5);
+    const options = { accelE1: 3, kRO, kE1: 4, lambda: 0.005, fitItself: true };
+    const system = grappaSystem(src, [RO, 24, 1, cha], src, cha, options);
+    const { K, T, M, A, B } = system;
+    const k1 = normalSplit(K);
+    assert.ok(k1 > 0 && k1 < K, `K = ${K} split in two`);
+    const pieces = ([0, 1] as const).map((part) => {
+      const n = normalPieceFloats(system, part);
+      return normalEquationPiece(system, part, { gram: new Float32Array(n.gram), rhs: new Float32Array(n.rhs) });
+    }) as [ReturnType<typeof normalEquationPiece>, ReturnType<typeof normalEquationPiece>];
+    const G = cherk(K, M, A, new Float32Array(2 * K * K), { trans: 'C', full: true });
+    const W = cgemm(K, T, M, A, B, new Float32Array(2 * K * T), { opA: 'C' });
+    const k2 = K - k1;
+    const g = (i: number, j: number): [number, number] => [G[2 * (i + K * j)] as number, G[2 * (i + K * j) + 1] as number];
+    const scale = Math.max(...Array.from(G, Math.abs));
+    const close = (got: number, want: number, what: string): void => assert.ok(Math.abs(got - want) <= 1e-5 * scale, `${what}: ${got} vs ${want}`);
+    for (let j = 0; j < k1; j++) for (let i = 0; i < k1; i++) close(pieces[0].gram[2 * (i + k1 * j)] as number, g(i, j)[0], `A₁ᴴA₁ ${i},${j}`);
+    for (let j = 0; j < k2; j++) for (let i = 0; i < k2; i++) close(pieces[0].gram[2 * (k1 * k1 + i + k2 * j) + 1] as number, g(k1 + i, k1 + j)[1], `A₂ᴴA₂ ${i},${j}`);
+    for (let j = 0; j < k1; j++) for (let i = 0; i < k2; i++) close(pieces[1].gram[2 * (i + k2 * j)] as number, g(k1 + i, j)[0], `A₂ᴴA₁ ${i},${j}`);
+    for (let t = 0; t < T; t++) {
+      for (let i = 0; i < k1; i++) close(pieces[0].rhs[2 * (i + k1 * t)] as number, W[2 * (i + K * t)] as number, `A₁ᴴB ${i},${t}`);
+      for (let i = 0; i < k2; i++) close(pieces[1].rhs[2 * (i + k2 * t) + 1] as number, W[2 * (k1 + i + K * t) + 1] as number, `A₂ᴴB ${i},${t}`);
+    }
+    const solved = solveGrappa(system, pieces);
+    assert.deepEqual(solved.weights, calibrateGrappa(src, [RO, 24, 1, cha], src, cha, options).weights, 'the same bits as calibrateGrappa');
+  }
 });

@@ -141,6 +141,127 @@ export interface GrappaCalibration {
 }
 
 /**
+ * The least-squares system of a GRAPPA calibration, A·W ≈ B: A (M × K) holds
+ * the source samples of each of the M kernel positions in the ACS region, B
+ * (M × T) its targets; both column-major complex.
+ */
+export interface GrappaSystem {
+  readonly pattern: GrappaPattern;
+  readonly srcCha: number;
+  readonly dstCha: number;
+  readonly lambda: number;
+  readonly K: number;
+  readonly T: number;
+  readonly M: number;
+  readonly A: Float32Array;
+  readonly B: Float32Array;
+}
+
+/**
+ * The normal equations AᴴA·W = AᴴB are formed in two pieces of equal work,
+ * split at column {@link normalSplit} of A (A = [A₁ A₂]): piece 0 is A₁ᴴA₁,
+ * A₂ᴴA₂ (Hermitian rank-k updates) and A₁ᴴB; piece 1 is A₂ᴴA₁ and A₂ᴴB. Two
+ * threads form them at once; one thread forms both, in the same way, so the
+ * weights have the same bits for any thread count.
+ */
+export interface NormalEquationPiece {
+  /** Piece 0: A₁ᴴA₁ (k₁ × k₁) then A₂ᴴA₂ (k₂ × k₂), both full; piece 1: A₂ᴴA₁ (k₂ × k₁). */
+  readonly gram: Float32Array;
+  /** A₁ᴴB (k₁ × T) for piece 0, A₂ᴴB (k₂ × T) for piece 1. */
+  readonly rhs: Float32Array;
+}
+
+/** k₁, the columns of A in its first block. */
+export function normalSplit(K: number): number {
+  return K >> 1;
+}
+
+/** Floats of piece `part`'s Gram block and right-hand side. */
+export function normalPieceFloats(system: Pick<GrappaSystem, 'K' | 'T'>, part: 0 | 1): { gram: number; rhs: number } {
+  const k1 = normalSplit(system.K);
+  const k2 = system.K - k1;
+  return part === 0 ? { gram: 2 * (k1 * k1 + k2 * k2), rhs: 2 * k1 * system.T } : { gram: 2 * k2 * k1, rhs: 2 * k2 * system.T };
+}
+
+/** Forms piece `part` of the normal equations of `system` into `out` (arrays of {@link normalPieceFloats}). */
+export function normalEquationPiece(system: GrappaSystem, part: 0 | 1, out: NormalEquationPiece): NormalEquationPiece {
+  const { K, T, M, A, B } = system;
+  const k1 = normalSplit(K);
+  const k2 = K - k1;
+  const A1 = A.subarray(0, 2 * M * k1);
+  const A2 = A.subarray(2 * M * k1, 2 * M * K);
+  if (part === 0) {
+    if (k1 > 0) cherk(k1, M, A1, out.gram.subarray(0, 2 * k1 * k1), { trans: 'C', full: true });
+    cherk(k2, M, A2, out.gram.subarray(2 * k1 * k1, 2 * (k1 * k1 + k2 * k2)), { trans: 'C', full: true });
+    if (k1 > 0 && T > 0) cgemm(k1, T, M, A1, B, out.rhs, { opA: 'C' });
+  } else {
+    if (k1 > 0) cgemm(k2, k1, M, A2, A1, out.gram, { opA: 'C' });
+    if (T > 0) cgemm(k2, T, M, A2, B, out.rhs, { opA: 'C' });
+  }
+  return out;
+}
+
+/**
+ * Solves the regularized normal equations from their two pieces: G = AᴴA
+ * assembled, λ·trace(G)/K added to its diagonal, then G·W = AᴴB by Cholesky.
+ */
+export function solveGrappa(system: GrappaSystem, pieces: readonly [NormalEquationPiece, NormalEquationPiece]): GrappaCalibration {
+  const { pattern, srcCha, dstCha, K, T, M } = system;
+  const k1 = normalSplit(K);
+  const k2 = K - k1;
+  const [p0, p1] = pieces;
+  const G = new Float32Array(2 * K * K);
+  const put = (i: number, j: number, re: number, im: number): void => {
+    G[2 * (i + K * j)] = re;
+    G[2 * (i + K * j) + 1] = im;
+  };
+  for (let j = 0; j < k1; j++) {
+    for (let i = 0; i < k1; i++) put(i, j, p0.gram[2 * (i + k1 * j)] as number, p0.gram[2 * (i + k1 * j) + 1] as number);
+  }
+  const g22 = 2 * k1 * k1;
+  for (let j = 0; j < k2; j++) {
+    for (let i = 0; i < k2; i++) put(k1 + i, k1 + j, p0.gram[g22 + 2 * (i + k2 * j)] as number, p0.gram[g22 + 2 * (i + k2 * j) + 1] as number);
+  }
+  // A₂ᴴA₁ below the diagonal, its conjugate transpose above.
+  for (let j = 0; j < k1; j++) {
+    for (let i = 0; i < k2; i++) {
+      const re = p1.gram[2 * (i + k2 * j)] as number;
+      const im = p1.gram[2 * (i + k2 * j) + 1] as number;
+      put(k1 + i, j, re, im);
+      put(j, k1 + i, re, -im);
+    }
+  }
+  let trace = 0;
+  for (let i = 0; i < K; i++) trace += Math.abs(G[2 * (i + K * i)] as number);
+  if (!(trace > 0) || !Number.isFinite(trace)) {
+    throw new Error('Cannot calibrate GRAPPA: the calibration (ACS) data are all zero or not finite');
+  }
+  const reg = (system.lambda * trace) / K;
+  for (let i = 0; i < K; i++) {
+    G[2 * (i + K * i)] = Math.abs(G[2 * (i + K * i)] as number) + reg;
+    G[2 * (i + K * i) + 1] = 0;
+  }
+  if (T === 0) return { pattern, srcCha, dstCha, weights: new Float32Array(0), unknowns: K, equations: M };
+  const weights = new Float32Array(2 * K * T);
+  for (let t = 0; t < T; t++) {
+    weights.set(p0.rhs.subarray(2 * k1 * t, 2 * k1 * (t + 1)), 2 * K * t);
+    weights.set(p1.rhs.subarray(2 * k2 * t, 2 * k2 * (t + 1)), 2 * (K * t + k1));
+  }
+  try {
+    cposv(K, T, G, weights);
+  } catch (err) {
+    if (err instanceof NotPositiveDefiniteError) {
+      throw new Error(
+        `Cannot calibrate GRAPPA: the normal equations are singular (${M} equations for ${K} unknowns, grappa_reg_lamda = ${system.lambda}); increase grappa_reg_lamda or the ACS size`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+  return { pattern, srcCha, dstCha, weights, unknowns: K, equations: M };
+}
+
+/**
  * Calibrates GRAPPA weights from fully sampled ACS data: `acsSrc`
  * [RO, E1, E2, srcCha] and `acsDst` [RO, E1, E2, dstCha] (pass the same array
  * for both with `fitItself` false to keep acquired lines). Throws a clear
@@ -149,6 +270,22 @@ export interface GrappaCalibration {
 export function calibrateGrappa(
   acsSrc: Float32Array, acsDims: readonly number[], acsDst: Float32Array, dstCha: number, options: GrappaCalibrationOptions,
 ): GrappaCalibration {
+  const system = grappaSystem(acsSrc, acsDims, acsDst, dstCha, options);
+  const piece = (part: 0 | 1): NormalEquationPiece => {
+    const n = normalPieceFloats(system, part);
+    return normalEquationPiece(system, part, { gram: new Float32Array(n.gram), rhs: new Float32Array(n.rhs) });
+  };
+  return solveGrappa(system, [piece(0), piece(1)]);
+}
+
+/**
+ * The system of a GRAPPA calibration (see {@link calibrateGrappa} for the
+ * arguments), with A and B from `allocate` (shared memory, for threads).
+ */
+export function grappaSystem(
+  acsSrc: Float32Array, acsDims: readonly number[], acsDst: Float32Array, dstCha: number, options: GrappaCalibrationOptions,
+  allocate: (floats: number) => Float32Array = (n) => new Float32Array(n),
+): GrappaSystem {
   if (acsDims.length !== 4) throw new RangeError(`Cannot calibrate GRAPPA: ACS dims [${acsDims.join(', ')}] are not [RO, E1, E2, CHA]`);
   const [RO, E1, E2, srcCha] = acsDims as [number, number, number, number];
   const vol = RO * E1 * E2;
@@ -222,8 +359,8 @@ export function calibrateGrappa(
   }
   const lenRO = eRO - sRO + 1;
   const M = lenRO * lenE1 * lenE2;
-  const Ad = new Float32Array(2 * M * K);
-  const Bd = new Float32Array(2 * M * T);
+  const Ad = allocate(2 * M * K);
+  const Bd = allocate(2 * M * T);
   // Column by column: row (x, y, z) of a column is x fastest, so each (y, z) fills lenRO consecutive
   // entries from lenRO consecutive samples of one ACS line.
   const copyColumn = (dst: Float32Array, col: number, src: Float32Array, offset: number): void => {
@@ -248,31 +385,7 @@ export function calibrateGrappa(
   for (const [o1, o2] of targets) {
     for (let d = 0; d < dstCha; d++) copyColumn(Bd, col++, acsDst, vol * d + RO * (o1 + E1 * o2));
   }
-  const G = cherk(K, M, Ad, new Float32Array(2 * K * K), { trans: 'C', full: true });
-  let trace = 0;
-  for (let i = 0; i < K; i++) trace += Math.abs(G[2 * (i + K * i)] as number);
-  if (!(trace > 0) || !Number.isFinite(trace)) {
-    throw new Error('Cannot calibrate GRAPPA: the calibration (ACS) data are all zero or not finite');
-  }
-  const reg = (options.lambda * trace) / K;
-  for (let i = 0; i < K; i++) {
-    G[2 * (i + K * i)] = Math.abs(G[2 * (i + K * i)] as number) + reg;
-    G[2 * (i + K * i) + 1] = 0;
-  }
-  if (T === 0) return { pattern, srcCha, dstCha, weights: new Float32Array(0), unknowns: K, equations: M };
-  const weights = cgemm(K, T, M, Ad, Bd, new Float32Array(2 * K * T), { opA: 'C' });
-  try {
-    cposv(K, T, G, weights);
-  } catch (err) {
-    if (err instanceof NotPositiveDefiniteError) {
-      throw new Error(
-        `Cannot calibrate GRAPPA: the normal equations are singular (${M} equations for ${K} unknowns, grappa_reg_lamda = ${options.lambda}); increase grappa_reg_lamda or the ACS size`,
-        { cause: err },
-      );
-    }
-    throw err;
-  }
-  return { pattern, srcCha, dstCha, weights, unknowns: K, equations: M };
+  return { pattern, srcCha, dstCha, lambda: options.lambda, K, T, M, A: Ad, B: Bd };
 }
 
 /** GRAPPA k-space convolution kernel [cRO, cE1, cE2, srcCha, dstCha] with its centre index. */
