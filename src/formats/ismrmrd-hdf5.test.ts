@@ -168,6 +168,7 @@ test('ismrmrd-hdf5 reads acquisition blocks on a worker thread, bounded in bytes
           assert.deepEqual(acq.data, raw.data, `${name}: data ${seen + k}`);
           assert.deepEqual(acq.traj, raw.traj, `${name}: trajectory ${seen + k}`);
           assert.equal(acq.data.buffer, block[0]!.data.buffer, `${name}: one buffer per block`);
+          assert.ok(acq.data.buffer instanceof SharedArrayBuffer, `${name}: the samples are shared memory (compute threads read them in place)`);
         }
         assert.ok(block.length === 1 || bytes <= limit, `${name}: ${bytes} bytes in a block limited to ${limit}`);
         seen += block.length;
@@ -255,6 +256,7 @@ test('ismrmrd-hdf5 block reads of a read-only file map the samples: the same row
   try {
     const first = await file.readAcquisitionBlock(0, 4);
     if (existsSync('/proc/self/maps')) assert.ok(readFileSync('/proc/self/maps', 'utf8').includes(path), 'the block is a mapping of the file');
+    assert.ok(first[0]!.data.buffer instanceof SharedArrayBuffer, 'a mapped block is shared memory too');
     const before = rowsOf(first);
     first[0]!.data.fill(-1);
     first[2]!.data[5] = -2;

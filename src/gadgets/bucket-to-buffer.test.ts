@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import type { AcquisitionBucket, DataBuffered, ReconData } from '../ismrmrd/buffers.js';
+import { expandLattice, type AcquisitionBucket, type DataBuffered, type ReconData } from '../ismrmrd/buffers.js';
 import type { Message } from '../ismrmrd/messages.js';
 import { AcqFlag, type Acquisition } from '../ismrmrd/types.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import { acquisitionAccumulateTriggerGadget, addToBucket } from './acquisition-accumulate-trigger.js';
-import { bucketToBufferGadget } from './bucket-to-buffer.js';
+import { bucketToBufferGadget, bucketToBuffers, readsCompactBuffers, type BufferingOptions } from './bucket-to-buffer.js';
 import { makeAcquisition, makeHeader, makeWaveform, ofKind, runGadget, type AcquisitionSpec, type HeaderSpec } from './testing.js';
 
 function bucketOf(acqs: readonly Acquisition[]): AcquisitionBucket {
@@ -306,4 +306,47 @@ test('BucketToBufferGadget needs a header, passes other messages through and ign
   const out = await runGadget(bucketToBufferGadget, [w, bucketOf([])], { header });
   assert.deepEqual(out, [w]);
   await assert.rejects(runGadget(bucketToBufferGadget, [bucketOf([line(8, 1, { kspace_encode_step_1: 0 })])]), /without an ISMRMRD header/);
+});
+
+test('BucketToBuffer compact buffers: each phase\'s lattice lines only, the full grid again by expandLattice; off-lattice data stay full', () => {
+  const m = 12;
+  const R = 3;
+  const phases = 4;
+  const header = makeHeader({
+    encodedMatrix: [16, m, 1], encodedFov: [600, 300, 6], reconMatrix: [8, m, 1], reconFov: [300, 300, 6],
+    limits: { kspace_encoding_step_1: [0, m - 1, m / 2], phase: [0, phases - 1, 0] },
+    parallelImaging: { accelerationE1: R, calibrationMode: 'embedded' },
+    receiverChannels: 2,
+  });
+  const readouts: Acquisition[] = [];
+  for (let p = 0; p < phases; p++) {
+    // Real-time cine: phase p samples lines p mod R, p mod R + R, …; line 9 of phase 3 is missing (stays zero).
+    for (let e1 = p % R; e1 < m; e1 += R) if (!(p === 3 && e1 === 9)) readouts.push(line(8, 2, { kspace_encode_step_1: e1, phase: p }));
+  }
+  const opts: BufferingOptions = { N_dimension: 'phase', S_dimension: '', split_slices: false, ignore_segment: false };
+  const full = bucketToBuffers(bucketOf(readouts), header, opts)[0]?.rbit[0]?.data as DataBuffered;
+  const compact = bucketToBuffers(bucketOf(readouts), header, { ...opts, compactLattice: true })[0]?.rbit[0]?.data as DataBuffered;
+  assert.equal(full.lattice, undefined);
+  assert.deepEqual(compact.lattice, { factor: R, offsets: [0, 1, 2, 0] });
+  assert.deepEqual(compact.data.dims, [8, m / R, 1, 2, phases, 1, 1]);
+  assert.deepEqual(full.data.dims, [8, m, 1, 2, phases, 1, 1]);
+  assert.deepEqual(compact.headers, full.headers, 'headers on the logical grid');
+  assert.deepEqual(at(compact, 3, 2, 0, 1, 1), at(full, 3, 1 + 2 * R, 0, 1, 1), 'phase 1, line 7 stored as line 2');
+  assert.deepEqual(expandLattice(compact).data, full.data);
+
+  readouts.push(line(8, 2, { kspace_encode_step_1: 1, phase: 0 }));
+  const mixed = bucketToBuffers(bucketOf(readouts), header, { ...opts, compactLattice: true })[0]?.rbit[0]?.data as DataBuffered;
+  assert.equal(mixed.lattice, undefined, 'a line off its phase\'s lattice: the full grid');
+  assert.deepEqual(mixed.data.dims, full.data.dims);
+});
+
+test('BucketToBuffer makes compact buffers only for a chain that ends in GRAPPA after reference preparation and channel compression', () => {
+  const prep = 'GenericReconCartesianReferencePrepGadget';
+  const klt = 'GenericReconEigenChannelGadget';
+  const grappa = 'GenericReconCartesianGrappaGadget';
+  assert.equal(readsCompactBuffers([prep, klt, grappa, 'GenericReconPartialFourierHandlingPOCSGadget']), true);
+  assert.equal(readsCompactBuffers([grappa]), true);
+  assert.equal(readsCompactBuffers([prep, 'GenericReconCartesianFFTGadget']), false);
+  assert.equal(readsCompactBuffers([prep, klt]), false);
+  assert.equal(readsCompactBuffers([]), false);
 });

@@ -4,7 +4,7 @@
  * laid out [E0, E1, E2, CHA, N, S, LOC]. Cartesian lines are centred so that
  * the k-space centre of the encoding limits lands at ⌊matrix/2⌋.
  */
-import type { AcquisitionBucket, BucketStats, DataBuffered, ReconBit, ReconData, SamplingDescription, SamplingLimit } from '../ismrmrd/buffers.js';
+import type { AcquisitionBucket, BucketStats, BufferLattice, DataBuffered, ReconBit, ReconData, SamplingDescription, SamplingLimit } from '../ismrmrd/buffers.js';
 import type { Acquisition, AcquisitionHeader } from '../ismrmrd/types.js';
 import type { Encoding, IsmrmrdHeader, Limit } from '../ismrmrd/xml-header.js';
 import { forEachMessage } from '../engine/channel.js';
@@ -26,6 +26,13 @@ export interface BufferingOptions {
   S_dimension: string;
   split_slices: boolean;
   ignore_segment: boolean;
+  /**
+   * Data buffers may hold only the lines each frame sampled on the lattice
+   * of the E1 acceleration ({@link DataBuffered.lattice}): set by the gadget
+   * when the chain after it reads such buffers (reference preparation,
+   * channel compression, GRAPPA).
+   */
+  compactLattice?: boolean;
 }
 
 type KeyCounters = [number, number, number, number, number, number, number];
@@ -137,6 +144,7 @@ export function makeDataBuffered(
   isRef: boolean,
   placements?: PendingPlacement[],
   handedOnMix?: Float64Array,
+  latticeFactor?: number,
 ): DataBuffered {
   const first = (acqs[0] as Acquisition).head;
   const cartesian = enc.trajectory === 'cartesian' || enc.trajectory === 'epi';
@@ -207,17 +215,23 @@ export function makeDataBuffered(
     NE2 = hi2 - lo2 + 1;
   }
 
-  const dims = [NE0, NE1, NE2, CHA, NN, NS, NLOC];
+  const D = first.trajectory_dimensions;
+  // Data sampled on a lattice keep only the sampled lines (a third of the memory at R = 3): E1 is stored as E1 / R.
+  const lattice = !isRef && cartesian && NE2 === 1 && D === 0 && latticeFactor !== undefined
+    ? frameLattice(acqs, latticeFactor, NE1, e1Offset, opts, NN, NS, NLOC)
+    : undefined;
+  const factor = lattice ? lattice.factor : 1;
+  const SE1 = NE1 / factor;
+  const dims = [NE0, SE1, NE2, CHA, NN, NS, NLOC];
   // Shared memory, so the recon gadgets' compute threads read the buffer without a copy (src/engine/thread-pool.ts).
   // A buffer is one slice of hundreds of MB: one handed back by an earlier slice's consumer is reused (src/engine/slice-buffers.ts).
-  const data = takeSliceBuffer(2 * NE0 * NE1 * NE2 * CHA * NN * NS * NLOC);
+  const data = takeSliceBuffer(2 * NE0 * SE1 * NE2 * CHA * NN * NS * NLOC);
   const pending: PendingPlacement | undefined = placements
-    ? { out: data, sources: [], sourceIndex: new Map(), items: [], channels: CHA, channelStride: NE0 * NE1 * NE2 }
+    ? { out: data, sources: [], sourceIndex: new Map(), items: [], channels: CHA, channelStride: NE0 * SE1 * NE2 }
     : undefined;
   if (pending) placements?.push(pending);
   const headerDims = [NE1, NE2, NN, NS, NLOC];
   const headers: (AcquisitionHeader | undefined)[] = new Array(NE1 * NE2 * NN * NS * NLOC).fill(undefined);
-  const D = first.trajectory_dimensions;
   const traj = D > 0 ? new Float32Array(D * NE0 * NE1 * NE2 * NN * NS * NLOC) : undefined;
 
   for (const acq of acqs) {
@@ -250,8 +264,10 @@ export function makeDataBuffered(
     if (offset + from < 0 || offset + to > NE0) {
       throw new RangeError(`Cannot buffer readout ${h.scan_counter}: ${ns} samples centred at ${h.center_sample} do not fit a readout of ${NE0}`);
     }
-    const lineBase = NE0 * (e1 + NE1 * (e2 + NE2 * (CHA * (n + NN * (s + NS * loc)))));
-    const chaStride = NE0 * NE1 * NE2;
+    const frame = n + NN * (s + NS * loc);
+    const stored = lattice ? (e1 - (lattice.offsets[frame] as number)) / factor : e1;
+    const lineBase = NE0 * (stored + SE1 * (e2 + NE2 * (CHA * frame)));
+    const chaStride = NE0 * SE1 * NE2;
     if (pending && !mixHere && to > from && acq.data.buffer instanceof SharedArrayBuffer) {
       const buffer = acq.data.buffer;
       let index = pending.sourceIndex.get(buffer);
@@ -305,8 +321,35 @@ export function makeDataBuffered(
   };
   if (!cartesian) sampling.encoded_FOV[0] = enc.encodedSpace.fieldOfView_mm.x;
   const buffer: DataBuffered = { data: { data, dims }, headers, headerDims, sampling };
+  if (lattice) buffer.lattice = lattice;
   if (traj) buffer.trajectory = { data: traj, dims: [D, NE0, NE1, NE2, NN, NS, NLOC] };
   return buffer;
+}
+
+/**
+ * Each frame's lattice offset when every data readout's E1 line (as placed:
+ * `e1Offset` added) lies on lines o_f + m·factor of its frame f = n + N·(s +
+ * S·loc) and factor divides NE1; else undefined (the buffer keeps the full
+ * grid). A frame without readouts gets offset 0 (its lines stay zero).
+ */
+function frameLattice(
+  acqs: readonly Acquisition[], factor: number, NE1: number, e1Offset: number, opts: BufferingOptions, NN: number, NS: number, NLOC: number,
+): BufferLattice | undefined {
+  if (!(Number.isInteger(factor) && factor > 1) || NE1 % factor !== 0) return undefined;
+  const offsets: number[] = new Array(NN * NS * NLOC).fill(-1);
+  for (const acq of acqs) {
+    const h = acq.head;
+    const e1 = h.idx.kspace_encode_step_1 + e1Offset;
+    if (e1 < 0 || e1 >= NE1) continue;
+    const n = Math.min(dimensionIndex(h, opts.N_dimension), NN - 1);
+    const s = Math.min(dimensionIndex(h, opts.S_dimension), NS - 1);
+    const loc = NLOC > 1 ? Math.min(h.idx.slice, NLOC - 1) : 0;
+    const f = n + NN * (s + NS * loc);
+    const r = e1 % factor;
+    if (offsets[f] === -1) offsets[f] = r;
+    else if (offsets[f] !== r) return undefined;
+  }
+  return { factor, offsets: offsets.map((o) => Math.max(o, 0)) };
 }
 
 function compareKeys(a: KeyCounters, b: KeyCounters): number {
@@ -364,7 +407,8 @@ export function bucketToBuffers(bucket: AcquisitionBucket, header: IsmrmrdHeader
       const refAcqs = g.ref[e] ?? [];
       if (dataAcqs.length === 0) continue;
       const handedOn = mixForRecon(dataAcqs, refAcqs);
-      const bit: ReconBit = { data: makeDataBuffered(dataAcqs, bucket.datastats[e], enc, opts, false, placements, handedOn) };
+      const factor = opts.compactLattice ? enc.parallelImaging?.accelerationFactor?.kspace_encoding_step_1 : undefined;
+      const bit: ReconBit = { data: makeDataBuffered(dataAcqs, bucket.datastats[e], enc, opts, false, placements, handedOn, factor) };
       if (refAcqs.length > 0) bit.ref = makeDataBuffered(refAcqs, bucket.refstats[e], enc, opts, true, placements, handedOn);
       if (handedOn) bit.pendingWhitening = handedOn;
       rbit.push(bit);
@@ -405,6 +449,21 @@ export async function placeOnPool(pool: ComputePool, placements: readonly Pendin
   })());
 }
 
+/** Gadgets that take compact (lattice) data buffers on to the next gadget unchanged in layout. */
+const COMPACT_PASSERS = new Set(['GenericReconCartesianReferencePrepGadget', 'GenericReconEigenChannelGadget']);
+
+/**
+ * True when the chain after BucketToBuffer reads compact data buffers
+ * ({@link DataBuffered.lattice}): reference preparation and channel
+ * compression, in any number, then GRAPPA, which consumes the data. Any other
+ * gadget gets buffers on the full grid, as Gadgetron's.
+ */
+export function readsCompactBuffers(downstream: readonly string[]): boolean {
+  let i = 0;
+  while (i < downstream.length && COMPACT_PASSERS.has(downstream[i] as string)) i++;
+  return downstream[i] === 'GenericReconCartesianGrappaGadget';
+}
+
 export const bucketToBufferGadget = defineGadget({
   name: 'BucketToBufferGadget',
   classNames: ['BucketToBufferGadget'],
@@ -425,6 +484,7 @@ export const bucketToBufferGadget = defineGadget({
       S_dimension: props.S_dimension === 'none' ? '' : props.S_dimension,
       split_slices: props.split_slices,
       ignore_segment: props.ignore_segment,
+      compactLattice: readsCompactBuffers(context.downstream ?? []),
     };
     const pool = reconPool();
     await forEachMessage(input, async (message) => {

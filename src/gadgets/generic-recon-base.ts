@@ -390,7 +390,8 @@ export function snrScaling(buffer: DataBuffered): { effectiveAcceleration: numbe
   let lenRO = RO;
   const { min, max } = buffer.sampling.sampling_limits[0];
   if (min < RO && max < RO && max - min + 1 < RO) lenRO = max - min + 1;
-  const effectiveAcceleration = Math.fround((S * N * E1 * E2) / lines);
+  // A compact buffer (DataBuffered.lattice) stores E1 / factor lines of the grid's E1.
+  const effectiveAcceleration = Math.fround((S * N * E1 * (buffer.lattice?.factor ?? 1) * E2) / lines);
   const ratio = Math.fround(Math.sqrt(Math.fround(RO / lenRO) * effectiveAcceleration));
   return { effectiveAcceleration, ratio };
 }

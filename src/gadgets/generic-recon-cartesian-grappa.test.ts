@@ -1,6 +1,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import type { DataBuffered, ImageArray, ReconData } from '../ismrmrd/buffers.js';
+import { expandLattice, type DataBuffered, type ImageArray, type ReconData } from '../ismrmrd/buffers.js';
+import { latticeOffset } from '../kernels/lattice.js';
 import { metaGet } from '../ismrmrd/meta.js';
 import type { Message } from '../ismrmrd/messages.js';
 import type { MetaContainer } from '../ismrmrd/types.js';
@@ -181,4 +182,38 @@ test('downstream coil compression keeps the channels above the energy threshold'
   assert.equal(downstreamChannels(ref, true, 0.002, 2), 2);
   assert.equal(downstreamChannels(ref, false, 0.01, 0), 4);
   assert.equal(downstreamChannels(ref, true, -1, 0), 4);
+});
+
+/** `buffer` (2D, one frame per N·S·SLC block) with only the lines of each frame's lattice of `factor` stored (DataBuffered.lattice). */
+function compacted(buffer: DataBuffered, factor: number): DataBuffered {
+  const [RO, E1, E2, CHA, ...outer] = buffer.data.dims as [number, number, number, number, number, number, number];
+  assert.equal(E2, 1);
+  const frames = outer.reduce((a, b) => a * b, 1);
+  const M = E1 / factor;
+  const offsets: number[] = [];
+  const data = new Float32Array(2 * RO * M * CHA * frames);
+  for (let f = 0; f < frames; f++) {
+    const lines: number[] = [];
+    for (let e1 = 0; e1 < E1; e1++) if (buffer.headers[e1 + E1 * f] !== undefined) lines.push(e1);
+    const o = latticeOffset(lines, factor, E1);
+    assert.ok(o >= 0, `frame ${f} is on a lattice of ${factor}`);
+    offsets.push(o);
+    for (let c = 0; c < CHA; c++) {
+      for (let m = 0; m < M; m++) {
+        const from = 2 * RO * (o + factor * m + E1 * (c + CHA * f));
+        data.set(buffer.data.data.subarray(from, from + 2 * RO), 2 * RO * (m + M * (c + CHA * f)));
+      }
+    }
+  }
+  return { ...buffer, data: { data, dims: [RO, M, 1, CHA, ...outer] }, lattice: { factor, offsets } };
+}
+
+test('GenericReconCartesianGrappaGadget gives the same bits from a compact (lattice) data buffer as from the full grid', async () => {
+  const scan = makeScan(spec2);
+  const compact = compacted(scan.data, 2);
+  assert.deepEqual(expandLattice(compact).data, scan.data.data, 'expandLattice undoes the compaction');
+  const [full] = await recon(scan);
+  const [fromCompact] = await recon({ header: scan.header, recon: { kind: 'recondata', rbit: [{ data: compact, ref: scan.ref as DataBuffered }] } });
+  assert.deepEqual((fromCompact as ImageArray).data.data, (full as ImageArray).data.data);
+  assert.deepEqual((fromCompact as ImageArray).data.dims, (full as ImageArray).data.dims);
 });

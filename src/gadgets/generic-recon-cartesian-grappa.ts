@@ -29,7 +29,7 @@ import { latticeOffset } from '../kernels/lattice.js';
 import { whitenedBit } from './pending-mix.js';
 import { forEachMessage, type Output } from '../engine/channel.js';
 import { isShared, sharedFloat32, type ComputePool } from '../engine/thread-pool.js';
-import type { DataBuffered, ImageArray, ReconBit, ReconData } from '../ismrmrd/buffers.js';
+import { logicalDims, type DataBuffered, type ImageArray, type ReconBit, type ReconData } from '../ismrmrd/buffers.js';
 import { isReconData, type Message } from '../ismrmrd/messages.js';
 import type { ComplexArray } from '../ismrmrd/ndarray.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
@@ -298,7 +298,7 @@ export class GrappaRecon {
   private *unwrapSteps(
     data: DataBuffered, cal: GrappaCalibrationState, e: number, exec: ReconExecution, rotation?: ReconBit['pendingRotation'],
   ): ReconSteps<ComplexArray> {
-    const [RO, E1, E2, CHA, N, S, SLC] = dims7(data.data, 'apply GRAPPA');
+    const [RO, E1, E2, CHA, N, S, SLC] = dims7({ data: data.data.data, dims: logicalDims(data) }, 'apply GRAPPA');
     const [gRO, gE1, gE2] = cal.grid;
     if (RO !== gRO || E1 !== gE1 || E2 !== gE2) {
       throw new RangeError(`Cannot apply GRAPPA to encoding space ${e}: the calibration is for [${cal.grid.join(', ')}], the data are [${RO}, ${E1}, ${E2}]`);
@@ -327,13 +327,16 @@ export class GrappaRecon {
       }
       weights = rotatedUnmixing(weights, vol, Cu, frames, rotation.vectors, exec.shared);
     }
-    const offsets = frameLatticeOffsets(data, R[0], frames.length);
+    if (data.lattice && (data.lattice.factor !== R[0] || data.lattice.offsets.length !== frames.length)) {
+      throw new RangeError(`Cannot apply GRAPPA to encoding space ${e}: the data's lattice (factor ${data.lattice.factor}) does not match acceleration ${R[0]}`);
+    }
+    const offsets = data.lattice ? [...data.lattice.offsets] : frameLatticeOffsets(data, R[0], frames.length);
     // Tasks of UNWRAP_GROUP frames: frames with the same weights are unwrapped together (generic-recon-tasks.ts).
     const pieces = exec.shared ? splitRange(frames.length, Math.ceil(frames.length / UNWRAP_GROUP)) : [[0, frames.length] as [number, number]];
     yield pieces.map(([from, to]) => ['grappaUnwrap', {
       data: input, dims: [RO, E1, E2, CHA], frames: frames.slice(from, to), unmixing: weights, weightChannels: Cu,
       channels: Math.min(Cu, CHA), scale, out,
-      ...(offsets ? { lattice: { factor: R[0], offsets: offsets.slice(from, to) } } : {}),
+      ...(offsets ? { lattice: { factor: R[0], offsets: offsets.slice(from, to), ...(data.lattice ? { compact: true } : {}) } } : {}),
     } satisfies GrappaUnwrapArgs] as const);
     return { data: out, dims: [RO, E1, E2, 1, N, S, SLC] };
   }
@@ -346,7 +349,7 @@ export class GrappaRecon {
     const report = (what: string, started: number): void => {
       if (ctx && o.perform_timing) ctx.log.info(`GenericReconCartesianGrappaGadget ${what}, encoding ${e}: ${(performance.now() - started).toFixed(1)} ms`);
     };
-    const [RO, E1, E2] = dims7(bit.data.data, 'reconstruct');
+    const [RO, E1, E2] = dims7({ data: bit.data.data.data, dims: logicalDims(bit.data) }, 'reconstruct');
     let gfactor: Float32Array | undefined;
     if (bit.ref) {
       const started = performance.now();
@@ -366,7 +369,7 @@ export class GrappaRecon {
 
   private imageArrays(bit: ReconBit, e: number, cal: GrappaCalibrationState, pixels: ComplexArray, gfactor: Float32Array | undefined): ImageArray[] {
     const o = this.options;
-    const [RO, E1, E2] = dims7(bit.data.data, 'reconstruct');
+    const [RO, E1, E2] = dims7({ data: bit.data.data.data, dims: logicalDims(bit.data) }, 'reconstruct');
     const images = makeImageArray(pixels, bit.data, this.header, e);
     const sent: ImageArray[] = [];
     const R = accelerationOf(this.header, e);

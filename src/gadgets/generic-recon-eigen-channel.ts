@@ -15,7 +15,7 @@
 import { forEachMessage } from '../engine/channel.js';
 import { defineGadget } from '../engine/gadget.js';
 import { isShared, sharedFloat32, type ComputePool } from '../engine/thread-pool.js';
-import type { ReconBit, ReconData } from '../ismrmrd/buffers.js';
+import { expandLattice, type ReconBit, type ReconData } from '../ismrmrd/buffers.js';
 import { isReconData } from '../ismrmrd/messages.js';
 import type { ComplexArray } from '../ismrmrd/ndarray.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
@@ -199,7 +199,7 @@ export class EigenChannelCompressor {
     const bit = input.pendingWhitening || (input.pendingRotation && !input.ref && computing) ? rotatedBit(input) : input;
     const before = bit.pendingRotation?.vectors;
     if (!set || computing) {
-      const source = bit.ref ? bit.ref.data : bit.data.data;
+      const source = bit.ref ? bit.ref.data : expandLattice(bit.data).data;
       set = computeEigenChannels(source, N, S, this.options, calibrationModeOf(this.header, e) === 'interleaved');
       this.sets[e] = set;
     }

@@ -14,7 +14,7 @@
  */
 import { forEachMessage } from '../engine/channel.js';
 import { defineGadget } from '../engine/gadget.js';
-import type { DataBuffered, ReconBit, ReconData, SamplingLimit } from '../ismrmrd/buffers.js';
+import { expandLattice, type DataBuffered, type ReconBit, type ReconData, type SamplingLimit } from '../ismrmrd/buffers.js';
 import type { AcquisitionHeader } from '../ismrmrd/types.js';
 import { isReconData } from '../ismrmrd/messages.js';
 import type { ComplexArray } from '../ismrmrd/ndarray.js';
@@ -177,7 +177,8 @@ export class ReferencePreparer {
     let ref = bit.ref;
     if (this.options.prepare_ref_always || !this.prepared[e]) {
       if (!ref) {
-        ref = bit.data;
+        // The reference is the data (interleaved calibration): on the full grid.
+        ref = expandLattice(bit.data);
         this.prepared[e] = true;
       }
     } else {
@@ -185,11 +186,13 @@ export class ReferencePreparer {
     }
     let data = bit.data;
     if (fillIntoData) {
-      const [, d1, d2] = bit.data.sampling.sampling_limits;
+      // Reference lines go between the lattice lines: the data on the full grid first.
+      const full = expandLattice(bit.data);
+      const [, d1, d2] = full.sampling.sampling_limits;
       const [, r1, r2] = ref.sampling.sampling_limits;
-      const headers = bit.data.headers.slice();
-      const filled = fillReferenceIntoData(bit.data.data, ref.data, d1.center - r1.center, d2.center - r2.center, { data: headers, ref: ref.headers });
-      data = { ...bit.data, data: filled, headers };
+      const headers = full.headers.slice();
+      const filled = fillReferenceIntoData(full.data, ref.data, d1.center - r1.center, d2.center - r2.center, { data: headers, ref: ref.headers });
+      data = { ...full, data: filled, headers };
     }
     const prepared = prepareReference(ref, mode, this.options, e);
     this.prepared[e] = true;

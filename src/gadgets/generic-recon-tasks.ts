@@ -58,9 +58,11 @@ export interface GrappaUnwrapArgs {
   /**
    * E1 acceleration R of lattice-sampled frames, and for each of `frames`
    * the offset o of its lattice (lines o, o + R, …; −1 for a frame not on
-   * one): those take the M-point transform of src/kernels/lattice.ts.
+   * one): those take the M-point transform of src/kernels/lattice.ts. With
+   * `compact`, `data` holds only the lattice lines (DataBuffered.lattice:
+   * [RO, E1 / R, 1, CHA] per frame) and every frame is on its lattice.
    */
-  lattice?: { factor: number; offsets: number[] };
+  lattice?: { factor: number; offsets: number[]; compact?: boolean };
 }
 
 /** Arguments of `coilMaps`: one block of low-resolution k-space into `out`. */
@@ -114,13 +116,16 @@ const unwrapSums: Float64Array[] = [];
 function grappaUnwrap(a: GrappaUnwrapArgs): null {
   const [RO, E1, E2, CHA] = a.dims;
   const vol = RO * E1 * E2;
-  const block = vol * CHA;
   const Cu = a.weightChannels;
   const channels = Math.min(a.channels, CHA);
   const axes = E2 > 1 ? [0, 1, 2] : [0, 1];
   const R = a.lattice?.factor ?? 1;
   const M = E1 / R;
   const lattice = E2 === 1 && a.lattice !== undefined && E1 % R === 0;
+  const compact = lattice && a.lattice?.compact === true;
+  // Floats of a frame's channel in `data`: the full grid, or the M lattice lines of a compact buffer.
+  const stored = compact ? RO * M : vol;
+  const block = stored * CHA;
   const piece = 2 * RO * M * Math.min(UNWRAP_CHANNELS, Math.max(channels, 1));
   const runs = lattice ? latticeRuns(E1, R) : [];
   const offsetOf = (i: number): number => (lattice ? (a.lattice?.offsets[i] ?? -1) : -1);
@@ -135,6 +140,7 @@ function grappaUnwrap(a: GrappaUnwrapArgs): null {
     const [b0, ub] = a.frames[i0] as [number, number];
     const weights = a.unmixing.subarray(2 * vol * Cu * ub, 2 * vol * Cu * (ub + 1));
     if (offsetOf(i0) < 0) {
+      if (compact) throw new RangeError('Cannot unwrap a compact buffer: a frame is not on its lattice');
       const acc = unwrapAccumulator(0, vol);
       const work = frameArea(2 * vol * Math.min(UNWRAP_CHANNELS, Math.max(channels, 1)));
       for (let c0 = 0; c0 < channels; c0 += UNWRAP_CHANNELS) {
@@ -157,7 +163,7 @@ function grappaUnwrap(a: GrappaUnwrapArgs): null {
       for (let g = 0; g < group; g++) {
         const b = (a.frames[i0 + g] as [number, number])[0];
         const mine = lines.subarray(piece * g, piece * g + 2 * RO * M * n);
-        gatherLattice(mine, a.data, 2 * (block * b + vol * c0), 2 * vol, RO, E1, R, offsetOf(i0 + g), n);
+        gatherLattice(mine, a.data, 2 * (block * b + stored * c0), 2 * stored, RO, E1, R, offsetOf(i0 + g), n, compact);
         fftc(mine, [RO, M, 1, n], axes, true);
         const acc = accs[g] as Float64Array;
         for (const [u, from, len] of runs) {

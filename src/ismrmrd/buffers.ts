@@ -68,6 +68,50 @@ export interface DataBuffered {
   headers: (AcquisitionHeader | undefined)[];
   headerDims: number[];
   sampling: SamplingDescription;
+  /**
+   * Set when `data` holds only the lines each frame sampled on a lattice
+   * (Gantry's own layout, made by BucketToBuffer for the GRAPPA chain only):
+   * frame f = n + N·(s + S·loc) sampled lines offsets[f] + m·factor of the
+   * logical E1 = factor · dims[1], and line m is stored as E1 index m, so
+   * `data.dims` is [E0, E1 / factor, 1, CHA, N, S, LOC] (a third of the
+   * memory at R = 3). `headers`, `headerDims` and `sampling` describe the
+   * logical grid. See {@link logicalDims} and {@link expandLattice}.
+   */
+  lattice?: BufferLattice;
+}
+
+/** The lattice of a compact buffer ({@link DataBuffered.lattice}). */
+export interface BufferLattice {
+  readonly factor: number;
+  readonly offsets: readonly number[];
+}
+
+/** `buffer.data.dims` with E1 as sampled on the grid (factor × the stored lines for a compact buffer). */
+export function logicalDims(buffer: DataBuffered): number[] {
+  const dims = buffer.data.dims.slice();
+  if (buffer.lattice) dims[1] = (dims[1] ?? 0) * buffer.lattice.factor;
+  return dims;
+}
+
+/** `buffer` with its data on the full grid (zeros between the lattice lines); `buffer` itself when it is not compact. */
+export function expandLattice(buffer: DataBuffered): DataBuffered {
+  const lattice = buffer.lattice;
+  if (!lattice) return buffer;
+  const [E0 = 0, M = 0, E2 = 1, ...outer] = buffer.data.dims;
+  const blocks = outer.reduce((a, b) => a * b, 1);
+  const channels = buffer.data.dims[3] ?? 1;
+  const frames = blocks / channels;
+  const E1 = M * lattice.factor;
+  const out = new Float32Array(2 * E0 * E1 * E2 * blocks);
+  for (let b = 0; b < blocks; b++) {
+    const offset = lattice.offsets[Math.floor(b / channels) % Math.max(frames, 1)] ?? 0;
+    for (let m = 0; m < M; m++) {
+      const from = 2 * E0 * (m + M * b);
+      out.set(buffer.data.data.subarray(from, from + 2 * E0), 2 * E0 * (offset + m * lattice.factor + E1 * b));
+    }
+  }
+  const { lattice: _dropped, ...rest } = buffer;
+  return { ...rest, data: { data: out, dims: [E0, E1, E2, ...outer] } };
 }
 
 /** One encoding space's data and optional reference (calibration) data. */

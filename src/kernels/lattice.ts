@@ -42,11 +42,12 @@ function positiveMod(a: number, m: number): number {
  * Copies the lines o, o + R, … of `channels` channels of [RO, n] k-space
  * (`src` from float `srcStart`, channel stride `srcStride` floats) into
  * `dst` as [RO, M, channels], line m at its centred residue ((m + ⌊M/2⌋) mod
- * M), ready for a centred M-point transform.
+ * M), ready for a centred M-point transform. With `compact`, `src` holds
+ * only those lines, [RO, M] per channel (line o + k·R stored as line k).
  */
 export function gatherLattice(
   dst: Float32Array, src: Float32Array, srcStart: number, srcStride: number,
-  RO: number, n: number, factor: number, offset: number, channels: number,
+  RO: number, n: number, factor: number, offset: number, channels: number, compact = false,
 ): void {
   const M = n / factor;
   const c = Math.floor(n / 2);
@@ -56,11 +57,12 @@ export function gatherLattice(
   const line = 2 * RO;
   // Lines k = 0…M − 1 go to slots first + k, wrapping once at M: two runs per channel.
   const run1 = M - first;
+  const step = compact ? line : line * factor;
   for (let ch = 0; ch < channels; ch++) {
-    const s = srcStart + ch * srcStride + line * offset;
+    const s = srcStart + ch * srcStride + (compact ? 0 : line * offset);
     const d = ch * line * M;
-    copyBlocks(dst, d + line * first, line, src, s, line * factor, line, run1);
-    copyBlocks(dst, d, line, src, s + line * factor * run1, line * factor, line, M - run1);
+    copyBlocks(dst, d + line * first, line, src, s, step, line, run1);
+    copyBlocks(dst, d, line, src, s + step * run1, step, line, M - run1);
   }
 }
 
