@@ -14,6 +14,10 @@
  * factor of 4 (`--heap-growing-percent=300`) halves their CPU and the count
  * (docs/performance.md). The cost is at most a few tens of MB of heap more.
  *
+ * GANTRY_SHARED_GC — not a V8 flag, but read and checked here with them:
+ * MB of shared memory between the major collections Gantry starts itself
+ * (src/util/gc.ts `noteSharedAllocation`).
+ *
  * GANTRY_JIT_BUDGET — how much bytecode a function runs before TurboFan
  * optimizes it (`--interrupt-budget`, 66 KB in Node 20). Gantry's hot loops
  * are in native kernels; the JavaScript around them (gadget loops, header
@@ -40,6 +44,7 @@ interface Setting {
 }
 
 const HEAP_GROWTH: Setting = { variable: 'GANTRY_HEAP_GROWTH', flag: '--heap-growing-percent', fallback: DEFAULT_HEAP_GROWTH_PERCENT, min: 1, max: 1000, unit: 'percentage' };
+const SHARED_GC: Setting = { variable: 'GANTRY_SHARED_GC', flag: '', fallback: 48, min: 1, max: 65536, unit: 'count of MB' };
 const JIT_BUDGET: Setting = { variable: 'GANTRY_JIT_BUDGET', flag: '--interrupt-budget', fallback: DEFAULT_JIT_BUDGET, min: 1000, max: 100_000_000, unit: 'byte count' };
 
 /** The value to set for an environment value of `s` (undefined: the default), or null for V8's own. Throws on anything else. */
@@ -90,8 +95,19 @@ export function v8TuningFlags(env: NodeJS.ProcessEnv = process.env): string[] {
   return flagsOf(env, true);
 }
 
-/** Applies GANTRY_HEAP_GROWTH and GANTRY_JIT_BUDGET (or their defaults) to this process's V8; returns the flags set. Throws on a bad value. */
+/**
+ * GANTRY_SHARED_GC — MB of shared memory made for passing data (file blocks,
+ * readouts after oversampling removal) between the major collections that
+ * Gantry starts itself (src/util/gc.ts `noteSharedAllocation`); null for
+ * `off`. Undefined or empty: the default (48). Throws on anything else.
+ */
+export function sharedCollectionMB(value: string | undefined): number | null {
+  return settingValue(SHARED_GC, value);
+}
+
+/** Applies GANTRY_HEAP_GROWTH and GANTRY_JIT_BUDGET (or their defaults) to this process's V8 and checks GANTRY_SHARED_GC; returns the flags set. Throws on a bad value. */
 export function tuneV8(env: NodeJS.ProcessEnv = process.env): string[] {
+  sharedCollectionMB(env[SHARED_GC.variable]);
   const flags = flagsOf(env, false);
   for (const flag of flags) setFlagsFromString(flag);
   return flags;
