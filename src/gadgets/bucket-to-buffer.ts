@@ -12,6 +12,7 @@ import { defineGadget } from '../engine/gadget.js';
 import { isBucket } from '../ismrmrd/messages.js';
 import { cgemm } from '../kernels/blas.js';
 import { copyBlocks } from '../kernels/copy.js';
+import { latticeOffset } from '../kernels/lattice.js';
 import { float32ChannelMix } from '../kernels/readout-oversampling.js';
 import { takeSliceBuffer } from '../engine/slice-buffers.js';
 import { reclaimBeforeAllocating } from '../util/gc.js';
@@ -329,14 +330,15 @@ export function makeDataBuffered(
 /**
  * Each frame's lattice offset when every data readout's E1 line (as placed:
  * `e1Offset` added) lies on lines o_f + m·factor of its frame f = n + N·(s +
- * S·loc) and factor divides NE1; else undefined (the buffer keeps the full
- * grid). A frame without readouts gets offset 0 (its lines stay zero).
+ * S·loc) (`latticeOffset`, src/kernels/lattice.ts) and factor divides NE1;
+ * else undefined (the buffer keeps the full grid). A frame without readouts gets offset 0 (its
+ * lines stay zero).
  */
 function frameLattice(
   acqs: readonly Acquisition[], factor: number, NE1: number, e1Offset: number, opts: BufferingOptions, NN: number, NS: number, NLOC: number,
 ): BufferLattice | undefined {
   if (!(Number.isInteger(factor) && factor > 1) || NE1 % factor !== 0) return undefined;
-  const offsets: number[] = new Array(NN * NS * NLOC).fill(-1);
+  const lines: number[][] = Array.from({ length: NN * NS * NLOC }, () => []);
   for (const acq of acqs) {
     const h = acq.head;
     const e1 = h.idx.kspace_encode_step_1 + e1Offset;
@@ -344,12 +346,15 @@ function frameLattice(
     const n = Math.min(dimensionIndex(h, opts.N_dimension), NN - 1);
     const s = Math.min(dimensionIndex(h, opts.S_dimension), NS - 1);
     const loc = NLOC > 1 ? Math.min(h.idx.slice, NLOC - 1) : 0;
-    const f = n + NN * (s + NS * loc);
-    const r = e1 % factor;
-    if (offsets[f] === -1) offsets[f] = r;
-    else if (offsets[f] !== r) return undefined;
+    (lines[n + NN * (s + NS * loc)] as number[]).push(e1);
   }
-  return { factor, offsets: offsets.map((o) => Math.max(o, 0)) };
+  const offsets: number[] = [];
+  for (const frame of lines) {
+    const o = frame.length > 0 ? latticeOffset(frame, factor, NE1) : 0;
+    if (o < 0) return undefined;
+    offsets.push(o);
+  }
+  return { factor, offsets };
 }
 
 function compareKeys(a: KeyCounters, b: KeyCounters): number {

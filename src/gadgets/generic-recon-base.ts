@@ -10,7 +10,7 @@
  */
 import type { GadgetContext } from '../engine/gadget.js';
 import type { PropertySchema } from '../engine/properties.js';
-import type { DataBuffered, ImageArray } from '../ismrmrd/buffers.js';
+import { logicalDims, type DataBuffered, type ImageArray } from '../ismrmrd/buffers.js';
 import { metaAppend, metaSet } from '../ismrmrd/meta.js';
 import type { ComplexArray } from '../ismrmrd/ndarray.js';
 import { DataType, emptyAcquisitionHeader, emptyImageHeader, ImageType, type AcquisitionHeader, type ImageHeader, type MetaContainer } from '../ismrmrd/types.js';
@@ -53,6 +53,11 @@ export function dims7(array: ComplexArray, what: string): Dims7 {
     throw new RangeError(`Cannot ${what}: buffer dims [${d.join(', ')}] are not [RO, E1, E2, CHA, N, S, SLC]`);
   }
   return d as Dims7;
+}
+
+/** The buffer's seven dimensions on its grid (E1 × the lattice factor for a compact buffer, DataBuffered.lattice), checked. */
+export function logicalDims7(buffer: DataBuffered, what: string): Dims7 {
+  return dims7({ data: buffer.data.data, dims: logicalDims(buffer) }, what);
 }
 
 /** The header that a gadget needs, or a clear error. */

@@ -29,19 +29,19 @@ import { latticeOffset } from '../kernels/lattice.js';
 import { whitenedBit } from './pending-mix.js';
 import { forEachMessage, type Output } from '../engine/channel.js';
 import { isShared, sharedFloat32, type ComputePool } from '../engine/thread-pool.js';
-import { logicalDims, type DataBuffered, type ImageArray, type ReconBit, type ReconData } from '../ismrmrd/buffers.js';
+import type { DataBuffered, ImageArray, ReconBit, ReconData } from '../ismrmrd/buffers.js';
 import { isReconData, type Message } from '../ismrmrd/messages.js';
 import type { ComplexArray } from '../ismrmrd/ndarray.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import {
-  gfactorFromUnmixing, grappaConvolutionKernel, grappaSystem, normalPieceFloats, solveGrappa,
+  gfactorFromUnmixing, grappaConvolutionKernel, grappaSystem, normalPieces, solveGrappa,
   type GrappaCalibrationOptions, type GrappaSystem, type NormalEquationPiece,
 } from '../kernels/grappa.js';
 import { cgemm } from '../kernels/blas.js';
 import { DataRole } from './generic-recon-common.js';
 import {
   accelerationOf, calibrationModeOf, dims7, firstChannels, genericReconGadgetProperties, makeImageArray,
-  makeRefCoilMapKspace, prepareImageArray, requireHeader, snrScaling, withPixels, type CoilMapOptions, type Dims7,
+  logicalDims7, makeRefCoilMapKspace, prepareImageArray, requireHeader, snrScaling, withPixels, type CoilMapOptions, type Dims7,
 } from './generic-recon-base.js';
 import {
   executionOf, INLINE, reconPool, runInline, runOnPool, splitRange, UNWRAP_GROUP,
@@ -256,10 +256,7 @@ export class GrappaRecon {
         return grappaSystem(src, [refRO, refE1, refE2, srcCha], dst, fitItself ? dstCha : srcCha, calOptions, (n) => sharedFloat32(n, exec.shared));
       })
       : [];
-    const pieces = systems.map((system) => ([0, 1] as const).map((part): NormalEquationPiece => {
-      const n = normalPieceFloats(system, part);
-      return { gram: sharedFloat32(n.gram, exec.shared), rhs: sharedFloat32(n.rhs, exec.shared) };
-    }) as [NormalEquationPiece, NormalEquationPiece]);
+    const pieces = systems.map((system) => normalPieces(system, (n) => sharedFloat32(n, exec.shared)));
     const calJobs: JobBatch = systems.flatMap((system, b) => ([0, 1] as const).map((part) => ['grappaNormalPiece', {
       system, part, out: (pieces[b] as [NormalEquationPiece, NormalEquationPiece])[part],
     } satisfies GrappaNormalPieceArgs] as const));
@@ -298,7 +295,7 @@ export class GrappaRecon {
   private *unwrapSteps(
     data: DataBuffered, cal: GrappaCalibrationState, e: number, exec: ReconExecution, rotation?: ReconBit['pendingRotation'],
   ): ReconSteps<ComplexArray> {
-    const [RO, E1, E2, CHA, N, S, SLC] = dims7({ data: data.data.data, dims: logicalDims(data) }, 'apply GRAPPA');
+    const [RO, E1, E2, CHA, N, S, SLC] = logicalDims7(data, 'apply GRAPPA');
     const [gRO, gE1, gE2] = cal.grid;
     if (RO !== gRO || E1 !== gE1 || E2 !== gE2) {
       throw new RangeError(`Cannot apply GRAPPA to encoding space ${e}: the calibration is for [${cal.grid.join(', ')}], the data are [${RO}, ${E1}, ${E2}]`);
@@ -349,7 +346,7 @@ export class GrappaRecon {
     const report = (what: string, started: number): void => {
       if (ctx && o.perform_timing) ctx.log.info(`GenericReconCartesianGrappaGadget ${what}, encoding ${e}: ${(performance.now() - started).toFixed(1)} ms`);
     };
-    const [RO, E1, E2] = dims7({ data: bit.data.data.data, dims: logicalDims(bit.data) }, 'reconstruct');
+    const [RO, E1, E2] = logicalDims7(bit.data, 'reconstruct');
     let gfactor: Float32Array | undefined;
     if (bit.ref) {
       const started = performance.now();
@@ -369,7 +366,7 @@ export class GrappaRecon {
 
   private imageArrays(bit: ReconBit, e: number, cal: GrappaCalibrationState, pixels: ComplexArray, gfactor: Float32Array | undefined): ImageArray[] {
     const o = this.options;
-    const [RO, E1, E2] = dims7({ data: bit.data.data.data, dims: logicalDims(bit.data) }, 'reconstruct');
+    const [RO, E1, E2] = logicalDims7(bit.data, 'reconstruct');
     const images = makeImageArray(pixels, bit.data, this.header, e);
     const sent: ImageArray[] = [];
     const R = accelerationOf(this.header, e);

@@ -155,25 +155,22 @@ export class ReadoutBatches<M> {
     this.metas = [];
     this.floats = 0;
     const outOffsets: number[] = [];
-    let inTotal = 0;
+    const inFloats = acqs.map((acq, k) => this.work.inputFloats(acq, metas[k] as M));
     let outTotal = 0;
-    let allShared = true;
     acqs.forEach((acq, k) => {
       outOffsets.push(outTotal);
-      inTotal += this.work.inputFloats(acq, metas[k] as M);
       outTotal += this.work.outputFloats(acq, metas[k] as M);
-      allShared &&= isShared(acq.data);
     });
     let whole: Float32Array | undefined;
     let inputs: Float32Array[];
-    if (allShared) {
-      inputs = acqs.map((acq, k) => acq.data.subarray(0, this.work.inputFloats(acq, metas[k] as M)));
+    if (acqs.every((acq) => isShared(acq.data))) {
+      inputs = acqs.map((acq, k) => acq.data.subarray(0, inFloats[k] as number));
     } else {
-      const packed = this.takeInput(inTotal);
+      const packed = this.takeInput(inFloats.reduce((a, b) => a + b, 0));
       whole = packed;
       let at = 0;
       inputs = acqs.map((acq, k) => {
-        const floats = this.work.inputFloats(acq, metas[k] as M);
+        const floats = inFloats[k] as number;
         // Native memcpy: V8's TypedArray.set into shared memory copies word by word (src/kernels/copy.ts).
         copyBlocks(packed, at, 0, acq.data, 0, 0, floats, 1);
         at += floats;

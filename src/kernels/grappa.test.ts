@@ -11,7 +11,7 @@ import {
   GrappaUnmixingOperator,
   grappaSystem,
   normalEquationPiece,
-  normalPieceFloats,
+  normalPieces,
   normalSplit,
   solveGrappa,
 } from './grappa.js';
@@ -246,10 +246,8 @@ test('the normal equations formed in two pieces are AᴴA and AᴴB of the whole
     const { K, T, M, A, B } = system;
     const k1 = normalSplit(K);
     assert.ok(k1 > 0 && k1 < K, `K = ${K} split in two`);
-    const pieces = ([0, 1] as const).map((part) => {
-      const n = normalPieceFloats(system, part);
-      return normalEquationPiece(system, part, { gram: new Float32Array(n.gram), rhs: new Float32Array(n.rhs) });
-    }) as [ReturnType<typeof normalEquationPiece>, ReturnType<typeof normalEquationPiece>];
+    const pieces = normalPieces(system);
+    pieces.forEach((out, part) => normalEquationPiece(system, part as 0 | 1, out));
     const G = cherk(K, M, A, new Float32Array(2 * K * K), { trans: 'C', full: true });
     const W = cgemm(K, T, M, A, B, new Float32Array(2 * K * T), { opA: 'C' });
     const k2 = K - k1;

@@ -183,6 +183,17 @@ export function normalPieceFloats(system: Pick<GrappaSystem, 'K' | 'T'>, part: 0
   return part === 0 ? { gram: 2 * (k1 * k1 + k2 * k2), rhs: 2 * k1 * system.T } : { gram: 2 * k2 * k1, rhs: 2 * k2 * system.T };
 }
 
+/** The two pieces' arrays for `system` (of {@link normalPieceFloats}), from `allocate`, not yet formed. */
+export function normalPieces(
+  system: Pick<GrappaSystem, 'K' | 'T'>, allocate: (floats: number) => Float32Array = (n) => new Float32Array(n),
+): [NormalEquationPiece, NormalEquationPiece] {
+  const piece = (part: 0 | 1): NormalEquationPiece => {
+    const n = normalPieceFloats(system, part);
+    return { gram: allocate(n.gram), rhs: allocate(n.rhs) };
+  };
+  return [piece(0), piece(1)];
+}
+
 /** Forms piece `part` of the normal equations of `system` into `out` (arrays of {@link normalPieceFloats}). */
 export function normalEquationPiece(system: GrappaSystem, part: 0 | 1, out: NormalEquationPiece): NormalEquationPiece {
   const { K, T, M, A, B } = system;
@@ -271,11 +282,9 @@ export function calibrateGrappa(
   acsSrc: Float32Array, acsDims: readonly number[], acsDst: Float32Array, dstCha: number, options: GrappaCalibrationOptions,
 ): GrappaCalibration {
   const system = grappaSystem(acsSrc, acsDims, acsDst, dstCha, options);
-  const piece = (part: 0 | 1): NormalEquationPiece => {
-    const n = normalPieceFloats(system, part);
-    return normalEquationPiece(system, part, { gram: new Float32Array(n.gram), rhs: new Float32Array(n.rhs) });
-  };
-  return solveGrappa(system, [piece(0), piece(1)]);
+  const pieces = normalPieces(system);
+  pieces.forEach((out, part) => normalEquationPiece(system, part as 0 | 1, out));
+  return solveGrappa(system, pieces);
 }
 
 /**

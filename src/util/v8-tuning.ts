@@ -36,7 +36,8 @@ export const DEFAULT_JIT_BUDGET = 1_000_000;
 
 interface Setting {
   variable: string;
-  flag: string;
+  /** The V8 flag it sets; none for a setting Gantry reads itself. */
+  flag?: string;
   fallback: number;
   min: number;
   max: number;
@@ -44,7 +45,7 @@ interface Setting {
 }
 
 const HEAP_GROWTH: Setting = { variable: 'GANTRY_HEAP_GROWTH', flag: '--heap-growing-percent', fallback: DEFAULT_HEAP_GROWTH_PERCENT, min: 1, max: 1000, unit: 'percentage' };
-const SHARED_GC: Setting = { variable: 'GANTRY_SHARED_GC', flag: '', fallback: 48, min: 1, max: 65536, unit: 'count of MB' };
+const SHARED_GC: Setting = { variable: 'GANTRY_SHARED_GC', fallback: 48, min: 1, max: 65536, unit: 'count of MB' };
 const JIT_BUDGET: Setting = { variable: 'GANTRY_JIT_BUDGET', flag: '--interrupt-budget', fallback: DEFAULT_JIT_BUDGET, min: 1000, max: 100_000_000, unit: 'byte count' };
 
 /** The value to set for an environment value of `s` (undefined: the default), or null for V8's own. Throws on anything else. */
@@ -79,7 +80,7 @@ function flagsOf(env: NodeJS.ProcessEnv, lenient: boolean): string[] {
       if (lenient) continue;
       throw err;
     }
-    if (value !== null) flags.push(`${s.flag}=${value}`);
+    if (value !== null && s.flag) flags.push(`${s.flag}=${value}`);
   }
   return flags;
 }
