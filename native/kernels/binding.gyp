@@ -2,9 +2,10 @@
   "targets": [
     {
       "target_name": "gantry_kernels",
-      "sources": ["../src/gantry_kernels.c"],
+      "sources": ["../src/gantry_kernels.c", "../src/external_memory.cc"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags": ["-std=c11", "-O3", "-ffp-contract=off", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags": ["-O3", "-ffp-contract=off", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_c": ["-std=c11"],
       "cflags!": ["-O2"],
       "libraries": ["-lfftw3f", "-lopenblas", "-lm", "-lpthread"]
     }

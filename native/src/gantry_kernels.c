@@ -14,6 +14,7 @@
  *   addInto(dst, d0, src, s0, length)     dst[d0 + i] += src[s0 + i] (float32 sums, as JavaScript's)
  *   setWisdomFile(path | null)            where FFT plans are kept (see below)
  *   retainFreedMemory(bytes)              keep big freed blocks for reuse (glibc)
+ *   trackSharedMemory(buffer)             count a SharedArrayBuffer as V8 external memory while alive
  *   trimFreedMemory()                     give free heap pages back to the system (glibc malloc_trim)
  *   info()                                library versions and the BLAS core
  *
@@ -68,6 +69,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "external_memory.h"
 
 /* OpenBLAS entry points, declared here so the build does not depend on which cblas.h is on the include path. */
 typedef int blasint;
@@ -1282,6 +1285,20 @@ static napi_value js_retain_freed_memory(napi_env env, napi_callback_info info) 
 }
 
 /*
+ * trackSharedMemory(buffer: SharedArrayBuffer): boolean — reports the
+ * buffer's bytes to V8 as external memory until it is collected
+ * (external_memory.cc); false for anything but a SharedArrayBuffer.
+ */
+static napi_value js_track_shared_memory(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_value out;
+  napi_get_boolean(env, argc >= 1 && gantry_track_external(env, argv[0]) == 1, &out);
+  return out;
+}
+
+/*
  * trimFreedMemory(): gives the free pages inside glibc's heaps back to the
  * system (malloc_trim(0): every arena, also pages in the middle of a heap);
  * true when some were released. Buffers of a few MB (V8's array buffers)
@@ -1338,6 +1355,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"fillZero", NULL, js_fill_zero, NULL, NULL, NULL, napi_default, NULL},
       {"addInto", NULL, js_add_into, NULL, NULL, NULL, napi_default, NULL},
       {"retainFreedMemory", NULL, js_retain_freed_memory, NULL, NULL, NULL, napi_default, NULL},
+      {"trackSharedMemory", NULL, js_track_shared_memory, NULL, NULL, NULL, napi_default, NULL},
       {"trimFreedMemory", NULL, js_trim_freed_memory, NULL, NULL, NULL, napi_default, NULL},
       {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
       {"setWisdomFile", NULL, js_set_wisdom_file, NULL, NULL, NULL, napi_default, NULL},

@@ -1,5 +1,6 @@
-// SharedArrayBuffers over memory an addon owns: see shared_external.h. The one
-// place Gantry's addons use V8's C++ API, which Node-API does not cover here.
+// SharedArrayBuffers over memory an addon owns: see shared_external.h. One of
+// the two places Gantry's addons use V8's C++ API (with external_memory.cc),
+// which Node-API does not cover here.
 #include "shared_external.h"
 
 #include <memory>

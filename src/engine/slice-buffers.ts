@@ -19,7 +19,7 @@
  */
 import { fillZero } from '../kernels/copy.js';
 import { trimFreedMemory } from '../kernels/native.js';
-import { gcFunction, reclaimBeforeAllocating } from '../util/gc.js';
+import { gcFunction, noteSharedBuffer, reclaimBeforeAllocating } from '../util/gc.js';
 
 /** Buffers kept for reuse at most. */
 export const MAX_KEPT = 2;
@@ -46,7 +46,9 @@ export function takeSliceBuffer(length: number): Float32Array {
   }
   // A fresh buffer: collect the earlier slices' garbage first so that its memory is reused (src/util/gc.ts).
   reclaimBeforeAllocating(bytes);
-  return new Float32Array(new SharedArrayBuffer(bytes));
+  const buffer = new SharedArrayBuffer(bytes);
+  noteSharedBuffer(buffer);
+  return new Float32Array(buffer);
 }
 
 /**

@@ -25,6 +25,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { copyInto } from '../kernels/copy.js';
+import { noteSharedBuffer } from '../util/gc.js';
 
 /** A synchronous task: named in a task module's `tasks` table. */
 export type ComputeTask = (args: never) => unknown;
@@ -101,9 +102,16 @@ export class ComputeTaskError extends Error {
   }
 }
 
-/** A Float32Array of `length` zeros over a SharedArrayBuffer (plain memory when `shared` is false). */
+/**
+ * A Float32Array of `length` zeros over a SharedArrayBuffer (plain memory
+ * when `shared` is false), made known to V8's collections (src/util/gc.ts
+ * `noteSharedBuffer`: V8 counts no shared memory by itself).
+ */
 export function sharedFloat32(length: number, shared = true): Float32Array {
-  return shared ? new Float32Array(new SharedArrayBuffer(4 * length)) : new Float32Array(length);
+  if (!shared) return new Float32Array(length);
+  const buffer = new SharedArrayBuffer(4 * length);
+  noteSharedBuffer(buffer);
+  return new Float32Array(buffer);
 }
 
 /** True when `a` lies in a SharedArrayBuffer (worker threads then see the same memory). */

@@ -27,7 +27,7 @@ import {
 } from '../ismrmrd/header-codec.js';
 import { parseMeta, serializeMeta } from '../ismrmrd/meta.js';
 import { bytesPerPixel, DataType } from '../ismrmrd/types.js';
-import { noteSharedAllocation } from '../util/gc.js';
+import { noteSharedMemory } from '../util/gc.js';
 import type { Acquisition, AcquisitionHeader, Image, ImageHeader, ImagePixels, Waveform } from '../ismrmrd/types.js';
 
 /** Path of the addon relative to the repository root. */
@@ -337,7 +337,7 @@ export class IsmrmrdFile {
       while (next) {
         const block = await next;
         // Shared memory, unseen by V8's collections (src/util/gc.ts).
-        noteSharedAllocation(block.reduce((n, a) => n + a.data.byteLength + a.traj.byteLength, 0));
+        noteSharedMemory(block.flatMap((a) => [a.data, a.traj]));
         start += block.length;
         next = block.length > 0 ? prefetch() : undefined;
         yield block;

@@ -24,7 +24,6 @@ import { isShared, sharedFloat32, URGENT_AHEAD, type ComputePool } from '../engi
 import type { Message } from '../ismrmrd/messages.js';
 import type { Acquisition } from '../ismrmrd/types.js';
 import { copyBlocks } from '../kernels/copy.js';
-import { noteSharedAllocation } from '../util/gc.js';
 import { runTask, type ReconTaskName } from './generic-recon-tasks.js';
 
 /** Runs a task on this thread now, as a settled promise. */
@@ -178,8 +177,6 @@ export class ReadoutBatches<M> {
       });
     }
     const out = sharedFloat32(outTotal);
-    // The results live until their slice is buffered, unseen by V8's collections (src/util/gc.ts).
-    noteSharedAllocation(out.byteLength);
     const batch: PackedReadouts<M> = { acqs, metas, inputs, out, outOffsets };
     // The workers have enough to do (a slice's pieces are running): do the batch here rather than stall the stream behind them.
     const args = this.work.args(batch);

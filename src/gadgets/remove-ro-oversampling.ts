@@ -16,6 +16,7 @@ import type { GadgetContext } from '../engine/gadget.js';
 import { isAcquisition, type Message } from '../ismrmrd/messages.js';
 import { float32ChannelMix, oversamplingCropStart, removeOversamplingInto } from '../kernels/readout-oversampling.js';
 import type { Acquisition } from '../ismrmrd/types.js';
+import { sharedFloat32 } from '../engine/thread-pool.js';
 import { reconPool, type OversamplingRemovalArgs } from './generic-recon-tasks.js';
 import { ReadoutBatches, type ReadoutWork } from './readout-batches.js';
 import { pendingMixOf } from './pending-mix.js';
@@ -70,16 +71,16 @@ const SLAB_FLOATS = 1 << 20;
 /**
  * Cuts arrays from shared-memory slabs, so that compute threads can read the
  * readouts made on this thread too (BucketToBuffer's placement); a slab is
- * freed by the GC with the last readout in it. Shared memory is not counted
- * towards V8's external-memory GC trigger.
+ * freed by the GC with the last readout in it (`sharedFloat32` makes it
+ * known to the GC).
  */
 function sharedSlabs(): (floats: number) => Float32Array {
   let slab: Float32Array = new Float32Array(0);
   let at = 0;
   return (floats) => {
-    if (floats > SLAB_FLOATS) return new Float32Array(new SharedArrayBuffer(4 * floats));
+    if (floats > SLAB_FLOATS) return sharedFloat32(floats);
     if (at + floats > slab.length) {
-      slab = new Float32Array(new SharedArrayBuffer(4 * SLAB_FLOATS));
+      slab = sharedFloat32(SLAB_FLOATS);
       at = 0;
     }
     const view = slab.subarray(at, at + floats);

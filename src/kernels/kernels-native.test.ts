@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { nrmse } from './complex-ops.js';
 import { fftc, fftcPortable } from './fft.js';
-import { kernelBackend, nativeKernels, trimFreedMemory } from './native.js';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
+import { kernelBackend, nativeKernels, trackSharedMemory, trimFreedMemory } from './native.js';
 
 const native = kernelBackend() === 'native';
 const skip = native ? false : 'native kernels not in use';
@@ -140,4 +141,34 @@ test('trimFreedMemory gives free C-heap pages back, or does nothing without the 
   }
   assert.equal(typeof nativeKernels()?.trimFreedMemory, 'function');
   assert.equal(typeof trimFreedMemory(), 'boolean');
+});
+
+/** Major collections, and the most array-buffer memory seen, while 64 buffers of 8 MB are made and dropped one by one. */
+async function collectionsWhileDropping(track: boolean): Promise<{ majors: number; peakMB: number }> {
+  let majors = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if (((e as { detail?: unknown }).detail as { kind?: number } | undefined)?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) majors++;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  let peak = 0;
+  for (let i = 0; i < 64; i++) {
+    const buffer = new SharedArrayBuffer(8 << 20);
+    new Float32Array(buffer).fill(i);
+    if (track) assert.equal(trackSharedMemory(buffer), true);
+    peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  observer.disconnect();
+  return { majors, peakMB: peak / 2 ** 20 };
+}
+
+test('trackSharedMemory counts a shared buffer as V8 external memory until it dies: dropped buffers start collections', { skip }, async () => {
+  assert.equal(nativeKernels()?.trackSharedMemory?.(new ArrayBuffer(16) as unknown as SharedArrayBuffer), false, 'only shared buffers are tracked');
+  const tracked = await collectionsWhileDropping(true);
+  const untracked = await collectionsWhileDropping(false);
+  // V8 starts a marking per 64 MB of external memory grown since its last full collection: 512 MB made: 6 or 7 collections, ≥ 3 asked.
+  assert.ok(tracked.majors >= 3 && tracked.majors > untracked.majors, `major collections: ${tracked.majors} tracked, ${untracked.majors} untracked`);
+  // Dead buffers are freed as the collections come, and their bytes given back to the count (else collections would stop).
+  assert.ok(tracked.peakMB < 200, `peak array-buffer memory while tracked: ${tracked.peakMB.toFixed(0)} MB`);
 });

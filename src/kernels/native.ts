@@ -64,6 +64,8 @@ export interface NativeKernels {
   retainFreedMemory(bytes: number): boolean;
   /** Gives free pages inside the heaps back to the system (glibc `malloc_trim`); absent from older builds. */
   trimFreedMemory?(): boolean;
+  /** Counts a SharedArrayBuffer's bytes as V8 external memory until it is collected; false for anything else. Absent from older builds. */
+  trackSharedMemory?(buffer: SharedArrayBuffer): boolean;
 }
 
 type Loaded = { kernels: NativeKernels } | { kernels: null; reason: string };
@@ -158,6 +160,21 @@ function load(): Loaded {
  */
 export function trimFreedMemory(): boolean {
   return nativeKernels()?.trimFreedMemory?.() ?? false;
+}
+
+/**
+ * Counts `buffer`'s bytes as external memory of this thread's isolate until
+ * the buffer is collected (native/src/external_memory.cc), so that V8 weighs
+ * shared memory like any external memory when it decides to start a
+ * collection. Call once per buffer. False without the addon.
+ */
+export function trackSharedMemory(buffer: SharedArrayBuffer): boolean {
+  return nativeKernels()?.trackSharedMemory?.(buffer) ?? false;
+}
+
+/** True when {@link trackSharedMemory} reaches V8. */
+export function canTrackSharedMemory(): boolean {
+  return nativeKernels()?.trackSharedMemory !== undefined;
 }
 
 /** The native kernels, or null when they are not built, do not load, or `GANTRY_KERNELS=js`. */

@@ -10,7 +10,8 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { sharedCollectionMB } from './v8-tuning.js';
+import { canTrackSharedMemory, trackSharedMemory } from '../kernels/native.js';
+import { FALLBACK_SHARED_GC_MB, sharedCollection, type SharedCollection } from './v8-tuning.js';
 
 type GcFunction = (options?: { type: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void;
 
@@ -63,36 +64,68 @@ export class CollectionPacer {
   }
 }
 
-let sharedPacer: CollectionPacer | null | undefined;
+/** Reports one SharedArrayBuffer made for data in passing. */
+type SharedReporter = (buffer: SharedArrayBuffer) => void;
 
-/** The pacer for GANTRY_SHARED_GC (null: off); a bad value (which the CLI rejects at start) counts as the default. */
-function pacer(): CollectionPacer | null {
-  if (sharedPacer === undefined) {
-    let mb: number | null;
+let sharedReporter: SharedReporter | null | undefined;
+
+/** Starts a full collection after each `mb` MB of shared memory made (null where gc() cannot be had). */
+function pacedReporter(mb: number): SharedReporter | null {
+  const gc = gcFunction();
+  if (!gc) return null;
+  const pacer = new CollectionPacer(mb * 1024 * 1024, () => gc({ type: 'major', execution: 'async' }));
+  return (buffer) => {
+    pacer.note(buffer.byteLength);
+  };
+}
+
+/** The reporter for GANTRY_SHARED_GC (null: off); a bad value (which the CLI rejects at start) counts as the default. */
+function reporter(): SharedReporter | null {
+  if (sharedReporter === undefined) {
+    let mode: SharedCollection;
     try {
-      mb = sharedCollectionMB(process.env['GANTRY_SHARED_GC']);
+      mode = sharedCollection(process.env['GANTRY_SHARED_GC']);
     } catch {
-      mb = sharedCollectionMB(undefined);
+      mode = sharedCollection(undefined);
     }
-    const gc = gcFunction();
-    sharedPacer = mb === null || !gc ? null : new CollectionPacer(mb * 1024 * 1024, () => gc({ type: 'major', execution: 'async' }));
+    if (mode.kind === 'off') sharedReporter = null;
+    else if (mode.kind === 'v8' && canTrackSharedMemory()) sharedReporter = trackSharedMemory;
+    else sharedReporter = pacedReporter(mode.kind === 'paced' ? mode.mb : FALLBACK_SHARED_GC_MB);
   }
-  return sharedPacer;
+  return sharedReporter;
 }
 
 /**
- * Reports `bytes` of SharedArrayBuffer memory made for data passing through
- * (blocks read from a file, readouts after oversampling removal); every
- * GANTRY_SHARED_GC MB (48 by default) of it starts a major collection,
- * incremental and concurrent (`execution: 'async'`: marking on V8's helper
- * threads, a short final pause on this one). V8 counts neither the bytes nor
- * the number of SharedArrayBuffers, so its own major collections came only
- * from the growth of its small JavaScript heap, while the readouts (which
- * wait in a slice's bucket long enough to reach the old generation) and
- * file blocks held hundreds of MB after they had died. On the 16-slice cine
- * scan with two threads: peak RSS 1255–1342 → 940 MB (medians of 3,
- * alternated) for up to 1 s more wall time (docs/performance.md).
+ * Reports `buffer`, a SharedArrayBuffer just made, to V8's collections as
+ * GANTRY_SHARED_GC says. V8 counts neither the bytes
+ * nor the number of SharedArrayBuffers, so without this its major
+ * collections came only from the growth of its small JavaScript heap, while
+ * the readouts (which wait in a slice's bucket long enough to reach the old
+ * generation) and file blocks held hundreds of MB after they had died.
+ *
+ * GANTRY_SHARED_GC `v8` (the default): each buffer counts as V8 external
+ * memory while it is alive (native/src/external_memory.cc), and V8 starts an
+ * incremental, concurrent marking each time that total has grown by 64 MB
+ * since its last full collection — a pause of 1–6 ms to finish it. A number
+ * of MB instead starts a full collection after each that many MB made
+ * (`gc()`: atomic, 10–16 ms on this thread each); that is also what `v8`
+ * falls back to, at 48 MB, without the kernels addon. 16-slice cine scan,
+ * two threads, alternated: 10.1 s with the 48 MB pacing, 9.2 s with `v8`,
+ * peak RSS 979 and 915 MB (medians of 4, docs/performance.md).
  */
-export function noteSharedAllocation(bytes: number): void {
-  pacer()?.note(bytes);
+export function noteSharedBuffer(buffer: SharedArrayBuffer): void {
+  reporter()?.(buffer);
+}
+
+/** {@link noteSharedBuffer} for each SharedArrayBuffer under `arrays`, once each (views of other memory are skipped). */
+export function noteSharedMemory(arrays: Iterable<ArrayBufferView>): void {
+  const report = reporter();
+  if (!report) return;
+  const seen = new Set<ArrayBufferLike>();
+  for (const a of arrays) {
+    const buffer = a.buffer;
+    if (seen.has(buffer)) continue;
+    seen.add(buffer);
+    if (typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer) report(buffer);
+  }
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_HEAP_GROWTH_PERCENT, DEFAULT_JIT_BUDGET, heapGrowthPercent, jitBudget, sharedCollectionMB, v8TuningFlags } from './v8-tuning.js';
+import { DEFAULT_HEAP_GROWTH_PERCENT, DEFAULT_JIT_BUDGET, heapGrowthPercent, jitBudget, sharedCollection, v8TuningFlags } from './v8-tuning.js';
 import { CollectionPacer } from './gc.js';
 
 test('GANTRY_HEAP_GROWTH: unset means the default, off or 0 means V8 decides, integers 1–1000 are percentages', () => {
@@ -47,15 +47,16 @@ test('v8TuningFlags: the flags the CLI sets before compiling itself (none for of
   assert.deepEqual(v8TuningFlags({ GANTRY_JIT_BUDGET: '5000' }), [`--heap-growing-percent=${DEFAULT_HEAP_GROWTH_PERCENT}`, '--interrupt-budget=5000']);
 });
 
-test('GANTRY_SHARED_GC: unset means 48 MB, off means none, integers are MB; the gantry command rejects a bad value', () => {
-  assert.equal(sharedCollectionMB(undefined), 48);
-  assert.equal(sharedCollectionMB('off'), null);
-  assert.equal(sharedCollectionMB('16'), 16);
-  for (const bad of ['-1', '0.5', 'often']) assert.throws(() => sharedCollectionMB(bad), /GANTRY_SHARED_GC must be off or an integer count of MB from 1 to 65536/);
+test('GANTRY_SHARED_GC: unset or v8 reports to V8, off means none, integers are MB; the gantry command rejects a bad value', () => {
+  assert.deepEqual(sharedCollection(undefined), { kind: 'v8' });
+  assert.deepEqual(sharedCollection(' V8 '), { kind: 'v8' });
+  assert.deepEqual(sharedCollection('off'), { kind: 'off' });
+  assert.deepEqual(sharedCollection('16'), { kind: 'paced', mb: 16 });
+  for (const bad of ['-1', '0.5', 'often', '65537']) assert.throws(() => sharedCollection(bad), /GANTRY_SHARED_GC must be v8, off or an integer count of MB from 1 to 65536/);
   const bin = fileURLToPath(new URL('../../../bin/gantry', import.meta.url));
   const r = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, GANTRY_SHARED_GC: 'often' } });
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /GANTRY_SHARED_GC must be off or an integer count of MB/);
+  assert.match(r.stderr, /GANTRY_SHARED_GC must be v8, off or an integer count of MB/);
 });
 
 test('a collection pacer collects once per `every` bytes counted', () => {

@@ -15,8 +15,10 @@
  * (docs/performance.md). The cost is at most a few tens of MB of heap more.
  *
  * GANTRY_SHARED_GC — not a V8 flag, but read and checked here with them:
- * MB of shared memory between the major collections Gantry starts itself
- * (src/util/gc.ts `noteSharedAllocation`).
+ * how the shared memory that data pass through reaches V8's collections
+ * (src/util/gc.ts `noteSharedMemory`): `v8` (the default) reports it to V8
+ * as external memory, a number of MB starts a full collection after each
+ * that many MB made, `off` does neither.
  *
  * GANTRY_JIT_BUDGET — how much bytecode a function runs before TurboFan
  * optimizes it (`--interrupt-budget`, 66 KB in Node 20). Gantry's hot loops
@@ -45,7 +47,6 @@ interface Setting {
 }
 
 const HEAP_GROWTH: Setting = { variable: 'GANTRY_HEAP_GROWTH', flag: '--heap-growing-percent', fallback: DEFAULT_HEAP_GROWTH_PERCENT, min: 1, max: 1000, unit: 'percentage' };
-const SHARED_GC: Setting = { variable: 'GANTRY_SHARED_GC', fallback: 48, min: 1, max: 65536, unit: 'count of MB' };
 const JIT_BUDGET: Setting = { variable: 'GANTRY_JIT_BUDGET', flag: '--interrupt-budget', fallback: DEFAULT_JIT_BUDGET, min: 1000, max: 100_000_000, unit: 'byte count' };
 
 /** The value to set for an environment value of `s` (undefined: the default), or null for V8's own. Throws on anything else. */
@@ -96,19 +97,31 @@ export function v8TuningFlags(env: NodeJS.ProcessEnv = process.env): string[] {
   return flagsOf(env, true);
 }
 
-/**
- * GANTRY_SHARED_GC — MB of shared memory made for passing data (file blocks,
- * readouts after oversampling removal) between the major collections that
- * Gantry starts itself (src/util/gc.ts `noteSharedAllocation`); null for
- * `off`. Undefined or empty: the default (48). Throws on anything else.
- */
-export function sharedCollectionMB(value: string | undefined): number | null {
-  return settingValue(SHARED_GC, value);
+/** How shared memory made for data in passing reaches V8's collections (GANTRY_SHARED_GC). */
+export type SharedCollection =
+  /** Reported to V8 as external memory, which starts concurrent marking as it grows (the default). */
+  | { readonly kind: 'v8' }
+  /** A full collection after each `mb` MB made (where V8 cannot be told: no kernels addon, 48 MB). */
+  | { readonly kind: 'paced'; readonly mb: number }
+  /** Neither: V8 collects at its own pace, unaware of the shared memory. */
+  | { readonly kind: 'off' };
+
+/** MB between collections where GANTRY_SHARED_GC is `v8` but V8 cannot be told of shared memory (no kernels addon). */
+export const FALLBACK_SHARED_GC_MB = 48;
+
+/** The GANTRY_SHARED_GC setting for `value` (undefined or empty: `v8`). Throws on anything but v8, off or an integer count of MB from 1 to 65536. */
+export function sharedCollection(value: string | undefined): SharedCollection {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '' || v === 'v8') return { kind: 'v8' };
+  if (v === 'off' || v === '0') return { kind: 'off' };
+  const mb = Number(v);
+  if (!Number.isInteger(mb) || mb < 1 || mb > 65536) throw new RangeError(`GANTRY_SHARED_GC must be v8, off or an integer count of MB from 1 to 65536, not '${value}'`);
+  return { kind: 'paced', mb };
 }
 
 /** Applies GANTRY_HEAP_GROWTH and GANTRY_JIT_BUDGET (or their defaults) to this process's V8 and checks GANTRY_SHARED_GC; returns the flags set. Throws on a bad value. */
 export function tuneV8(env: NodeJS.ProcessEnv = process.env): string[] {
-  sharedCollectionMB(env[SHARED_GC.variable]);
+  sharedCollection(env['GANTRY_SHARED_GC']);
   const flags = flagsOf(env, false);
   for (const flag of flags) setFlagsFromString(flag);
   return flags;
