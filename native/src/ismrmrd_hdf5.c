@@ -1900,6 +1900,17 @@ static bool image_var_accepts(hid_t fid, const char *dpath, const ISMRMRD_ImageH
 
 /* Checks appendImage's arguments (argv: h, varName, head, attributes, pixels) and fills *im (pixels: a view of
    argv[4]), *var, *attrs (malloc'd; attrs NULL when empty) and `what`. False with a JS exception pending. */
+/* Bytes per pixel of an ISMRMRD data type, 0 for an unknown one (here, not libismrmrd's: image_args runs without the lock, and libismrmrd's error stack is shared). */
+static size_t image_element_bytes(uint16_t data_type) {
+  switch (data_type) {
+    case ISMRMRD_USHORT: case ISMRMRD_SHORT: return 2;
+    case ISMRMRD_UINT: case ISMRMRD_INT: case ISMRMRD_FLOAT: return 4;
+    case ISMRMRD_DOUBLE: case ISMRMRD_CXFLOAT: return 8;
+    case ISMRMRD_CXDOUBLE: return 16;
+    default: return 0;
+  }
+}
+
 static bool image_args(napi_env env, napi_value *argv, Handle **hp, ISMRMRD_Image *im, char **var, char **attrs,
                        char *what, size_t what_cap) {
   Handle *h = get_handle(env, argv[0]);
@@ -1912,9 +1923,8 @@ static bool image_args(napi_env env, napi_value *argv, Handle **hp, ISMRMRD_Imag
   if (head.length != IMG_HEAD) { throw_plain(env, 1, "Cannot append image: head must be 198 bytes"); return false; }
   memcpy(&im->head, head.data, IMG_HEAD);
   char msg[300];
-  size_t esz = ismrmrd_sizeof_data_type(im->head.data_type);
-  drain_ismrmrd_errors();
-  if (im->head.data_type < ISMRMRD_USHORT || im->head.data_type > ISMRMRD_CXDOUBLE || esz == 0) {
+  size_t esz = image_element_bytes(im->head.data_type);
+  if (esz == 0) {
     snprintf(msg, sizeof msg, "Cannot append image: unknown data_type %u", im->head.data_type);
     throw_plain(env, 1, msg);
     return false;
@@ -2151,31 +2161,36 @@ static napi_value js_library_version(napi_env env, napi_callback_info info) {
 typedef struct {
   const char *name;
   napi_callback fn;
+  /* False for the exports that only check their arguments and queue work (no HDF5 or libismrmrd call, only handle
+     fields that change on this thread): waiting for the lock there kept the event loop behind a worker's read or
+     write, about 0.6 s of the 16-slice cine scan. */
+  bool locked;
 } Export;
 
 static const Export EXPORTS[] = {
-    {"open", js_open},
-    {"close", js_close},
-    {"isReadOnly", js_is_read_only},
-    {"readHeader", js_read_header},
-    {"writeHeader", js_write_header},
-    {"acquisitionCount", js_acquisition_count},
-    {"readAcquisitions", js_read_acquisitions},
-    {"readAcquisitionBlockSync", js_read_acquisition_block_sync},
-    {"readAcquisitionBlock", js_read_acquisition_block},
-    {"appendAcquisition", js_append_acquisition},
-    {"waveformCount", js_waveform_count},
-    {"readWaveforms", js_read_waveforms},
-    {"appendWaveform", js_append_waveform},
-    {"imageCount", js_image_count},
-    {"readImages", js_read_images},
-    {"appendImage", js_append_image},
-    {"appendImageAsync", js_append_image_async},
-    {"listGroup", js_list_group},
-    {"libraryVersion", js_library_version},
+    {"open", js_open, true},
+    {"close", js_close, true},
+    {"isReadOnly", js_is_read_only, true},
+    {"readHeader", js_read_header, true},
+    {"writeHeader", js_write_header, true},
+    {"acquisitionCount", js_acquisition_count, true},
+    {"readAcquisitions", js_read_acquisitions, true},
+    {"readAcquisitionBlockSync", js_read_acquisition_block_sync, true},
+    {"readAcquisitionBlock", js_read_acquisition_block, false},
+    {"appendAcquisition", js_append_acquisition, true},
+    {"waveformCount", js_waveform_count, true},
+    {"readWaveforms", js_read_waveforms, true},
+    {"appendWaveform", js_append_waveform, true},
+    {"imageCount", js_image_count, true},
+    {"readImages", js_read_images, true},
+    {"appendImage", js_append_image, true},
+    {"appendImageAsync", js_append_image_async, false},
+    {"listGroup", js_list_group, true},
+    {"libraryVersion", js_library_version, true},
 };
 
-/* Every export runs under the HDF5 lock (a worker thread may be inside readAcquisitionBlock). */
+/* Exports run under the HDF5 lock (a worker thread may be inside a block read or an image write), except the
+   queueing ones (Export.locked). */
 static napi_value locked_call(napi_env env, napi_callback_info info) {
   void *data = NULL;
   if (napi_get_cb_info(env, info, NULL, NULL, NULL, &data) != napi_ok || data == NULL) return NULL;
@@ -2194,8 +2209,8 @@ static napi_value init(napi_env env, napi_value exports) {
   enum { N = sizeof EXPORTS / sizeof EXPORTS[0] };
   napi_property_descriptor props[N];
   for (size_t i = 0; i < N; i++) {
-    props[i] = (napi_property_descriptor){EXPORTS[i].name, NULL, locked_call, NULL, NULL, NULL, napi_enumerable,
-                                          (void *)&EXPORTS[i]};
+    props[i] = (napi_property_descriptor){EXPORTS[i].name, NULL, EXPORTS[i].locked ? locked_call : EXPORTS[i].fn, NULL,
+                                          NULL, NULL, napi_enumerable, (void *)&EXPORTS[i]};
   }
   if (napi_define_properties(env, exports, N, props) != napi_ok) return NULL;
   return exports;
