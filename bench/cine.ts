@@ -48,24 +48,32 @@ export function cinePhantomArgs(slices: number): string[] {
 interface RunResult {
   seconds: number;
   peakMB: number;
+  /** User + system CPU seconds (NaN without /usr/bin/time). */
+  cpuSeconds: number;
   stderr: string;
 }
 
-/** Runs `gantry recon` under /usr/bin/time -v (peak RSS), else alone (peak RSS from the child's own rusage). */
-function timeRecon(o: CineOptions, file: string, threads: number): RunResult {
+/** util-linux's taskset, which runs a command on chosen CPUs; undefined where there is none. */
+const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p));
+
+/**
+ * Runs `gantry recon` under /usr/bin/time (peak RSS, CPU time), else alone;
+ * with `oneCore`, under `taskset -c 0`: every thread of the process (V8's
+ * collector and compiler threads, the file reads) on one core.
+ */
+function timeRecon(o: CineOptions, file: string, threads: number, oneCore = false): RunResult {
   const out = join(o.tmp, `cine-${threads}.h5`);
   rmSync(out, { force: true });
   const args = [join(o.root, 'bin/gantry'), 'recon', file, out, '-c', CONFIG, '--threads', String(threads)];
   const haveTime = existsSync('/usr/bin/time');
+  const command = [...(oneCore && TASKSET ? [TASKSET, '-c', '0'] : []), ...(haveTime ? ['/usr/bin/time', '-f', 'peak-rss-kb %M cpu-s %U %S'] : []), process.execPath, ...args];
   const started = process.hrtime.bigint();
-  const r = haveTime
-    ? spawnSync('/usr/bin/time', ['-f', 'peak-rss-kb %M', process.execPath, ...args], { encoding: 'utf8' })
-    : spawnSync(process.execPath, args, { encoding: 'utf8' });
+  const r = spawnSync(command[0] as string, command.slice(1), { encoding: 'utf8' });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (r.status !== 0) throw new Error(`Cannot run gantry recon --threads ${threads}: exit ${r.status}\n${r.stderr}`);
-  const kb = Number(/peak-rss-kb (\d+)/.exec(r.stderr ?? '')?.[1] ?? NaN);
+  const m = /peak-rss-kb (\d+) cpu-s ([\d.]+) ([\d.]+)/.exec(r.stderr ?? '');
   rmSync(out, { force: true });
-  return { seconds, peakMB: kb / 1024, stderr: r.stderr };
+  return { seconds, peakMB: Number(m?.[1] ?? NaN) / 1024, cpuSeconds: Number(m?.[2] ?? NaN) + Number(m?.[3] ?? NaN), stderr: r.stderr };
 }
 
 /** Peak RSS (VmHWM) of a process in MB, from /proc; NaN where there is no /proc. */
@@ -189,6 +197,10 @@ export async function benchCine(o: CineOptions): Promise<Figure[]> {
   }
   const t1 = bestOf[1] as RunResult;
   const t2 = bestOf[2] as RunResult;
+  // With --threads 1 the process still uses more than one core (V8's collector and compiler threads, the file reads):
+  // one run on a single core shows what two cores give over one.
+  const core1 = TASKSET ? timeRecon(o, file, 1, true) : undefined;
+  if (core1) o.log(`  gantry recon --threads 1 on one core (taskset -c 0): ${core1.seconds.toFixed(2)} s`);
   const budget = 12 * (slices / 16);
   const figures: Figure[] = [
     {
@@ -203,6 +215,10 @@ export async function benchCine(o: CineOptions): Promise<Figure[]> {
     {
       id: 'cine-threads-2-vs-1', group: 'cine', label: `gantry recon --threads 2 vs --threads 1, ${label}`, unit: 's',
       gantry: t2.seconds, reference: t1.seconds, referenceName: '--threads 1', ratio: t2.seconds / t1.seconds, target: { max: 0.556 },
+      extra: {
+        'CPU s --threads 1': t1.cpuSeconds, 'CPU s --threads 2': t2.cpuSeconds,
+        ...(core1 ? { 's --threads 1 on one core': core1.seconds, 'two cores vs one core': core1.seconds / t2.seconds } : {}),
+      },
     },
     {
       id: 'cine-recon-peak-rss', group: 'cine', label: `gantry recon peak RSS, ${label}, --threads 2`, unit: 'MB',
