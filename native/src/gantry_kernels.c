@@ -15,6 +15,8 @@
  *   setWisdomFile(path | null)            where FFT plans are kept (see below)
  *   retainFreedMemory(bytes)              keep big freed blocks for reuse (glibc)
  *   trackSharedMemory(buffer)             count a SharedArrayBuffer as V8 external memory while alive
+ *   scaleInto(dst, src, factor)           dst = src·factor, rounded to float32
+ *   toFixedPoint(src, out, mode, ...)     float pixels clamped and rounded to integers (FloatToUShort…)
  *   trimFreedMemory()                     give free heap pages back to the system (glibc malloc_trim)
  *   info()                                library versions and the BLAS core
  *
@@ -1053,6 +1055,78 @@ static napi_value js_add_into(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * scaleInto(dst, src, factor): dst[i] = src[i]·factor for i < src.length, each product of the float and the double
+ * factor rounded once to float32 (JavaScript's Float32Array store of the same product).
+ */
+static napi_value js_scale_into(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *dst, *src;
+  size_t ldst, lsrc;
+  double factor;
+  if (argc < 3 || !get_f32(env, argv[0], &dst, &ldst) || !get_f32(env, argv[1], &src, &lsrc) || !get_f64(env, argv[2], &factor))
+    return throw_type(env, "Cannot scale: expected (dst: Float32Array, src: Float32Array, factor: number)");
+  if (ldst < lsrc) return throw_range(env, "Cannot scale: dst is shorter than src");
+  for (size_t i = 0; i < lsrc; i++) dst[i] = (float)((double)src[i] * factor);
+  return NULL;
+}
+
+/* One pixel of toFixedPoint: clamp to [lo, hi] (hi wins when lo > hi), round half away from zero, and reduce modulo
+   2^32 as JavaScript's integer conversions do (NaN and ±∞ give 0); the low 16 or 32 bits are the stored value. */
+static inline uint64_t fixed_round(double v, double lo, double hi) {
+  const double low = v < lo ? lo : v;
+  const double c = low > hi ? hi : low;
+  const double a = fabs(c);
+  const double t = floor(a);
+  const double r = t + (a - t >= 0.5 ? 1.0 : 0.0);
+  if (!isfinite(r)) return 0;
+  const double w = r >= 4294967296.0 ? fmod(r, 4294967296.0) : r; /* exact: r is an integer */
+  return c < 0 ? (uint64_t)(-(int64_t)w) : (uint64_t)w;
+}
+
+/*
+ * toFixedPoint(src: Float32Array, out: Uint16Array|Int16Array|Uint32Array|Int32Array, mode, min, max, offset):
+ * out[i] = round(clamp(x)) with x = |src[i]| (mode 0, magnitude), src[i] + offset (1, real or imaginary) or
+ * src[i]·offset/π + offset (2, phase), in double as JavaScript evaluates it, stored with JavaScript's wrap-around
+ * integer conversion (src/gadgets/float-to-fixed-point.ts).
+ */
+static napi_value js_to_fixed_point(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *src;
+  size_t n, lout;
+  double mode, lo, hi, offset;
+  if (argc < 6 || !get_f32(env, argv[0], &src, &n) || !get_f64(env, argv[2], &mode) || !get_f64(env, argv[3], &lo) ||
+      !get_f64(env, argv[4], &hi) || !get_f64(env, argv[5], &offset) || !(mode == 0 || mode == 1 || mode == 2))
+    return throw_type(env, "Cannot convert to fixed point: expected (src: Float32Array, out, mode 0|1|2, min, max, offset)");
+  napi_typedarray_type type;
+  void *out;
+  napi_value ab;
+  size_t off;
+  bool is_typed = false;
+  if (napi_is_typedarray(env, argv[1], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[1], &type, &lout, &out, &ab, &off) != napi_ok ||
+      !(type == napi_uint16_array || type == napi_int16_array || type == napi_uint32_array || type == napi_int32_array))
+    return throw_type(env, "Cannot convert to fixed point: out must be a Uint16Array, Int16Array, Uint32Array or Int32Array");
+  if (lout < n) return throw_range(env, "Cannot convert to fixed point: out is shorter than src");
+  const int m = (int)mode;
+  for (size_t i = 0; i < n; i++) {
+    const double x = (double)src[i];
+    const double v = m == 0 ? fabs(x) : m == 1 ? x + offset : (x * offset) / M_PI + offset;
+    const uint64_t r = fixed_round(v, lo, hi);
+    switch (type) {
+      case napi_uint16_array: ((uint16_t *)out)[i] = (uint16_t)r; break;
+      case napi_int16_array: ((int16_t *)out)[i] = (int16_t)(uint16_t)r; break;
+      case napi_uint32_array: ((uint32_t *)out)[i] = (uint32_t)r; break;
+      default: ((int32_t *)out)[i] = (int32_t)(uint32_t)r; break;
+    }
+  }
+  return NULL;
+}
+
 /* fillZero(dst): every float of dst set to +0. */
 static napi_value js_fill_zero(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -1354,6 +1428,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"copyBlocks", NULL, js_copy_blocks, NULL, NULL, NULL, napi_default, NULL},
       {"fillZero", NULL, js_fill_zero, NULL, NULL, NULL, napi_default, NULL},
       {"addInto", NULL, js_add_into, NULL, NULL, NULL, napi_default, NULL},
+      {"scaleInto", NULL, js_scale_into, NULL, NULL, NULL, napi_default, NULL},
+      {"toFixedPoint", NULL, js_to_fixed_point, NULL, NULL, NULL, napi_default, NULL},
       {"retainFreedMemory", NULL, js_retain_freed_memory, NULL, NULL, NULL, napi_default, NULL},
       {"trackSharedMemory", NULL, js_track_shared_memory, NULL, NULL, NULL, napi_default, NULL},
       {"trimFreedMemory", NULL, js_trim_freed_memory, NULL, NULL, NULL, napi_default, NULL},

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { DataType, ImageType, type Image } from '../ismrmrd/types.js';
-import { floatToIntGadget, floatToShortGadget, floatToUIntGadget, floatToUShortGadget } from './float-to-fixed-point.js';
+import { kernelBackend } from '../kernels/native.js';
+import { floatToFixedPoint, floatToFixedPointPortable, floatToIntGadget, floatToShortGadget, floatToUIntGadget, floatToUShortGadget } from './float-to-fixed-point.js';
 import { makeImage, ofKind, runGadget } from './testing.js';
 
 function floatImage(imageType: number, values: readonly number[]): Image {
@@ -65,4 +66,28 @@ test('FloatToUShortGadget passes complex images through', async () => {
   const complex = makeImage({ matrix_size: [1, 1, 1], data_type: DataType.CXFLOAT }, Float32Array.of(1, 2));
   const out = await runGadget(floatToUShortGadget, [complex]);
   assert.equal(out[0], complex);
+});
+
+test('floatToFixedPoint natively gives the bits of the TypeScript loops: every mode and integer type, halves, clamps, NaN, ±∞, wrap-around', { skip: kernelBackend() === 'native' ? false : 'native kernels not in use' }, () => {
+  const special = [0, -0, 0.5, -0.5, 1.5, 2.5, -2.5, 0.49999997, 4094.5, 4095.4, 4095.5, 65535.5, 65536, 70000.5, -70000.5, 2 ** 31 + 0.5, 3e9, -3e9, 1e20, -1e20, 3.4e38, NaN, Infinity, -Infinity];
+  let seed = 17;
+  const random = Array.from({ length: 5000 }, () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return (seed / 2 ** 32 - 0.5) * 2 ** ((seed & 63) - 20);
+  });
+  const src = Float32Array.from([...special, ...random]);
+  const types = [(n: number) => new Uint16Array(n), (n: number) => new Int16Array(n), (n: number) => new Uint32Array(n), (n: number) => new Int32Array(n)];
+  const ranges: [number, number, number][] = [[0, 4095, 2048], [-32768, 32767, 0], [-1e12, 1e12, 0.25], [0, 2 ** 40, 7.5], [5, 1, 0], [-Infinity, Infinity, 1]];
+  for (const imageType of [ImageType.MAGNITUDE, ImageType.REAL, ImageType.IMAG, ImageType.PHASE]) {
+    for (const make of types) {
+      for (const [min, max, offset] of ranges) {
+        const fast = floatToFixedPoint(src, imageType, min, max, offset, make);
+        const slow = floatToFixedPointPortable(src, imageType, min, max, offset, make);
+        assert.equal(fast.constructor, slow.constructor);
+        for (let i = 0; i < src.length; i++) {
+          if (fast[i] !== slow[i]) assert.fail(`type ${imageType}, ${fast.constructor.name}, [${min}, ${max}] + ${offset}: pixel ${src[i]} → ${fast[i]} natively, ${slow[i]} in TypeScript`);
+        }
+      }
+    }
+  }
 });

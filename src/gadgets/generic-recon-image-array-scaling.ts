@@ -15,6 +15,7 @@ import type { PropertySchema } from '../engine/properties.js';
 import type { ImageArray } from '../ismrmrd/buffers.js';
 import { metaSet } from '../ismrmrd/meta.js';
 import { isImageArray } from '../ismrmrd/messages.js';
+import { scaleFloats } from '../kernels/complex-ops.js';
 import { DataRole, encodingIndex, genericReconBaseProperties, hasDataRole, hasMetaField, MetaName, withImageData } from './generic-recon-common.js';
 
 /** Volumes of [RO, E1, E2] used for the automatic factor. */
@@ -53,8 +54,7 @@ export function autoScalingFactor(array: ImageArray, minIntensity: number, maxIn
 /** `array` scaled by `factor`, with `GADGETRON_ScaleRatio` = factor in every meta container. */
 export function scaleImageArray(array: ImageArray, factor: number): ImageArray {
   const src = array.data.data;
-  const data = new Float32Array(src.length);
-  for (let i = 0; i < src.length; i++) data[i] = (src[i] as number) * factor;
+  const data = scaleFloats(src, factor, new Float32Array(src.length));
   const out = withImageData(array, data, array.data.dims);
   for (const meta of out.meta) metaSet(meta, MetaName.scaleRatio, factor);
   return out;

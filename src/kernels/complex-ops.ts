@@ -173,6 +173,21 @@ function sumSquaresInto(src: Float32Array, base: number, stride: number, n: numb
   }
 }
 
+type ScaleIntoKernel = (dst: Float32Array, src: Float32Array, factor: number) => void;
+
+/**
+ * dst[i] = src[i] · factor for i < src.length (dst may be src, and no
+ * shorter), each product rounded once to float32: the same bits natively
+ * and in TypeScript. Returns `dst`.
+ */
+export function scaleFloats(src: Float32Array, factor: number, dst: Float32Array): Float32Array {
+  if (dst.length < src.length) throw new RangeError(`Cannot scale ${src.length} floats into ${dst.length}`);
+  const native = (nativeKernels() as (NativeKernels & { scaleInto?: ScaleIntoKernel }) | null)?.scaleInto;
+  if (native) native(dst, src, factor);
+  else for (let i = 0; i < src.length; i++) dst[i] = (src[i] as number) * factor;
+  return dst;
+}
+
 /**
  * dst = src · (scale + i·scaleIm), element-wise on complex arrays of equal
  * length (dst may be src). Returns `dst`.
@@ -182,7 +197,7 @@ export function scaleComplex(src: Float32Array, scale: number, dst: Float32Array
     throw new RangeError(`Cannot scale complex array: lengths ${src.length} and ${dst.length} differ or are odd`);
   }
   if (scaleIm === 0) {
-    for (let i = 0; i < src.length; i++) dst[i] = src[i] * scale;
+    scaleFloats(src, scale, dst);
   } else {
     for (let i = 0; i < src.length; i += 2) {
       const re = src[i];
