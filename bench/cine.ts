@@ -23,6 +23,7 @@ import { GadgetronConnection } from '../src/client/connection.js';
 import { IsmrmrdFile } from '../src/formats/index.js';
 import { encodeAcquisition, encodeClose, encodeConfigFile, encodeHeader } from '../src/protocol/index.js';
 import type { Figure } from './figures.js';
+import { gantryArgv } from './gantry-command.js';
 import { freePort } from './ports.js';
 
 /** Settings of the cine benchmark. */
@@ -64,7 +65,7 @@ const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p));
 function timeRecon(o: CineOptions, file: string, threads: number, oneCore = false): RunResult {
   const out = join(o.tmp, `cine-${threads}.h5`);
   rmSync(out, { force: true });
-  const args = [join(o.root, 'bin/gantry'), 'recon', file, out, '-c', CONFIG, '--threads', String(threads)];
+  const args = [...gantryArgv(o.root), 'recon', file, out, '-c', CONFIG, '--threads', String(threads)];
   const haveTime = existsSync('/usr/bin/time');
   const command = [...(oneCore && TASKSET ? [TASKSET, '-c', '0'] : []), ...(haveTime ? ['/usr/bin/time', '-f', 'peak-rss-kb %M cpu-s %U %S'] : []), process.execPath, ...args];
   const started = process.hrtime.bigint();
@@ -106,7 +107,7 @@ export interface StreamResult {
  */
 export async function streamAtPace(o: CineOptions, file: string, threads: number, pace: number): Promise<StreamResult> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(o.root, 'bin/gantry'), 'serve', '--port', String(port), '--host', '127.0.0.1', '--no-http', '--log-level', 'error', '--threads', String(threads)], {
+  const child = spawn(process.execPath, [...gantryArgv(o.root), 'serve', '--port', String(port), '--host', '127.0.0.1', '--no-http', '--log-level', 'error', '--threads', String(threads)], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
@@ -181,7 +182,7 @@ export async function streamAtPace(o: CineOptions, file: string, threads: number
 export async function benchCine(o: CineOptions): Promise<Figure[]> {
   const slices = o.quick ? 4 : 16;
   const file = join(o.tmp, `cine-${slices}.h5`);
-  const gen = spawnSync(process.execPath, [join(o.root, 'bin/gantry'), 'phantom', '-o', file, '-f', ...cinePhantomArgs(slices)], { encoding: 'utf8' });
+  const gen = spawnSync(process.execPath, [...gantryArgv(o.root), 'phantom', '-o', file, '-f', ...cinePhantomArgs(slices)], { encoding: 'utf8' });
   if (gen.status !== 0) throw new Error(`Cannot generate the cine phantom: ${gen.stderr}`);
   o.log(`  phantom: ${slices} slices × 24 phases × 32 coils, 512 × 192, R = 3, 24 ACS lines: ${gen.stderr.trim()}`);
   const label = `real-time cine GRAPPA, ${slices} slices × 24 phases × 32 ch`;

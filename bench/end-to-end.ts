@@ -12,6 +12,7 @@ import { emptyAcquisitionHeader, type Acquisition } from '../src/ismrmrd/types.j
 import { GENERATOR_HEADER } from '../src/ismrmrd/xml-header.fixtures.js';
 import { encodeAcquisition, encodeClose, encodeConfigScript, encodeHeader, concatChunks } from '../src/protocol/index.js';
 import type { Figure } from './figures.js';
+import { gantryArgv } from './gantry-command.js';
 import { haveCommand, timeCommand } from './timing.js';
 import { freePort, waitForPort } from './ports.js';
 import { PASS_THROUGH_CONFIG } from './ingest.js';
@@ -28,7 +29,7 @@ export interface EndToEndOptions {
 /** Starts `gantry serve` on a free port; returns it and a stop function. */
 async function startServer(o: EndToEndOptions): Promise<{ port: number; stop: () => Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(o.root, 'bin/gantry'), 'serve', '--port', String(port), '--no-http', '--log-level', 'error'], {
+  const child = spawn(process.execPath, [...gantryArgv(o.root), 'serve', '--port', String(port), '--no-http', '--log-level', 'error'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
@@ -95,7 +96,7 @@ export async function benchEndToEnd(o: EndToEndOptions): Promise<Figure[]> {
     return [];
   }
   const figures: Figure[] = [];
-  const gantry = join(o.root, 'bin/gantry');
+  const gantry = gantryArgv(o.root);
   if (EXTRA_CA_CERTS) o.log(`  NODE_EXTRA_CA_CERTS=${EXTRA_CA_CERTS} is removed from the timed Gantry processes' environment (see docs/performance.md); the recon figure also lists the time with it`);
   const server = await startServer(o);
   try {
@@ -111,16 +112,16 @@ export async function benchEndToEnd(o: EndToEndOptions): Promise<Figure[]> {
         runs, o.tmp, o.hyperfine, 'ismrmrd_recon_cartesian_2d',
       );
       const recon = timeCommand(
-        { argv: [process.execPath, gantry, 'recon', '-f', file, '-o', out], prepare: ['rm', '-f', out], env: GANTRY_ENV },
+        { argv: [process.execPath, ...gantry, 'recon', '-f', file, '-o', out], prepare: ['rm', '-f', out], env: GANTRY_ENV },
         runs, o.tmp, o.hyperfine, 'gantry recon',
       );
       const client = timeCommand(
-        { argv: [process.execPath, gantry, 'client', '-p', String(server.port), '-f', file, '-o', out], prepare: ['rm', '-f', out], env: GANTRY_ENV },
+        { argv: [process.execPath, ...gantry, 'client', '-p', String(server.port), '-f', file, '-o', out], prepare: ['rm', '-f', out], env: GANTRY_ENV },
         runs, o.tmp, o.hyperfine, 'gantry client',
       );
       // The same command with the environment's NODE_EXTRA_CA_CERTS, as a figure beside the ratio.
       const withCaCerts = EXTRA_CA_CERTS ? timeCommand(
-        { argv: [process.execPath, gantry, 'recon', '-f', file, '-o', out], prepare: ['rm', '-f', out] },
+        { argv: [process.execPath, ...gantry, 'recon', '-f', file, '-o', out], prepare: ['rm', '-f', out] },
         runs, o.tmp, o.hyperfine, 'gantry recon (NODE_EXTRA_CA_CERTS kept)',
       ) : undefined;
       const ref = reference.best / 1e6;

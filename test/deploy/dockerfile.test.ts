@@ -17,6 +17,7 @@ import { hasTool } from '../helpers/tools.js';
 import { aptPackages, lintDockerfile, parseDockerfile, stagesOf } from './dockerfile-lint.js';
 import { loadBaseFiles, ofKind } from './k8s-objects.js';
 import { IMAGE_SLEEP } from './invariants.js';
+import { shebangNodeFlags } from '../../bench/gantry-command.js';
 
 const DOCKERFILE = join(REPO_ROOT, 'deploy', 'Dockerfile');
 const text = readFileSync(DOCKERFILE, 'utf8');
@@ -84,7 +85,10 @@ test('the runtime stage: only what runs, as a non-root user, node as PID 1', () 
   const expose = runtime.instructions.filter((i) => i.keyword === 'EXPOSE').map((i) => i.args).join(' ');
   assert.deepEqual(expose.split(/\s+/).sort(), ['8080', '9002']);
   const entry = JSON.parse(runtime.instructions.filter((i) => i.keyword === 'ENTRYPOINT').pop()?.args ?? '[]') as string[];
-  assert.deepEqual(entry, ['node', '/opt/gantry/bin/gantry']);
+  // node with bin/gantry's own flags (its shebang), so the image runs what the gantry command runs.
+  const shebang = readFileSync(join(REPO_ROOT, 'bin', 'gantry'), 'utf8').split('\n', 1)[0] ?? '';
+  assert.deepEqual(entry, ['node', ...shebangNodeFlags(shebang), '/opt/gantry/bin/gantry']);
+  assert.deepEqual(shebangNodeFlags(shebang), ['--v8-pool-size=1']);
   const ignore = readFileSync(join(REPO_ROOT, 'deploy', 'Dockerfile.dockerignore'), 'utf8').split('\n');
   for (const p of ['**/node_modules', 'dist', 'native/build', 'native/kernels/build']) assert.ok(ignore.includes(p), `the build context leaves out ${p}`);
 });
