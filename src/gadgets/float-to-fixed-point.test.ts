@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { DataType, ImageType, type Image } from '../ismrmrd/types.js';
 import { kernelBackend } from '../kernels/native.js';
-import { floatToFixedPoint, floatToFixedPointPortable, floatToIntGadget, floatToShortGadget, floatToUIntGadget, floatToUShortGadget } from './float-to-fixed-point.js';
+import { fixedPointInto, fixedPointMode, floatToFixedPoint, floatToIntGadget, floatToShortGadget, floatToUIntGadget, floatToUShortGadget } from './float-to-fixed-point.js';
 import { makeImage, ofKind, runGadget } from './testing.js';
 
 function floatImage(imageType: number, values: readonly number[]): Image {
@@ -82,7 +82,7 @@ test('floatToFixedPoint natively gives the bits of the TypeScript loops: every m
     for (const make of types) {
       for (const [min, max, offset] of ranges) {
         const fast = floatToFixedPoint(src, imageType, min, max, offset, make);
-        const slow = floatToFixedPointPortable(src, imageType, min, max, offset, make);
+        const slow = fixedPointInto(src, make(src.length), fixedPointMode(imageType), min, max, offset);
         assert.equal(fast.constructor, slow.constructor);
         for (let i = 0; i < src.length; i++) {
           if (fast[i] !== slow[i]) assert.fail(`type ${imageType}, ${fast.constructor.name}, [${min}, ${max}] + ${offset}: pixel ${src[i]} → ${fast[i]} natively, ${slow[i]} in TypeScript`);

@@ -12,18 +12,19 @@ import { isFloatImage } from './image-pixels.js';
 type FixedPointKernel = (src: Float32Array, out: Uint16Array | Int16Array | Uint32Array | Int32Array, mode: FixedPointMode, min: number, max: number, offset: number) => void;
 
 /** How a pixel maps before clamping: 0 magnitude |v|, 1 real or imaginary v + offset, 2 phase v·offset/π + offset. */
-type FixedPointMode = 0 | 1 | 2;
+export type FixedPointMode = 0 | 1 | 2;
 
-function fixedPointMode(imageType: number): FixedPointMode {
+/** The mode of an ISMRMRD image type. */
+export function fixedPointMode(imageType: number): FixedPointMode {
   if (imageType === ImageType.REAL || imageType === ImageType.IMAG) return 1;
   return imageType === ImageType.PHASE ? 2 : 0;
 }
 
 /**
  * Converts float pixels to fixed point as Gadgetron does for the given image
- * type: natively where the kernels addon is built (the same arithmetic in C,
- * native/src/gantry_kernels.c `toFixedPoint`: the same bits, ~1 ns a pixel
- * against ~12), else {@link floatToFixedPointPortable}.
+ * type, into `make(src.length)`: natively where the kernels addon is built
+ * (native/src/gantry_kernels.c `toFixedPoint`, the same double arithmetic and
+ * the same bits, ~1 ns a pixel against ~12), else {@link fixedPointInto}.
  */
 export function floatToFixedPoint(
   src: Float32Array,
@@ -33,25 +34,16 @@ export function floatToFixedPoint(
   offset: number,
   make: (n: number) => ImagePixels,
 ): ImagePixels {
-  const native = (nativeKernels() as (NativeKernels & { toFixedPoint?: FixedPointKernel }) | null)?.toFixedPoint;
-  if (!native) return floatToFixedPointPortable(src, imageType, min, max, offset, make);
   const out = make(src.length);
-  if (out instanceof Float32Array || out instanceof Float64Array) return floatToFixedPointPortable(src, imageType, min, max, offset, () => out);
-  native(src, out, fixedPointMode(imageType), min, max, offset);
+  const mode = fixedPointMode(imageType);
+  const native = (nativeKernels() as (NativeKernels & { toFixedPoint?: FixedPointKernel }) | null)?.toFixedPoint;
+  if (native && !(out instanceof Float32Array) && !(out instanceof Float64Array)) native(src, out, mode, min, max, offset);
+  else fixedPointInto(src, out, mode, min, max, offset);
   return out;
 }
 
-/** {@link floatToFixedPoint} in TypeScript. */
-export function floatToFixedPointPortable(
-  src: Float32Array,
-  imageType: number,
-  min: number,
-  max: number,
-  offset: number,
-  make: (n: number) => ImagePixels,
-): ImagePixels {
-  const out = make(src.length);
-  const mode = fixedPointMode(imageType);
+/** The conversion of {@link floatToFixedPoint} in TypeScript: out[i] for each src[i]; returns `out`. */
+export function fixedPointInto(src: Float32Array, out: ImagePixels, mode: FixedPointMode, min: number, max: number, offset: number): ImagePixels {
   // One loop per mapping, so the per-pixel work is the arithmetic, the clamp and the rounding.
   // roundHalfAway without a data-dependent branch: t = ⌊|c|⌋, |c| − t is exact, so t + (|c| − t ≥ ½) is C's lround.
   const clampRound = (v: number): number => {
