@@ -97,11 +97,11 @@ function reporter(): SharedReporter | null {
 
 /**
  * Reports `buffer`, a SharedArrayBuffer just made, to V8's collections as
- * GANTRY_SHARED_GC says. V8 counts neither the bytes
- * nor the number of SharedArrayBuffers, so without this its major
- * collections came only from the growth of its small JavaScript heap, while
- * the readouts (which wait in a slice's bucket long enough to reach the old
- * generation) and file blocks held hundreds of MB after they had died.
+ * GANTRY_SHARED_GC says. V8 counts neither the bytes nor the number of
+ * SharedArrayBuffers, so without this its major collections came only from
+ * the growth of its small JavaScript heap, while the readouts (which wait in
+ * a slice's bucket long enough to reach the old generation) and file blocks
+ * held hundreds of MB after they had died.
  *
  * GANTRY_SHARED_GC `v8` (the default): each buffer counts as V8 external
  * memory while it is alive (native/src/external_memory.cc), and V8 starts an
@@ -110,8 +110,8 @@ function reporter(): SharedReporter | null {
  * of MB instead starts a full collection after each that many MB made
  * (`gc()`: atomic, 10–16 ms on this thread each); that is also what `v8`
  * falls back to, at 48 MB, without the kernels addon. 16-slice cine scan,
- * two threads, alternated: 10.1 s with the 48 MB pacing, 9.2 s with `v8`,
- * peak RSS 979 and 915 MB (medians of 4, docs/performance.md).
+ * two threads, alternated medians of 4: 9.88 s with the 48 MB pacing, 8.88 s
+ * with `v8`, peak RSS 945 and 857 MB (docs/performance.md).
  */
 export function noteSharedBuffer(buffer: SharedArrayBuffer): void {
   reporter()?.(buffer);
