@@ -110,6 +110,69 @@ test('kernels give the same bytes in separate processes: a fresh FFTW wisdom fil
   }
 });
 
+/**
+ * A child that measures new FFT geometries on its main thread while a worker
+ * thread runs kernels (fftc on a planned geometry, cgemm) in a loop: the
+ * measurements wait for the worker's kernels and hold them back ("Quiet
+ * measurements" in native/src/gantry_kernels.c). Prints the worker's loop
+ * count and whether every loop gave the first loop's bits, then a digest of
+ * the main thread's transforms.
+ */
+const QUIET_CHILD = `
+const [index] = process.argv.slice(1);
+const { Worker } = await import('node:worker_threads');
+const { createHash } = await import('node:crypto');
+const k = await import(index);
+const flag = new Int32Array(new SharedArrayBuffer(4));
+const worker = new Worker(\`
+  const { parentPort, workerData } = require('node:worker_threads');
+  import(workerData.index).then((k) => {
+    const x = new Float32Array(2 * 64 * 48 * 4).map((_, i) => Math.sin(i));
+    const a = new Float32Array(2 * 96 * 96).map((_, i) => Math.cos(i));
+    k.fftc(x.slice(), [64, 48, 4], [0, 1], false);
+    let first, loops = 0, same = true;
+    parentPort.postMessage('ready');
+    while (Atomics.load(workerData.flag, 0) === 0) {
+      const y = k.fftc(x.slice(), [64, 48, 4], [0, 1], false);
+      const c = new Float32Array(2 * 96 * 96);
+      k.cgemm(96, 96, 96, a, a, c);
+      const bits = Buffer.from(y.buffer).toString('base64') + Buffer.from(c.buffer).toString('base64');
+      if (first === undefined) first = bits; else if (bits !== first) same = false;
+      loops++;
+    }
+    parentPort.postMessage({ loops, same });
+  });
+\`, { eval: true, execArgv: [], workerData: { index, flag } });
+await new Promise((resolve) => worker.once('message', resolve));
+const h = createHash('sha256');
+for (const [n, m] of [[96, 80], [120, 72], [160, 90], [200, 48]]) {
+  const x = new Float32Array(2 * n * m * 8).map((_, i) => Math.sin(0.37 * i));
+  h.update(Buffer.from(k.fftc(x, [n, m, 8], [0, 1], false).buffer));
+}
+Atomics.store(flag, 0, 1);
+const result = await new Promise((resolve) => worker.once('message', resolve));
+await worker.terminate();
+console.log(JSON.stringify({ ...result, digest: h.digest('hex') }));
+`;
+
+test('FFT plans measured while a worker thread computes: the measurement waits for its kernels, no deadlock, the same plans as measured alone', { skip, timeout: 120_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gantry-quiet-'));
+  try {
+    const index = new URL('./index.js', import.meta.url).href;
+    const run = (wisdom: string): { loops: number; same: boolean; digest: string } =>
+      JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', QUIET_CHILD, index], {
+        env: { ...process.env, GANTRY_FFTW_WISDOM: join(dir, wisdom), GANTRY_KERNELS: 'native' }, encoding: 'utf8', timeout: 100_000,
+      })) as { loops: number; same: boolean; digest: string };
+    const busy = run('busy.wisdom');
+    assert.ok(busy.loops > 0, 'the worker computed while the main thread measured');
+    assert.ok(busy.same, 'every loop of the worker gave the same bits');
+    // The same file read back gives the same transforms.
+    assert.equal(run('busy.wisdom').digest, busy.digest);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('the TypeScript kernels give the same bytes in separate processes', () => {
   const first = childDigest({ GANTRY_KERNELS: 'js' });
   assert.match(first, /^js /);
