@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { DataType, ImageType, type Image } from '../ismrmrd/types.js';
 import { kernelBackend } from '../kernels/native.js';
+import { seededMagnitudes } from '../kernels/testing.js';
 import { fixedPointInto, fixedPointMode, floatToFixedPoint, floatToIntGadget, floatToShortGadget, floatToUIntGadget, floatToUShortGadget } from './float-to-fixed-point.js';
 import { makeImage, ofKind, runGadget } from './testing.js';
 
@@ -70,12 +71,7 @@ test('FloatToUShortGadget passes complex images through', async () => {
 
 test('floatToFixedPoint natively gives the bits of the TypeScript loops: every mode and integer type, halves, clamps, NaN, ±∞, wrap-around', { skip: kernelBackend() === 'native' ? false : 'native kernels not in use' }, () => {
   const special = [0, -0, 0.5, -0.5, 1.5, 2.5, -2.5, 0.49999997, 4094.5, 4095.4, 4095.5, 65535.5, 65536, 70000.5, -70000.5, 2 ** 31 + 0.5, 3e9, -3e9, 1e20, -1e20, 3.4e38, NaN, Infinity, -Infinity];
-  let seed = 17;
-  const random = Array.from({ length: 5000 }, () => {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    return (seed / 2 ** 32 - 0.5) * 2 ** ((seed & 63) - 20);
-  });
-  const src = Float32Array.from([...special, ...random]);
+  const src = Float32Array.from([...special, ...seededMagnitudes(5000, 17, -20, 43)]);
   const types = [(n: number) => new Uint16Array(n), (n: number) => new Int16Array(n), (n: number) => new Uint32Array(n), (n: number) => new Int32Array(n)];
   const ranges: [number, number, number][] = [[0, 4095, 2048], [-32768, 32767, 0], [-1e12, 1e12, 0.25], [0, 2 ** 40, 7.5], [5, 1, 0], [-Infinity, Infinity, 1]];
   for (const imageType of [ImageType.MAGNITUDE, ImageType.REAL, ImageType.IMAG, ImageType.PHASE]) {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { complexMagnitude, complexMagnitudePortable, copyComplexCrop, nrmse, padCentre, rootSumOfSquares, rootSumOfSquaresInto, rootSumOfSquaresPortable, scaleComplex, scaleFloats } from './complex-ops.js';
+import { seededMagnitudes } from './testing.js';
 
 function ramp(n: number): Float32Array {
   const x = new Float32Array(2 * n);
@@ -163,11 +164,7 @@ test('nrmse is ‖a − b‖/‖b‖ in float64 for real and complex arrays', ()
 });
 
 test('scaleFloats rounds each float × double product once to float32, in place or not, natively or not', () => {
-  let seed = 5;
-  const src = Float32Array.from([0, -0, 1, -1, 1e-45, 3.4e38, -3.4e38, NaN, Infinity, -Infinity, ...Array.from({ length: 1000 }, () => {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    return (seed / 2 ** 32 - 0.5) * 2 ** ((seed & 31) - 10);
-  })]);
+  const src = Float32Array.from([0, -0, 1, -1, 1e-45, 3.4e38, -3.4e38, NaN, Infinity, -Infinity, ...seededMagnitudes(1000, 5, -10, 21)]);
   for (const factor of [4, 0.1, 1 / 3, 1e-40, 1e39, -2.5, 0]) {
     const out = scaleFloats(src, factor, new Float32Array(src.length + 3));
     for (let i = 0; i < src.length; i++) assert.ok(Object.is(out[i], Math.fround((src[i] as number) * factor)), `${src[i]} × ${factor}: ${out[i]}`);

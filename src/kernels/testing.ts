@@ -24,6 +24,20 @@ export function seededGaussian(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
+/**
+ * n values of both signs spread over magnitudes 2^minExp … 2^(maxExp+1)
+ * (a uniform mantissa times a power of two drawn uniformly), from `seed`:
+ * inputs for checking that two implementations round alike at every scale.
+ */
+export function seededMagnitudes(n: number, seed: number, minExp: number, maxExp: number): number[] {
+  const r = seededRandom(seed);
+  return Array.from({ length: n }, () => {
+    const mantissa = r();
+    const exponent = minExp + Math.min(maxExp - minExp, Math.floor(((r() + 1) / 2) * (maxExp - minExp + 1)));
+    return mantissa * 2 ** exponent;
+  });
+}
+
 /** n complex samples, interleaved, each part uniform in [−1, 1), from `seed`. */
 export function randomComplex(n: number, seed: number): Float32Array {
   const r = seededRandom(seed);
