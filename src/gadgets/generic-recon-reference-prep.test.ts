@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { DataBuffered, ReconData } from '../ismrmrd/buffers.js';
 import { cropBuffer, detectSampledRange } from './generic-recon-base.js';
 import { frameLatticeOffsets } from './generic-recon-cartesian-grappa.js';
-import { genericReconCartesianReferencePrepGadget, selectOrAverageReference } from './generic-recon-reference-prep.js';
+import { genericReconCartesianReferencePrepGadget, giveBackReferences, selectOrAverageReference } from './generic-recon-reference-prep.js';
+import { releaseKept, sliceBufferStats, takeSliceBuffer } from '../engine/slice-buffers.js';
 import { makeScan, reconDataOf, type ScanSpec } from './grappa-testing.js';
 import { ofKind, planGadgetStep, runGadget } from './testing.js';
 
@@ -133,4 +134,32 @@ test('detectSampledRange: the first and last lines with a non-zero sample and no
   set(9, 0, 1, 1, 4); // channel 0 decides, as before
   assert.deepEqual(detectSampledRange(a, 1), [2, 5]);
   assert.deepEqual(detectSampledRange(a, 2), [0, 2]);
+});
+
+test('ReferencePrep hands a slice\'s reference buffer back for the next slice only where its output holds none of it', () => {
+  const scan = makeScan(spec);
+  const ref = scan.ref as DataBuffered;
+  // A reference buffer as BucketToBuffer makes it: a whole shared slice buffer (16 MiB: the smallest kept).
+  const withBuffer = (b: DataBuffered, data: Float32Array): DataBuffered => ({ ...b, data: { ...b.data, data } });
+  const floats = 4 << 20;
+  releaseKept();
+  try {
+    const input = (buffer: Float32Array): ReconData => ({ kind: 'recondata', rbit: [{ data: scan.data, ref: withBuffer(ref, buffer) }] });
+    // The prepared reference is a new array: the input's buffer is handed back, and the next take of its size reuses it.
+    const first = takeSliceBuffer(floats);
+    giveBackReferences(input(first), { kind: 'recondata', rbit: [{ data: scan.data, ref }] });
+    assert.equal(sliceBufferStats().kept, 1, 'handed back');
+    const reused = sliceBufferStats().reused;
+    const next = takeSliceBuffer(floats);
+    assert.equal(next.buffer, first.buffer, 'the next slice\'s reference is made in the same memory');
+    assert.equal(sliceBufferStats().reused, reused + 1);
+    // A prepared reference that is a view of the input's buffer (nothing averaged or cropped) keeps it.
+    giveBackReferences(input(next), { kind: 'recondata', rbit: [{ data: scan.data, ref: withBuffer(ref, next.subarray(0, 64)) }] });
+    assert.equal(sliceBufferStats().kept, 0, 'still held by the output reference');
+    // So does output data that lie in it.
+    giveBackReferences(input(next), { kind: 'recondata', rbit: [{ data: withBuffer(scan.data, next.subarray(64, 128)), ref }] });
+    assert.equal(sliceBufferStats().kept, 0, 'still held by the output data');
+  } finally {
+    releaseKept();
+  }
 });

@@ -14,6 +14,7 @@
  */
 import { forEachMessage } from '../engine/channel.js';
 import { defineGadget } from '../engine/gadget.js';
+import { giveBackSliceBuffer } from '../engine/slice-buffers.js';
 import { expandLattice, type DataBuffered, type ReconBit, type ReconData, type SamplingLimit } from '../ismrmrd/buffers.js';
 import type { AcquisitionHeader } from '../ismrmrd/types.js';
 import { isReconData } from '../ismrmrd/messages.js';
@@ -200,6 +201,23 @@ export class ReferencePreparer {
   }
 }
 
+/**
+ * Hands the reference buffers of `input` back for reuse (src/engine/slice-buffers.ts) where `output` holds none of
+ * their memory: this gadget is their last holder then (the prepared reference is a new, averaged or cropped array),
+ * and the next slice's reference of the same size is made in the same pages instead of fresh ones.
+ */
+export function giveBackReferences(input: ReconData, output: ReconData): void {
+  const kept = new Set<ArrayBufferLike>();
+  for (const bit of output.rbit) {
+    kept.add(bit.data.data.data.buffer);
+    if (bit.ref) kept.add(bit.ref.data.data.buffer);
+  }
+  for (const bit of input.rbit) {
+    const ref = bit.ref?.data.data;
+    if (ref && !kept.has(ref.buffer)) giveBackSliceBuffer(ref);
+  }
+}
+
 export const genericReconCartesianReferencePrepGadget = defineGadget({
   name: 'GenericReconCartesianReferencePrepGadget',
   classNames: ['GenericReconCartesianReferencePrepGadget'],
@@ -220,7 +238,9 @@ export const genericReconCartesianReferencePrepGadget = defineGadget({
     await forEachMessage(input, async (recon) => {
       preparer ??= new ReferencePreparer(requireHeader(context, 'GenericReconCartesianReferencePrepGadget'), props);
       const p = preparer;
-      await output.push(timed(context, props.perform_timing, 'GenericReconCartesianReferencePrepGadget', () => p.process(recon)));
+      const prepared = timed(context, props.perform_timing, 'GenericReconCartesianReferencePrepGadget', () => p.process(recon));
+      giveBackReferences(recon, prepared);
+      await output.push(prepared);
     });
   },
 });
