@@ -89,16 +89,36 @@ function encodeCounters(v: DataView, o: number, c: EncodingCounters): void {
   for (let i = 0; i < 8; i++) v.setUint16(o + 18 + 2 * i, c.user[i] ?? 0, true);
 }
 
+/**
+ * The last value decoded at each of the 64-bit fields of an acquisition header (16 channel-mask words, the flags),
+ * with its two 32-bit halves. BigInts are immutable, so consecutive headers with the same word share one: every
+ * readout otherwise brought 17 new heap objects (mostly zero mask words), which each collection of a scan's
+ * thousands of buffered headers marked again.
+ */
+const lastWords: { lo: number; hi: number; value: bigint }[] = Array.from({ length: 17 }, () => ({ lo: 0, hi: 0, value: 0n }));
+
+function uint64At(v: DataView, at: number, slot: number): bigint {
+  const lo = v.getUint32(at, true);
+  const hi = v.getUint32(at + 4, true);
+  const last = lastWords[slot] as { lo: number; hi: number; value: bigint };
+  if (lo !== last.lo || hi !== last.hi) {
+    last.lo = lo;
+    last.hi = hi;
+    last.value = v.getBigUint64(at, true);
+  }
+  return last.value;
+}
+
 /** Decodes a 340-byte acquisition header starting at `offset`. */
 export function decodeAcquisitionHeader(bytes: Uint8Array, offset = 0): AcquisitionHeader {
   need(bytes, offset, ACQUISITION_HEADER_SIZE, 'acquisition header');
   const v = viewOf(bytes);
   const o = offset;
   const channel_mask: bigint[] = [];
-  for (let i = 0; i < 16; i++) channel_mask.push(v.getBigUint64(o + 40 + 8 * i, true));
+  for (let i = 0; i < 16; i++) channel_mask.push(uint64At(v, o + 40 + 8 * i, i));
   return {
     version: v.getUint16(o, true),
-    flags: v.getBigUint64(o + 2, true),
+    flags: uint64At(v, o + 2, 16),
     measurement_uid: v.getUint32(o + 10, true),
     scan_counter: v.getUint32(o + 14, true),
     acquisition_time_stamp: v.getUint32(o + 18, true),
