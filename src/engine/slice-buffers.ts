@@ -8,7 +8,9 @@
  *
  * The contract: {@link giveBackSliceBuffer} is called only by the last
  * holder of the array, the gadget that consumed the slice and sends none of
- * it on (GRAPPA's unwrap, which sends new images). Anything not handed back
+ * it on (GRAPPA's unwrap for the data, which sends new images; reference
+ * preparation for the reference buffer, which sends a new, averaged and
+ * cropped reference). Anything not handed back
  * is freed by the GC as before. At most {@link MAX_KEPT} buffers are kept.
  *
  * When no buffer was taken or handed back for {@link KEEP_MS}, the
