@@ -23,7 +23,7 @@ import { GadgetronConnection } from '../src/client/connection.js';
 import { IsmrmrdFile } from '../src/formats/index.js';
 import { encodeAcquisition, encodeClose, encodeConfigFile, encodeHeader } from '../src/protocol/index.js';
 import type { Figure } from './figures.js';
-import { gantryArgv } from './gantry-command.js';
+import { gantryArgv, gantryEnv } from './gantry-command.js';
 import { freePort } from './ports.js';
 
 /** Settings of the cine benchmark. */
@@ -69,7 +69,7 @@ function timeRecon(o: CineOptions, file: string, threads: number, oneCore = fals
   const haveTime = existsSync('/usr/bin/time');
   const command = [...(oneCore && TASKSET ? [TASKSET, '-c', '0'] : []), ...(haveTime ? ['/usr/bin/time', '-f', 'peak-rss-kb %M cpu-s %U %S'] : []), process.execPath, ...args];
   const started = process.hrtime.bigint();
-  const r = spawnSync(command[0] as string, command.slice(1), { encoding: 'utf8' });
+  const r = spawnSync(command[0] as string, command.slice(1), { encoding: 'utf8', env: gantryEnv(o.root) });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (r.status !== 0) throw new Error(`Cannot run gantry recon --threads ${threads}: exit ${r.status}\n${r.stderr}`);
   const m = /peak-rss-kb (\d+) cpu-s ([\d.]+) ([\d.]+)/.exec(r.stderr ?? '');
@@ -109,6 +109,7 @@ export async function streamAtPace(o: CineOptions, file: string, threads: number
   const port = await freePort();
   const child = spawn(process.execPath, [...gantryArgv(o.root), 'serve', '--port', String(port), '--host', '127.0.0.1', '--no-http', '--log-level', 'error', '--threads', String(threads)], {
     stdio: ['ignore', 'ignore', 'inherit'],
+    env: gantryEnv(o.root),
   });
   try {
     let conn: GadgetronConnection | undefined;
@@ -182,7 +183,7 @@ export async function streamAtPace(o: CineOptions, file: string, threads: number
 export async function benchCine(o: CineOptions): Promise<Figure[]> {
   const slices = o.quick ? 4 : 16;
   const file = join(o.tmp, `cine-${slices}.h5`);
-  const gen = spawnSync(process.execPath, [...gantryArgv(o.root), 'phantom', '-o', file, '-f', ...cinePhantomArgs(slices)], { encoding: 'utf8' });
+  const gen = spawnSync(process.execPath, [...gantryArgv(o.root), 'phantom', '-o', file, '-f', ...cinePhantomArgs(slices)], { encoding: 'utf8', env: gantryEnv(o.root) });
   if (gen.status !== 0) throw new Error(`Cannot generate the cine phantom: ${gen.stderr}`);
   o.log(`  phantom: ${slices} slices × 24 phases × 32 coils, 512 × 192, R = 3, 24 ACS lines: ${gen.stderr.trim()}`);
   const label = `real-time cine GRAPPA, ${slices} slices × 24 phases × 32 ch`;

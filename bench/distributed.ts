@@ -27,7 +27,7 @@ import { IsmrmrdFile } from '../src/formats/index.js';
 import type { Acquisition, Image } from '../src/ismrmrd/types.js';
 import { concatChunks, encodeAcquisition, encodeClose, encodeConfigFile, encodeHeader, encodeImage } from '../src/protocol/index.js';
 import type { Figure } from './figures.js';
-import { gantryArgv } from './gantry-command.js';
+import { gantryArgv, gantryEnv } from './gantry-command.js';
 
 /** Settings of the distributed benchmark (those of bench/run.ts). */
 export interface DistributedBenchOptions {
@@ -63,7 +63,7 @@ const V2_PLAIN = 'default.xml';
 
 function makeScan(o: DistributedBenchOptions, name: string, args: string[]): Scan {
   const file = join(o.tmp, `${name}.h5`);
-  const run = spawnSync(process.execPath, [...gantryArgv(o.root), 'phantom', '-o', file, '-f', ...args], { encoding: 'utf8', timeout: 300_000 });
+  const run = spawnSync(process.execPath, [...gantryArgv(o.root), 'phantom', '-o', file, '-f', ...args], { encoding: 'utf8', timeout: 300_000, env: gantryEnv(o.root) });
   if (run.status !== 0) throw new Error(`Cannot make the phantom (gantry phantom ${args.join(' ')}): ${run.stderr || run.error?.message}`);
   const f = IsmrmrdFile.open(file);
   try {
@@ -80,6 +80,7 @@ function makeScan(o: DistributedBenchOptions, name: string, args: string[]): Sca
 async function startServer(o: DistributedBenchOptions, args: string[]): Promise<Server> {
   const child: ChildProcess = spawn(process.execPath, [...gantryArgv(o.root), 'serve', '--port', '0', '--host', '127.0.0.1', '--no-http', '--log-level', 'info', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: gantryEnv(o.root),
   });
   let text = '';
   const collect = (d: Buffer): void => {

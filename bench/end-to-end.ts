@@ -12,7 +12,7 @@ import { emptyAcquisitionHeader, type Acquisition } from '../src/ismrmrd/types.j
 import { GENERATOR_HEADER } from '../src/ismrmrd/xml-header.fixtures.js';
 import { encodeAcquisition, encodeClose, encodeConfigScript, encodeHeader, concatChunks } from '../src/protocol/index.js';
 import type { Figure } from './figures.js';
-import { gantryArgv } from './gantry-command.js';
+import { gantryArgv, gantryEnv } from './gantry-command.js';
 import { haveCommand, timeCommand } from './timing.js';
 import { freePort, waitForPort } from './ports.js';
 import { PASS_THROUGH_CONFIG } from './ingest.js';
@@ -31,6 +31,7 @@ async function startServer(o: EndToEndOptions): Promise<{ port: number; stop: ()
   const port = await freePort();
   const child = spawn(process.execPath, [...gantryArgv(o.root), 'serve', '--port', String(port), '--no-http', '--log-level', 'error'], {
     stdio: ['ignore', 'ignore', 'inherit'],
+    env: gantryEnv(o.root),
   });
   try {
     await waitForPort(port, 20_000, child);
@@ -112,16 +113,16 @@ export async function benchEndToEnd(o: EndToEndOptions): Promise<Figure[]> {
         runs, o.tmp, o.hyperfine, 'ismrmrd_recon_cartesian_2d',
       );
       const recon = timeCommand(
-        { argv: [process.execPath, ...gantry, 'recon', '-f', file, '-o', out], prepare: ['rm', '-f', out], env: GANTRY_ENV },
+        { argv: [process.execPath, ...gantry, 'recon', '-f', file, '-o', out], prepare: ['rm', '-f', out], env: gantryEnv(o.root, GANTRY_ENV) },
         runs, o.tmp, o.hyperfine, 'gantry recon',
       );
       const client = timeCommand(
-        { argv: [process.execPath, ...gantry, 'client', '-p', String(server.port), '-f', file, '-o', out], prepare: ['rm', '-f', out], env: GANTRY_ENV },
+        { argv: [process.execPath, ...gantry, 'client', '-p', String(server.port), '-f', file, '-o', out], prepare: ['rm', '-f', out], env: gantryEnv(o.root, GANTRY_ENV) },
         runs, o.tmp, o.hyperfine, 'gantry client',
       );
       // The same command with the environment's NODE_EXTRA_CA_CERTS, as a figure beside the ratio.
       const withCaCerts = EXTRA_CA_CERTS ? timeCommand(
-        { argv: [process.execPath, ...gantry, 'recon', '-f', file, '-o', out], prepare: ['rm', '-f', out] },
+        { argv: [process.execPath, ...gantry, 'recon', '-f', file, '-o', out], prepare: ['rm', '-f', out], env: gantryEnv(o.root) },
         runs, o.tmp, o.hyperfine, 'gantry recon (NODE_EXTRA_CA_CERTS kept)',
       ) : undefined;
       const ref = reference.best / 1e6;

@@ -19,7 +19,7 @@ import { emptyAcquisitionHeader, type Acquisition } from '../src/ismrmrd/types.j
 import { GENERATOR_HEADER } from '../src/ismrmrd/xml-header.fixtures.js';
 import { concatChunks, encodeAcquisition, encodeClose, encodeConfigScript, encodeHeader } from '../src/protocol/index.js';
 import { freePort, waitForPort } from './ports.js';
-import { gantryArgv } from './gantry-command.js';
+import { gantryArgv, gantryEnv } from './gantry-command.js';
 
 /** A config whose stream is empty: acquisitions are decoded, queued through the engine and dropped. */
 export const PASS_THROUGH_CONFIG = `<?xml version="1.0" encoding="UTF-8"?>
@@ -103,6 +103,7 @@ async function main(): Promise<void> {
       const prof = args.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', args.cpuProf] : [];
       child = spawn(process.execPath, [...prof, ...gantryArgv(root), 'serve', '--port', String(port), '--no-http', '--log-level', 'error'], {
         stdio: ['ignore', 'ignore', 'inherit'],
+        env: gantryEnv(root),
       });
       await waitForPort(port, 20_000);
     }

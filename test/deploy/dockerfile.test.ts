@@ -17,7 +17,7 @@ import { hasTool } from '../helpers/tools.js';
 import { aptPackages, lintDockerfile, parseDockerfile, stagesOf } from './dockerfile-lint.js';
 import { loadBaseFiles, ofKind } from './k8s-objects.js';
 import { IMAGE_SLEEP } from './invariants.js';
-import { shebangNodeFlags } from '../../bench/gantry-command.js';
+import { shebangCommand, shebangNodeFlags } from '../../bench/gantry-command.js';
 
 const DOCKERFILE = join(REPO_ROOT, 'deploy', 'Dockerfile');
 const text = readFileSync(DOCKERFILE, 'utf8');
@@ -89,6 +89,11 @@ test('the runtime stage: only what runs, as a non-root user, node as PID 1', () 
   const shebang = readFileSync(join(REPO_ROOT, 'bin', 'gantry'), 'utf8').split('\n', 1)[0] ?? '';
   assert.deepEqual(entry, ['node', ...shebangNodeFlags(shebang), '/opt/gantry/bin/gantry']);
   assert.deepEqual(shebangNodeFlags(shebang), ['--v8-pool-size=1']);
+  // And in bin/gantry's environment: what the shebang sets before node, the image sets with ENV.
+  for (const [name, value] of Object.entries(shebangCommand(shebang).env)) {
+    assert.match(env, new RegExp(`(^|\\s)${name}=${value}(\\s|$)`), `the image sets ${name}=${value} as bin/gantry does`);
+  }
+  assert.ok('MALLOC_ARENA_MAX' in shebangCommand(shebang).env);
   const ignore = readFileSync(join(REPO_ROOT, 'deploy', 'Dockerfile.dockerignore'), 'utf8').split('\n');
   for (const p of ['**/node_modules', 'dist', 'native/build', 'native/kernels/build']) assert.ok(ignore.includes(p), `the build context leaves out ${p}`);
 });
