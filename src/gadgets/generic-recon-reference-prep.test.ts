@@ -163,3 +163,22 @@ test('ReferencePrep hands a slice\'s reference buffer back for the next slice on
     releaseKept();
   }
 });
+
+test('ReferencePrep gives the slice buffer of each reference it prepares back once it has sent the prepared one', async () => {
+  // 64 × 64 × 32 channels × 16 repetitions: a 16 MiB reference, the smallest size slice-buffers.ts keeps.
+  const scan = makeScan({ RO: 64, E1: 64, CHA: 32, R1: 2, acsE1: 16, mode: 'embedded', N: 16 });
+  const ref = scan.ref as DataBuffered;
+  releaseKept();
+  try {
+    const buffer = takeSliceBuffer(ref.data.data.length);
+    assert.equal(buffer.byteLength, 16 * 1024 * 1024);
+    buffer.set(ref.data.data);
+    const [out] = ofKind(await runGadget(genericReconCartesianReferencePrepGadget, [{ kind: 'recondata', rbit: [{ data: scan.data, ref: { ...ref, data: { ...ref.data, data: buffer } } }] }], { header: scan.header }), 'recondata');
+    assert.ok(out?.rbit[0]?.ref, 'a prepared reference was sent');
+    assert.notEqual(out.rbit[0].ref.data.data.buffer, buffer.buffer, 'in memory of its own');
+    assert.equal(sliceBufferStats().kept, 1, 'the reference buffer is kept for the next slice');
+    assert.equal(takeSliceBuffer(ref.data.data.length).buffer, buffer.buffer);
+  } finally {
+    releaseKept();
+  }
+});
