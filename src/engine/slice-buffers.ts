@@ -21,7 +21,8 @@
  */
 import { fillZero } from '../kernels/copy.js';
 import { trimFreedMemory } from '../kernels/native.js';
-import { gcFunction, noteSharedBuffer, reclaimBeforeAllocating } from '../util/gc.js';
+import { gcFunction, reclaimBeforeAllocating } from '../util/gc.js';
+import { sharedFloat32 } from './thread-pool.js';
 
 /** Buffers kept for reuse at most. */
 export const MAX_KEPT = 2;
@@ -48,9 +49,7 @@ export function takeSliceBuffer(length: number): Float32Array {
   }
   // A fresh buffer: collect the earlier slices' garbage first so that its memory is reused (src/util/gc.ts).
   reclaimBeforeAllocating(bytes);
-  const buffer = new SharedArrayBuffer(bytes);
-  noteSharedBuffer(buffer);
-  return new Float32Array(buffer);
+  return sharedFloat32(length);
 }
 
 /**

@@ -10,7 +10,10 @@ type RssKernel = (src: Float32Array, inner: number, n: number, outer: number, ds
 /** The addon's |z| (absent from an addon built before it was added: then the loop below runs). */
 type MagnitudeKernel = (src: Float32Array, dst: Float32Array) => void;
 
-type WithExtras = NativeKernels & { rootSumOfSquares?: RssKernel; magnitude?: MagnitudeKernel };
+/** The addon's dst = src·factor (absent from an addon built before it was added: then the loop in scaleFloats runs). */
+type ScaleIntoKernel = (dst: Float32Array, src: Float32Array, factor: number) => void;
+
+type WithExtras = NativeKernels & { rootSumOfSquares?: RssKernel; magnitude?: MagnitudeKernel; scaleInto?: ScaleIntoKernel };
 
 function nativeRss(): RssKernel | undefined {
   return (nativeKernels() as WithExtras | null)?.rootSumOfSquares;
@@ -173,8 +176,6 @@ function sumSquaresInto(src: Float32Array, base: number, stride: number, n: numb
   }
 }
 
-type ScaleIntoKernel = (dst: Float32Array, src: Float32Array, factor: number) => void;
-
 /**
  * dst[i] = src[i] · factor for i < src.length (dst may be src, and no
  * shorter), each product rounded once to float32: the same bits natively
@@ -182,7 +183,7 @@ type ScaleIntoKernel = (dst: Float32Array, src: Float32Array, factor: number) =>
  */
 export function scaleFloats(src: Float32Array, factor: number, dst: Float32Array): Float32Array {
   if (dst.length < src.length) throw new RangeError(`Cannot scale ${src.length} floats into ${dst.length}`);
-  const native = (nativeKernels() as (NativeKernels & { scaleInto?: ScaleIntoKernel }) | null)?.scaleInto;
+  const native = (nativeKernels() as WithExtras | null)?.scaleInto;
   if (native) native(dst, src, factor);
   else for (let i = 0; i < src.length; i++) dst[i] = (src[i] as number) * factor;
   return dst;

@@ -38,8 +38,7 @@ export const DEFAULT_JIT_BUDGET = 1_000_000;
 
 interface Setting {
   variable: string;
-  /** The V8 flag it sets; none for a setting Gantry reads itself. */
-  flag?: string;
+  flag: string;
   fallback: number;
   min: number;
   max: number;
@@ -81,7 +80,7 @@ function flagsOf(env: NodeJS.ProcessEnv, lenient: boolean): string[] {
       if (lenient) continue;
       throw err;
     }
-    if (value !== null && s.flag) flags.push(`${s.flag}=${value}`);
+    if (value !== null) flags.push(`${s.flag}=${value}`);
   }
   return flags;
 }
