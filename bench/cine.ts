@@ -6,6 +6,8 @@
  *
  * - whole `gantry recon` time with `--threads 1` and `--threads 2`, runs
  *   alternating, best of 2 (target ≤ 12 s) and their ratio (2 threads ≥ 1.8× faster: ratio ≤ 0.556);
+ *   with taskset, also `--threads 1` on one core, and two such runs at once,
+ *   one per core: the ceiling of any two-thread speed-up on this machine;
  * - the peak RSS of `gantry recon` (target ≤ 1 GB);
  * - streamed at scanner pace (`pace` readouts per second) by a sender in
  *   this process to `gantry serve`: time from the last readout sent to the
@@ -57,6 +59,18 @@ interface RunResult {
 /** util-linux's taskset, which runs a command on chosen CPUs; undefined where there is none. */
 const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p));
 
+/** The command that runs `gantry recon --threads threads` into `out`, under /usr/bin/time when there is one, on CPU `core` when given. */
+function reconCommand(o: CineOptions, file: string, out: string, threads: number, core?: number): string[] {
+  const args = [...gantryArgv(o.root), 'recon', file, out, '-c', CONFIG, '--threads', String(threads)];
+  const timed = existsSync('/usr/bin/time') ? ['/usr/bin/time', '-f', 'peak-rss-kb %M cpu-s %U %S'] : [];
+  return [...(core !== undefined && TASKSET ? [TASKSET, '-c', String(core)] : []), ...timed, process.execPath, ...args];
+}
+
+function runResult(seconds: number, stderr: string): RunResult {
+  const m = /peak-rss-kb (\d+) cpu-s ([\d.]+) ([\d.]+)/.exec(stderr);
+  return { seconds, peakMB: Number(m?.[1] ?? NaN) / 1024, cpuSeconds: Number(m?.[2] ?? NaN) + Number(m?.[3] ?? NaN), stderr };
+}
+
 /**
  * Runs `gantry recon` under /usr/bin/time (peak RSS, CPU time), else alone;
  * with `oneCore`, under `taskset -c 0`: every thread of the process (V8's
@@ -65,16 +79,38 @@ const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p));
 function timeRecon(o: CineOptions, file: string, threads: number, oneCore = false): RunResult {
   const out = join(o.tmp, `cine-${threads}.h5`);
   rmSync(out, { force: true });
-  const args = [...gantryArgv(o.root), 'recon', file, out, '-c', CONFIG, '--threads', String(threads)];
-  const haveTime = existsSync('/usr/bin/time');
-  const command = [...(oneCore && TASKSET ? [TASKSET, '-c', '0'] : []), ...(haveTime ? ['/usr/bin/time', '-f', 'peak-rss-kb %M cpu-s %U %S'] : []), process.execPath, ...args];
+  const command = reconCommand(o, file, out, threads, oneCore ? 0 : undefined);
   const started = process.hrtime.bigint();
   const r = spawnSync(command[0] as string, command.slice(1), { encoding: 'utf8', env: gantryEnv(o.root) });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (r.status !== 0) throw new Error(`Cannot run gantry recon --threads ${threads}: exit ${r.status}\n${r.stderr}`);
-  const m = /peak-rss-kb (\d+) cpu-s ([\d.]+) ([\d.]+)/.exec(r.stderr ?? '');
   rmSync(out, { force: true });
-  return { seconds, peakMB: Number(m?.[1] ?? NaN) / 1024, cpuSeconds: Number(m?.[2] ?? NaN) + Number(m?.[3] ?? NaN), stderr: r.stderr };
+  return runResult(seconds, r.stderr ?? '');
+}
+
+/**
+ * Two `gantry recon --threads 1` at once, one on each core (`taskset -c 0`
+ * and `-c 1`), each into its own file: what this machine gives for the scan
+ * split into two independent halves with nothing shared — the ceiling of
+ * any two-thread speed-up, which shared caches and memory bandwidth keep
+ * below 2. Returns both runs' results.
+ */
+async function timeReconPair(o: CineOptions, file: string): Promise<[RunResult, RunResult]> {
+  const one = async (core: number): Promise<RunResult> => {
+    const out = join(o.tmp, `cine-pair-${core}.h5`);
+    rmSync(out, { force: true });
+    const command = reconCommand(o, file, out, 1, core);
+    const started = process.hrtime.bigint();
+    const child = spawn(command[0] as string, command.slice(1), { env: gantryEnv(o.root), stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const [code] = (await once(child, 'close')) as [number | null];
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    rmSync(out, { force: true });
+    if (code !== 0) throw new Error(`Cannot run gantry recon --threads 1 on core ${core}: exit ${code}\n${stderr}`);
+    return runResult(seconds, stderr);
+  };
+  return Promise.all([one(0), one(1)]);
 }
 
 /** Peak RSS (VmHWM) of a process in MB, from /proc; NaN where there is no /proc. */
@@ -203,6 +239,12 @@ export async function benchCine(o: CineOptions): Promise<Figure[]> {
   // one run on a single core shows what two cores give over one.
   const core1 = TASKSET ? timeRecon(o, file, 1, true) : undefined;
   if (core1) o.log(`  gantry recon --threads 1 on one core (taskset -c 0): ${core1.seconds.toFixed(2)} s`);
+  const pair = core1 ? await timeReconPair(o, file) : undefined;
+  // The pair does two scans in the time of the slower one: its throughput over one core's is the most two cores give.
+  const ceiling = core1 && pair ? (2 * core1.seconds) / Math.max(pair[0].seconds, pair[1].seconds) : undefined;
+  if (pair && ceiling !== undefined) {
+    o.log(`  two at once, one per core: ${pair[0].seconds.toFixed(2)} and ${pair[1].seconds.toFixed(2)} s, so two cores give at most ${ceiling.toFixed(2)}× one`);
+  }
   const budget = 12 * (slices / 16);
   const figures: Figure[] = [
     {
@@ -220,6 +262,7 @@ export async function benchCine(o: CineOptions): Promise<Figure[]> {
       extra: {
         'CPU s --threads 1': t1.cpuSeconds, 'CPU s --threads 2': t2.cpuSeconds,
         ...(core1 ? { 's --threads 1 on one core': core1.seconds, 'two cores vs one core': core1.seconds / t2.seconds } : {}),
+        ...(ceiling !== undefined ? { 'two one-core recons at once vs one (ceiling)': ceiling } : {}),
       },
     },
     {
