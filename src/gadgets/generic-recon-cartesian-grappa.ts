@@ -34,8 +34,8 @@ import { isReconData, type Message } from '../ismrmrd/messages.js';
 import type { ComplexArray } from '../ismrmrd/ndarray.js';
 import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import {
-  gfactorFromUnmixing, grappaConvolutionKernel, grappaSystem, normalPieces, solveGrappa,
-  type GrappaCalibrationOptions, type GrappaSystem, type NormalEquationPiece,
+  gfactorFromUnmixing, grappaConvolutionKernel, grappaSystem, normalEquations, solveGrappa,
+  type GrappaCalibrationOptions, type GrappaSystem, type NormalEquations,
 } from '../kernels/grappa.js';
 import { cgemm } from '../kernels/blas.js';
 import { DataRole } from './generic-recon-common.js';
@@ -256,9 +256,9 @@ export class GrappaRecon {
         return grappaSystem(src, [refRO, refE1, refE2, srcCha], dst, fitItself ? dstCha : srcCha, calOptions, (n) => sharedFloat32(n, exec.shared));
       })
       : [];
-    const pieces = systems.map((system) => normalPieces(system, (n) => sharedFloat32(n, exec.shared)));
+    const normals = systems.map((system) => normalEquations(system, (n) => sharedFloat32(n, exec.shared)));
     const calJobs: JobBatch = systems.flatMap((system, b) => ([0, 1] as const).map((part) => ['grappaNormalPiece', {
-      system, part, out: (pieces[b] as [NormalEquationPiece, NormalEquationPiece])[part],
+      system, part, out: normals[b] as NormalEquations,
     } satisfies GrappaNormalPieceArgs] as const));
     // The calibration pieces first, the coil maps last: the calling thread's share is the last pieces of a batch.
     yield [...calJobs, ...mapJobs];
@@ -274,7 +274,7 @@ export class GrappaRecon {
     const unmixing = sharedFloat32(2 * vol * srcCha * blocks, exec.shared);
     const mixJobs: (readonly [ReconTaskName, unknown])[] = [];
     for (let b = 0; b < blocks; b++) {
-      const solved = solveGrappa(systems[b] as GrappaSystem, pieces[b] as [NormalEquationPiece, NormalEquationPiece]);
+      const solved = solveGrappa(systems[b] as GrappaSystem, normals[b] as NormalEquations);
       const cal = { conv: grappaConvolutionKernel(solved), equations: solved.equations, unknowns: solved.unknowns };
       if (o.verbose) this.context?.log.info(`GRAPPA encoding ${e} block ${b}: ${cal.equations} equations, ${cal.unknowns} unknowns, ${srcCha} → ${cal.conv.dims[4]} channels`);
       for (const [from, to] of splitRange(srcCha, exec.parts)) {

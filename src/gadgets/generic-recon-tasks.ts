@@ -19,18 +19,18 @@ import { fftc, fftcFrom } from '../kernels/fft.js';
 import { gatherLattice, latticePhase, latticeRuns } from '../kernels/lattice.js';
 import { channelSumInto, channelSumStrided, finishChannelSum } from '../kernels/channel-sum.js';
 import {
-  grappaUnmixingChannels, normalEquationPiece, type GrappaConvolutionKernel, type GrappaSystem, type NormalEquationPiece,
+  grappaUnmixingChannels, normalEquationPiece, type GrappaConvolutionKernel, type GrappaSystem, type NormalEquations,
 } from '../kernels/grappa.js';
 import { applyChannelRotation } from '../kernels/klt.js';
 import { applyNoiseWhitening } from '../kernels/noise-whitening.js';
 import { copyBlocks } from '../kernels/copy.js';
 import { removeOversamplingInto } from '../kernels/readout-oversampling.js';
 
-/** Arguments of `grappaNormalPiece`: piece `part` of a calibration's normal equations (kernels/grappa.ts), into `out`. */
+/** Arguments of `grappaNormalPiece`: piece `part` of a calibration's normal equations (kernels/grappa.ts), into its rows and columns of `out`. */
 export interface GrappaNormalPieceArgs {
   system: GrappaSystem;
   part: 0 | 1;
-  out: NormalEquationPiece;
+  out: NormalEquations;
 }
 
 /** Arguments of `grappaUnmixing`: channels [from, to) of one block's weights. */

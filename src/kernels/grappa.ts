@@ -158,16 +158,21 @@ export interface GrappaSystem {
 }
 
 /**
- * The normal equations AᴴA·W = AᴴB are formed in two pieces of equal work,
- * split at column {@link normalSplit} of A (A = [A₁ A₂]): piece 0 is A₁ᴴA₁,
- * A₂ᴴA₂ (Hermitian rank-k updates) and A₁ᴴB; piece 1 is A₂ᴴA₁ and A₂ᴴB. Two
- * threads form them at once; one thread forms both, in the same way, so the
- * weights have the same bits for any thread count.
+ * The normal equations AᴴA·W = AᴴB of a calibration, formed where the
+ * solve reads them: `gram` is K × K (column-major complex) and holds the
+ * lower triangle of AᴴA (the upper one is never read nor written), `rhs` is
+ * K × T, AᴴB. They are formed in two pieces of equal work, split at column
+ * {@link normalSplit} of A (A = [A₁ A₂]): piece 0 is A₁ᴴA₁ and A₂ᴴA₂ (lower
+ * triangles, Hermitian rank-k updates) and A₁ᴴB, piece 1 is A₂ᴴA₁ and A₂ᴴB,
+ * each written into its own rows and columns of the two arrays. Two threads
+ * form them at once; one thread forms both, in the same way, so the weights
+ * have the same bits for any thread count. {@link solveGrappa} solves them in
+ * place: no matrix is assembled or copied between forming and solving.
  */
-export interface NormalEquationPiece {
-  /** Piece 0: A₁ᴴA₁ (k₁ × k₁) then A₂ᴴA₂ (k₂ × k₂), both full; piece 1: A₂ᴴA₁ (k₂ × k₁). */
+export interface NormalEquations {
+  /** K × K: the lower triangle of AᴴA; the Cholesky factor after {@link solveGrappa}. */
   readonly gram: Float32Array;
-  /** A₁ᴴB (k₁ × T) for piece 0, A₂ᴴB (k₂ × T) for piece 1. */
+  /** K × T: AᴴB; the weights after {@link solveGrappa}. */
   readonly rhs: Float32Array;
 }
 
@@ -176,72 +181,52 @@ export function normalSplit(K: number): number {
   return K >> 1;
 }
 
-/** Floats of piece `part`'s Gram block and right-hand side. */
-export function normalPieceFloats(system: Pick<GrappaSystem, 'K' | 'T'>, part: 0 | 1): { gram: number; rhs: number } {
-  const k1 = normalSplit(system.K);
-  const k2 = system.K - k1;
-  return part === 0 ? { gram: 2 * (k1 * k1 + k2 * k2), rhs: 2 * k1 * system.T } : { gram: 2 * k2 * k1, rhs: 2 * k2 * system.T };
+/** Floats of the arrays of {@link NormalEquations} for `system`. */
+export function normalEquationFloats(system: Pick<GrappaSystem, 'K' | 'T'>): { gram: number; rhs: number } {
+  return { gram: 2 * system.K * system.K, rhs: 2 * system.K * system.T };
 }
 
-/** The two pieces' arrays for `system` (of {@link normalPieceFloats}), from `allocate`, not yet formed. */
-export function normalPieces(
+/** The arrays of {@link NormalEquations} for `system`, from `allocate`, not yet formed. */
+export function normalEquations(
   system: Pick<GrappaSystem, 'K' | 'T'>, allocate: (floats: number) => Float32Array = (n) => new Float32Array(n),
-): [NormalEquationPiece, NormalEquationPiece] {
-  const piece = (part: 0 | 1): NormalEquationPiece => {
-    const n = normalPieceFloats(system, part);
-    return { gram: allocate(n.gram), rhs: allocate(n.rhs) };
-  };
-  return [piece(0), piece(1)];
+): NormalEquations {
+  const n = normalEquationFloats(system);
+  return { gram: allocate(n.gram), rhs: allocate(n.rhs) };
 }
 
-/** Forms piece `part` of the normal equations of `system` into `out` (arrays of {@link normalPieceFloats}). */
-export function normalEquationPiece(system: GrappaSystem, part: 0 | 1, out: NormalEquationPiece): NormalEquationPiece {
+/** Forms piece `part` of the normal equations of `system` into its rows and columns of `out`. */
+export function normalEquationPiece(system: GrappaSystem, part: 0 | 1, out: NormalEquations): NormalEquations {
   const { K, T, M, A, B } = system;
+  const n = normalEquationFloats(system);
+  if (out.gram.length < n.gram || out.rhs.length < n.rhs) {
+    throw new RangeError(`Cannot form GRAPPA normal equations of ${K} unknowns and ${T} targets: the arrays hold too few values`);
+  }
   const k1 = normalSplit(K);
   const k2 = K - k1;
   const A1 = A.subarray(0, 2 * M * k1);
   const A2 = A.subarray(2 * M * k1, 2 * M * K);
+  // Block (i, j) of the K × K and K × T arrays starts at float 2·(i + K·j).
+  const at = (a: Float32Array, i: number, j: number): Float32Array => a.subarray(2 * (i + K * j));
   if (part === 0) {
-    if (k1 > 0) cherk(k1, M, A1, out.gram.subarray(0, 2 * k1 * k1), { trans: 'C', full: true });
-    cherk(k2, M, A2, out.gram.subarray(2 * k1 * k1, 2 * (k1 * k1 + k2 * k2)), { trans: 'C', full: true });
-    if (k1 > 0 && T > 0) cgemm(k1, T, M, A1, B, out.rhs, { opA: 'C' });
+    if (k1 > 0) cherk(k1, M, A1, out.gram, { trans: 'C', ldc: K });
+    cherk(k2, M, A2, at(out.gram, k1, k1), { trans: 'C', ldc: K });
+    if (k1 > 0 && T > 0) cgemm(k1, T, M, A1, B, out.rhs, { opA: 'C', ldc: K });
   } else {
-    if (k1 > 0) cgemm(k2, k1, M, A2, A1, out.gram, { opA: 'C' });
-    if (T > 0) cgemm(k2, T, M, A2, B, out.rhs, { opA: 'C' });
+    if (k1 > 0) cgemm(k2, k1, M, A2, A1, at(out.gram, k1, 0), { opA: 'C', ldc: K });
+    if (T > 0) cgemm(k2, T, M, A2, B, at(out.rhs, k1, 0), { opA: 'C', ldc: K });
   }
   return out;
 }
 
 /**
- * Solves the regularized normal equations from their two pieces: G = AᴴA
- * assembled, λ·trace(G)/K added to its diagonal, then G·W = AᴴB by Cholesky.
+ * Solves the regularized normal equations in place: λ·trace(G)/K added to
+ * the diagonal of G = AᴴA, then G·W = AᴴB by Cholesky (the lower triangle).
+ * `normal.gram` ends as the Cholesky factor; the returned weights are
+ * `normal.rhs`.
  */
-export function solveGrappa(system: GrappaSystem, pieces: readonly [NormalEquationPiece, NormalEquationPiece]): GrappaCalibration {
+export function solveGrappa(system: GrappaSystem, normal: NormalEquations): GrappaCalibration {
   const { pattern, srcCha, dstCha, K, T, M } = system;
-  const k1 = normalSplit(K);
-  const k2 = K - k1;
-  const [p0, p1] = pieces;
-  const G = new Float32Array(2 * K * K);
-  const put = (i: number, j: number, re: number, im: number): void => {
-    G[2 * (i + K * j)] = re;
-    G[2 * (i + K * j) + 1] = im;
-  };
-  for (let j = 0; j < k1; j++) {
-    for (let i = 0; i < k1; i++) put(i, j, p0.gram[2 * (i + k1 * j)] as number, p0.gram[2 * (i + k1 * j) + 1] as number);
-  }
-  const g22 = 2 * k1 * k1;
-  for (let j = 0; j < k2; j++) {
-    for (let i = 0; i < k2; i++) put(k1 + i, k1 + j, p0.gram[g22 + 2 * (i + k2 * j)] as number, p0.gram[g22 + 2 * (i + k2 * j) + 1] as number);
-  }
-  // A₂ᴴA₁ below the diagonal, its conjugate transpose above.
-  for (let j = 0; j < k1; j++) {
-    for (let i = 0; i < k2; i++) {
-      const re = p1.gram[2 * (i + k2 * j)] as number;
-      const im = p1.gram[2 * (i + k2 * j) + 1] as number;
-      put(k1 + i, j, re, im);
-      put(j, k1 + i, re, -im);
-    }
-  }
+  const G = normal.gram;
   let trace = 0;
   for (let i = 0; i < K; i++) trace += Math.abs(G[2 * (i + K * i)] as number);
   if (!(trace > 0) || !Number.isFinite(trace)) {
@@ -253,11 +238,7 @@ export function solveGrappa(system: GrappaSystem, pieces: readonly [NormalEquati
     G[2 * (i + K * i) + 1] = 0;
   }
   if (T === 0) return { pattern, srcCha, dstCha, weights: new Float32Array(0), unknowns: K, equations: M };
-  const weights = new Float32Array(2 * K * T);
-  for (let t = 0; t < T; t++) {
-    weights.set(p0.rhs.subarray(2 * k1 * t, 2 * k1 * (t + 1)), 2 * K * t);
-    weights.set(p1.rhs.subarray(2 * k2 * t, 2 * k2 * (t + 1)), 2 * (K * t + k1));
-  }
+  const weights = normal.rhs.subarray(0, 2 * K * T);
   try {
     cposv(K, T, G, weights);
   } catch (err) {
@@ -282,9 +263,10 @@ export function calibrateGrappa(
   acsSrc: Float32Array, acsDims: readonly number[], acsDst: Float32Array, dstCha: number, options: GrappaCalibrationOptions,
 ): GrappaCalibration {
   const system = grappaSystem(acsSrc, acsDims, acsDst, dstCha, options);
-  const pieces = normalPieces(system);
-  pieces.forEach((out, part) => normalEquationPiece(system, part as 0 | 1, out));
-  return solveGrappa(system, pieces);
+  const normal = normalEquations(system);
+  normalEquationPiece(system, 0, normal);
+  normalEquationPiece(system, 1, normal);
+  return solveGrappa(system, normal);
 }
 
 /**
