@@ -59,58 +59,29 @@ interface RunResult {
 /** util-linux's taskset, which runs a command on chosen CPUs; undefined where there is none. */
 const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p));
 
-/** The command that runs `gantry recon --threads threads` into `out`, under /usr/bin/time when there is one, on CPU `core` when given. */
-function reconCommand(o: CineOptions, file: string, out: string, threads: number, core?: number): string[] {
-  const args = [...gantryArgv(o.root), 'recon', file, out, '-c', CONFIG, '--threads', String(threads)];
+/**
+ * Runs `gantry recon --threads threads` under /usr/bin/time (peak RSS, CPU
+ * time) where there is one; with `core`, under `taskset -c core`: every
+ * thread of the process (V8's collector and compiler threads, the file
+ * reads) on that core. Each (threads, core) writes a file of its own, so two
+ * runs can go at once.
+ */
+async function timeRecon(o: CineOptions, file: string, threads: number, core?: number): Promise<RunResult> {
+  const onCore = core !== undefined && TASKSET ? [TASKSET, '-c', String(core)] : [];
+  const out = join(o.tmp, `cine-${threads}${onCore.length > 0 ? `-core${core}` : ''}.h5`);
+  rmSync(out, { force: true });
   const timed = existsSync('/usr/bin/time') ? ['/usr/bin/time', '-f', 'peak-rss-kb %M cpu-s %U %S'] : [];
-  return [...(core !== undefined && TASKSET ? [TASKSET, '-c', String(core)] : []), ...timed, process.execPath, ...args];
-}
-
-function runResult(seconds: number, stderr: string): RunResult {
+  const command = [...onCore, ...timed, process.execPath, ...gantryArgv(o.root), 'recon', file, out, '-c', CONFIG, '--threads', String(threads)];
+  const started = process.hrtime.bigint();
+  const child = spawn(command[0] as string, command.slice(1), { env: gantryEnv(o.root), stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const [code] = (await once(child, 'close')) as [number | null];
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  rmSync(out, { force: true });
+  if (code !== 0) throw new Error(`Cannot run gantry recon --threads ${threads}${onCore.length > 0 ? ` on core ${core}` : ''}: exit ${code}\n${stderr}`);
   const m = /peak-rss-kb (\d+) cpu-s ([\d.]+) ([\d.]+)/.exec(stderr);
   return { seconds, peakMB: Number(m?.[1] ?? NaN) / 1024, cpuSeconds: Number(m?.[2] ?? NaN) + Number(m?.[3] ?? NaN), stderr };
-}
-
-/**
- * Runs `gantry recon` under /usr/bin/time (peak RSS, CPU time), else alone;
- * with `oneCore`, under `taskset -c 0`: every thread of the process (V8's
- * collector and compiler threads, the file reads) on one core.
- */
-function timeRecon(o: CineOptions, file: string, threads: number, oneCore = false): RunResult {
-  const out = join(o.tmp, `cine-${threads}.h5`);
-  rmSync(out, { force: true });
-  const command = reconCommand(o, file, out, threads, oneCore ? 0 : undefined);
-  const started = process.hrtime.bigint();
-  const r = spawnSync(command[0] as string, command.slice(1), { encoding: 'utf8', env: gantryEnv(o.root) });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (r.status !== 0) throw new Error(`Cannot run gantry recon --threads ${threads}: exit ${r.status}\n${r.stderr}`);
-  rmSync(out, { force: true });
-  return runResult(seconds, r.stderr ?? '');
-}
-
-/**
- * Two `gantry recon --threads 1` at once, one on each core (`taskset -c 0`
- * and `-c 1`), each into its own file: what this machine gives for the scan
- * split into two independent halves with nothing shared — the ceiling of
- * any two-thread speed-up, which shared caches and memory bandwidth keep
- * below 2. Returns both runs' results.
- */
-async function timeReconPair(o: CineOptions, file: string): Promise<[RunResult, RunResult]> {
-  const one = async (core: number): Promise<RunResult> => {
-    const out = join(o.tmp, `cine-pair-${core}.h5`);
-    rmSync(out, { force: true });
-    const command = reconCommand(o, file, out, 1, core);
-    const started = process.hrtime.bigint();
-    const child = spawn(command[0] as string, command.slice(1), { env: gantryEnv(o.root), stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const [code] = (await once(child, 'close')) as [number | null];
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    rmSync(out, { force: true });
-    if (code !== 0) throw new Error(`Cannot run gantry recon --threads 1 on core ${core}: exit ${code}\n${stderr}`);
-    return runResult(seconds, stderr);
-  };
-  return Promise.all([one(0), one(1)]);
 }
 
 /** Peak RSS (VmHWM) of a process in MB, from /proc; NaN where there is no /proc. */
@@ -227,7 +198,7 @@ export async function benchCine(o: CineOptions): Promise<Figure[]> {
   const bestOf: Record<1 | 2, RunResult | undefined> = { 1: undefined, 2: undefined };
   for (let i = 0; i < runs; i++) {
     for (const threads of [1, 2] as const) {
-      const r = timeRecon(o, file, threads);
+      const r = await timeRecon(o, file, threads);
       o.log(`  gantry recon --threads ${threads}: ${r.seconds.toFixed(2)} s, peak RSS ${r.peakMB.toFixed(0)} MB`);
       const b = bestOf[threads];
       if (!b || r.seconds < b.seconds) bestOf[threads] = r;
@@ -237,10 +208,12 @@ export async function benchCine(o: CineOptions): Promise<Figure[]> {
   const t2 = bestOf[2] as RunResult;
   // With --threads 1 the process still uses more than one core (V8's collector and compiler threads, the file reads):
   // one run on a single core shows what two cores give over one.
-  const core1 = TASKSET ? timeRecon(o, file, 1, true) : undefined;
+  const core1 = TASKSET ? await timeRecon(o, file, 1, 0) : undefined;
   if (core1) o.log(`  gantry recon --threads 1 on one core (taskset -c 0): ${core1.seconds.toFixed(2)} s`);
-  const pair = core1 ? await timeReconPair(o, file) : undefined;
-  // The pair does two scans in the time of the slower one: its throughput over one core's is the most two cores give.
+  // Two such runs at once, one per core, each into its own file: the scan split into two independent halves with
+  // nothing shared but the caches and the memory bus. They do two scans in the time of the slower one: that
+  // throughput over one core's is the most any two-thread split can give on this machine.
+  const pair = core1 ? await Promise.all([timeRecon(o, file, 1, 0), timeRecon(o, file, 1, 1)]) : undefined;
   const ceiling = core1 && pair ? (2 * core1.seconds) / Math.max(pair[0].seconds, pair[1].seconds) : undefined;
   if (pair && ceiling !== undefined) {
     o.log(`  two at once, one per core: ${pair[0].seconds.toFixed(2)} and ${pair[1].seconds.toFixed(2)} s, so two cores give at most ${ceiling.toFixed(2)}× one`);
