@@ -19,7 +19,7 @@ export interface EncodingCounters {
   set: number;
   segment: number;
   /** 8 user counters. */
-  user: number[];
+  user: readonly number[];
 }
 
 /** `ISMRMRD_AcquisitionHeader` (340 bytes, 2-byte packing). */
@@ -31,28 +31,28 @@ export interface AcquisitionHeader {
   scan_counter: number;
   acquisition_time_stamp: number;
   /** 3 physiology time stamps. */
-  physiology_time_stamp: number[];
+  physiology_time_stamp: readonly number[];
   number_of_samples: number;
   available_channels: number;
   active_channels: number;
   /** 16 × uint64 channel mask words. */
-  channel_mask: bigint[];
+  channel_mask: readonly bigint[];
   discard_pre: number;
   discard_post: number;
   center_sample: number;
   encoding_space_ref: number;
   trajectory_dimensions: number;
   sample_time_us: number;
-  position: Vec3;
-  read_dir: Vec3;
-  phase_dir: Vec3;
-  slice_dir: Vec3;
-  patient_table_position: Vec3;
+  position: Readonly<Vec3>;
+  read_dir: Readonly<Vec3>;
+  phase_dir: Readonly<Vec3>;
+  slice_dir: Readonly<Vec3>;
+  patient_table_position: Readonly<Vec3>;
   idx: EncodingCounters;
   /** 8 × int32. */
-  user_int: number[];
+  user_int: readonly number[];
   /** 8 × float32. */
-  user_float: number[];
+  user_float: readonly number[];
 }
 
 /** One readout: header, optional trajectory and complex samples. */
