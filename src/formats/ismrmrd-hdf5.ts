@@ -26,7 +26,7 @@ import {
   encodeWaveformHeader,
 } from '../ismrmrd/header-codec.js';
 import { parseMeta, serializeMeta } from '../ismrmrd/meta.js';
-import { bytesPerPixel, DataType } from '../ismrmrd/types.js';
+import { bytesPerPixel, DataType, NO_TRAJECTORY } from '../ismrmrd/types.js';
 import { noteSharedMemory } from '../util/gc.js';
 import type { Acquisition, AcquisitionHeader, Image, ImageHeader, ImagePixels, Waveform } from '../ismrmrd/types.js';
 
@@ -521,7 +521,8 @@ function fromBlock(block: RawAcquisitionBlock, start: number, file: IsmrmrdFile)
     const head = decodeAcquisitionHeader(heads, i * ACQUISITION_HEADER_SIZE);
     const t = layout[4 * i] as number;
     const d = layout[4 * i + 2] as number;
-    const traj = floats.subarray(t, t + (layout[4 * i + 1] as number));
+    const trajFloats = layout[4 * i + 1] as number;
+    const traj = trajFloats > 0 ? floats.subarray(t, t + trajFloats) : NO_TRAJECTORY;
     const data = floats.subarray(d, d + (layout[4 * i + 3] as number));
     checkLengths(head, traj, data, start + i, file);
     out[i] = { kind: 'acquisition', head, traj, data };

@@ -15,7 +15,7 @@ import { defineGadget } from '../engine/gadget.js';
 import type { GadgetContext } from '../engine/gadget.js';
 import { isAcquisition, type Message } from '../ismrmrd/messages.js';
 import { float32ChannelMix, oversamplingCropStart, removeOversamplingInto } from '../kernels/readout-oversampling.js';
-import type { Acquisition } from '../ismrmrd/types.js';
+import { NO_TRAJECTORY, type Acquisition } from '../ismrmrd/types.js';
 import { sharedFloat32 } from '../engine/thread-pool.js';
 import { reconPool, type OversamplingRemovalArgs } from './generic-recon-tasks.js';
 import { ReadoutBatches, type ReadoutWork } from './readout-batches.js';
@@ -32,21 +32,22 @@ function removedReadout(acq: Acquisition, r: number, kept: number, data: Float32
   const ns = acq.head.number_of_samples;
   const start = oversamplingCropStart(ns, kept);
   const d = acq.head.trajectory_dimensions;
-  const traj = d > 0 ? acq.traj.slice(d * start, d * (start + kept)) : new Float32Array(0);
-  return {
-    kind: 'acquisition',
-    head: {
-      ...acq.head,
-      number_of_samples: kept,
-      center_sample: Math.trunc(acq.head.center_sample / r),
-      discard_pre: Math.trunc(acq.head.discard_pre / r),
-      discard_post: Math.trunc(acq.head.discard_post / r),
-    },
-    traj,
-    data,
-    // A mix left to the recon chain rides on (pending-mix.ts); any other was applied here.
-    ...(acq.channelMixToRecon ? pendingMixOf(acq) : {}),
+  const traj = d > 0 ? acq.traj.slice(d * start, d * (start + kept)) : NO_TRAJECTORY;
+  const head = {
+    ...acq.head,
+    number_of_samples: kept,
+    center_sample: Math.trunc(acq.head.center_sample / r),
+    discard_pre: Math.trunc(acq.head.discard_pre / r),
+    discard_post: Math.trunc(acq.head.discard_post / r),
   };
+  // A mix left to the recon chain rides on (pending-mix.ts); any other was applied here. Each shape written out
+  // whole, not spread: the readout then keeps its fields in the object itself (no separate property store).
+  const mix = acq.channelMixToRecon ? pendingMixOf(acq) : {};
+  return mix.pendingChannelMix
+    ? mix.channelMixToRecon
+      ? { kind: 'acquisition', head, traj, data, pendingChannelMix: mix.pendingChannelMix, channelMixToRecon: true }
+      : { kind: 'acquisition', head, traj, data, pendingChannelMix: mix.pendingChannelMix }
+    : { kind: 'acquisition', head, traj, data };
 }
 
 function removalOf(acq: Acquisition, r: number): Removal {

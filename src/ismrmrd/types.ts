@@ -55,6 +55,14 @@ export interface AcquisitionHeader {
   user_float: readonly number[];
 }
 
+/**
+ * The trajectory of a readout without one (`trajectory_dimensions` 0): one
+ * empty, frozen array shared by all such readouts, rather than an array and
+ * its buffer per readout on the JavaScript heap (a slice's thousands of
+ * buffered readouts are marked by every full collection).
+ */
+export const NO_TRAJECTORY: Float32Array = Object.freeze(new Float32Array(0)) as Float32Array;
+
 /** One readout: header, optional trajectory and complex samples. */
 export interface Acquisition {
   readonly kind: 'acquisition';
