@@ -37,7 +37,6 @@ import {
   gfactorFromUnmixing, grappaConvolutionKernel, grappaSystem, normalEquations, solveGrappa,
   type GrappaCalibrationOptions, type GrappaSystem, type NormalEquations,
 } from '../kernels/grappa.js';
-import { cgemm } from '../kernels/blas.js';
 import { DataRole } from './generic-recon-common.js';
 import {
   accelerationOf, calibrationModeOf, dims7, firstChannels, genericReconGadgetProperties, makeImageArray,
@@ -45,7 +44,7 @@ import {
 } from './generic-recon-base.js';
 import {
   executionOf, INLINE, reconPool, runInline, runOnPool, splitRange, UNWRAP_GROUP,
-  type CoilMapsArgs, type GrappaNormalPieceArgs, type GrappaUnmixingArgs, type GrappaUnwrapArgs,
+  type CoilMapsArgs, type GrappaNormalPieceArgs, type GrappaUnmixingArgs, type GrappaUnwrapArgs, type UnmixingRotationArgs,
   type JobBatch, type ReconExecution, type ReconSteps, type ReconTaskName,
 } from './generic-recon-tasks.js';
 import { copyInto } from '../kernels/copy.js';
@@ -138,16 +137,24 @@ function checkCalibrationData(ref: ComplexArray, e: number, R: [number, number])
 }
 
 /**
+ * Pieces each (weights, V) product of {@link rotatedUnmixingSteps} is split
+ * into, by pixels: fixed, not the thread count, so that the bits do not
+ * depend on it; two threads take one each.
+ */
+const ROTATION_PIECES = 2;
+
+/**
  * Folds pending eigen-channel rotations into unmixing weights. Rotated data
  * y_k = Σ_c x_c·V[c, k] unmixed by u_k equal the acquired channels x_c unmixed
  * by u'_c = Σ_k V[c, k]·u_k, i.e. U' = U·Vᵀ (one cgemm of vol × C × C per
- * distinct (weights, V) pair, usually one per slice), which is far cheaper
- * than rotating every frame of k-space. Rewrites `frames`' weight indices to
- * the returned array's blocks.
+ * distinct (weights, V) pair, usually one per slice, in
+ * {@link ROTATION_PIECES} tasks of pixel ranges), which is far cheaper than
+ * rotating every frame of k-space. Rewrites `frames`' weight indices to the
+ * returned array's blocks.
  */
-function rotatedUnmixing(
+function* rotatedUnmixingSteps(
   weights: Float32Array, vol: number, C: number, frames: [number, number][], vectors: readonly Float64Array[], shared: boolean,
-): Float32Array {
+): ReconSteps<Float32Array> {
   const index = new Map<Float64Array, Map<number, number>>();
   const pairs: [number, Float64Array][] = [];
   for (const frame of frames) {
@@ -165,10 +172,14 @@ function rotatedUnmixing(
   }
   const block = 2 * vol * C;
   const out = sharedFloat32(block * pairs.length, shared);
-  const v32 = new Float32Array(2 * C * C);
-  pairs.forEach(([ub, V], i) => {
-    for (let j = 0; j < v32.length; j++) v32[j] = V[j] as number;
-    cgemm(vol, C, C, weights.subarray(block * ub, block * (ub + 1)), v32, out.subarray(block * i, block * (i + 1)), { opB: 'T' });
+  // Split at multiples of 64 pixels: whole BLAS row panels on either side.
+  const cuts = splitRange(Math.ceil(vol / 64), ROTATION_PIECES).map(([a, b]) => [64 * a, Math.min(vol, 64 * b)] as const);
+  yield pairs.flatMap(([ub, V], i) => {
+    const v = sharedFloat32(2 * C * C, shared);
+    for (let j = 0; j < v.length; j++) v[j] = V[j] as number;
+    return cuts.map(([from, to]) => ['unmixingRotation', {
+      weights: weights.subarray(block * ub, block * (ub + 1)), v, out: out.subarray(block * i, block * (i + 1)), vol, channels: C, from, to,
+    } satisfies UnmixingRotationArgs] as const);
   });
   return out;
 }
@@ -322,7 +333,7 @@ export class GrappaRecon {
       if (rotation.vectors.length !== N * S * SLC || Cu !== CHA) {
         throw new RangeError(`Cannot apply GRAPPA to encoding space ${e}: the pending channel rotation does not match the data`);
       }
-      weights = rotatedUnmixing(weights, vol, Cu, frames, rotation.vectors, exec.shared);
+      weights = yield* rotatedUnmixingSteps(weights, vol, Cu, frames, rotation.vectors, exec.shared);
     }
     if (data.lattice && (data.lattice.factor !== R[0] || data.lattice.offsets.length !== frames.length)) {
       throw new RangeError(`Cannot apply GRAPPA to encoding space ${e}: the data's lattice (factor ${data.lattice.factor}) does not match acceleration ${R[0]}`);

@@ -23,6 +23,7 @@ import {
 } from '../kernels/grappa.js';
 import { applyChannelRotation } from '../kernels/klt.js';
 import { applyNoiseWhitening } from '../kernels/noise-whitening.js';
+import { cgemm } from '../kernels/blas.js';
 import { copyBlocks } from '../kernels/copy.js';
 import { removeOversamplingInto } from '../kernels/readout-oversampling.js';
 
@@ -82,6 +83,27 @@ export interface ChannelRotationArgs {
   kept: number;
   /** [block, V] pairs: V is C × C, column-major complex (float64). */
   blocks: [number, Float64Array][];
+}
+
+/**
+ * Arguments of `unmixingRotation`: pixels [from, to) of unmixing weights
+ * `weights` ([vol, C], column-major complex) times Vᵀ (`v`, C × C
+ * column-major complex float32) into the same pixels of `out`.
+ */
+export interface UnmixingRotationArgs {
+  weights: Float32Array;
+  v: Float32Array;
+  out: Float32Array;
+  vol: number;
+  channels: number;
+  from: number;
+  to: number;
+}
+
+function unmixingRotation(a: UnmixingRotationArgs): null {
+  const { vol, channels: C, from, to } = a;
+  if (to > from) cgemm(to - from, C, C, a.weights.subarray(2 * from), a.v, a.out.subarray(2 * from), { opB: 'T', lda: vol, ldc: vol });
+  return null;
 }
 
 function grappaNormalPiece(a: GrappaNormalPieceArgs): null {
@@ -245,28 +267,43 @@ function rssFrames(a: RssFramesArgs): null {
   return null;
 }
 
-/** Arguments of `noiseWhitening`: readouts `inputs[k]` whitened into `out` at `offsets[k]` (floats). */
+/**
+ * The output array of a readout batch: `out` where the caller made it, else a
+ * new shared array of `floats` made on this thread, which the task returns (the
+ * caller reports it to V8's collections: gadgets/readout-batches.ts).
+ */
+function batchOutput(out: Float32Array | null, floats: number): Float32Array {
+  return out ?? new Float32Array(new SharedArrayBuffer(4 * floats));
+}
+
+/** Arguments of `noiseWhitening`: readouts `inputs[k]` whitened into `out` at `offsets[k]` (floats); `out` null: made here, `outFloats` floats, and returned. */
 export interface NoiseWhiteningArgs {
   inputs: Float32Array[];
-  out: Float32Array;
+  out: Float32Array | null;
+  outFloats: number;
   offsets: number[];
   samples: number[];
   channels: number;
   matrix: Float64Array;
 }
 
-function noiseWhitening(a: NoiseWhiteningArgs): null {
+function noiseWhitening(a: NoiseWhiteningArgs): Float32Array {
+  const out = batchOutput(a.out, a.outFloats);
   a.offsets.forEach((offset, k) => {
     const n = 2 * (a.samples[k] as number) * a.channels;
-    applyNoiseWhitening((a.inputs[k] as Float32Array).subarray(0, n), a.samples[k] as number, a.channels, a.matrix, a.out.subarray(offset, offset + n));
+    applyNoiseWhitening((a.inputs[k] as Float32Array).subarray(0, n), a.samples[k] as number, a.channels, a.matrix, out.subarray(offset, offset + n));
   });
-  return null;
+  return out;
 }
 
-/** Arguments of `removeOversampling`: readouts `inputs[k]` cut to `kept[k]` of `samples[k]` samples into `out` at `outOffsets[k]`, mixed by `mix` when given. */
+/**
+ * Arguments of `removeOversampling`: readouts `inputs[k]` cut to `kept[k]` of `samples[k]` samples into `out` at
+ * `outOffsets[k]`, mixed by `mix` when given; `out` null: made here, `outFloats` floats, and returned.
+ */
 export interface OversamplingRemovalArgs {
   inputs: readonly Float32Array[];
-  out: Float32Array;
+  out: Float32Array | null;
+  outFloats: number;
   outOffsets: readonly number[];
   samples: readonly number[];
   kept: readonly number[];
@@ -275,17 +312,18 @@ export interface OversamplingRemovalArgs {
   mix: Float32Array | null;
 }
 
-function removeOversampling(a: OversamplingRemovalArgs): null {
+function removeOversampling(a: OversamplingRemovalArgs): Float32Array {
+  const out = batchOutput(a.out, a.outFloats);
   a.inputs.forEach((input, k) => {
     const samples = a.samples[k] as number;
     const kept = a.kept[k] as number;
     const to = (a.outOffsets[k] as number);
     removeOversamplingInto(
       input.subarray(0, 2 * samples * a.channels), samples, a.channels, kept,
-      a.out.subarray(to, to + 2 * kept * a.channels), a.mix ?? undefined,
+      out.subarray(to, to + 2 * kept * a.channels), a.mix ?? undefined,
     );
   });
-  return null;
+  return out;
 }
 
 /**
@@ -335,7 +373,7 @@ function channelRotation(a: ChannelRotationArgs): null {
 }
 
 /** The task table the compute threads load. */
-export const tasks = { grappaNormalPiece, grappaUnmixing, grappaUnwrap, coilMaps, channelRotation, fftCombine, rssFrames, noiseWhitening, removeOversampling, placeReadouts } as const;
+export const tasks = { grappaNormalPiece, grappaUnmixing, unmixingRotation, grappaUnwrap, coilMaps, channelRotation, fftCombine, rssFrames, noiseWhitening, removeOversampling, placeReadouts } as const;
 
 /** Task names. */
 export type ReconTaskName = keyof typeof tasks;

@@ -26,6 +26,7 @@ const whiteningWork: ReadoutWork<Whitening> = {
   args: (b): NoiseWhiteningArgs => ({
     inputs: [...b.inputs],
     out: b.out,
+    outFloats: b.outFloats,
     offsets: [...b.outOffsets],
     samples: b.metas.map((w) => w.samples),
     channels: (b.metas[0] as Whitening).channels,

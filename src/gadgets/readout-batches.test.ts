@@ -14,7 +14,7 @@ interface Cut {
 }
 
 /** Batches whose inputs were the readouts' own shared memory, and those packed into a copy. */
-const inputKinds = { inPlace: 0, packed: 0 };
+const inputKinds = { inPlace: 0, packed: 0, outputOnWorker: 0 };
 
 const cutWork: ReadoutWork<Cut> = {
   task: 'removeOversampling',
@@ -22,6 +22,7 @@ const cutWork: ReadoutWork<Cut> = {
   inputFloats: (acq) => 2 * acq.head.number_of_samples * acq.head.active_channels,
   outputFloats: (acq, m) => 2 * m.kept * acq.head.active_channels,
   args: (b): OversamplingRemovalArgs => {
+    if (b.out === null) inputKinds.outputOnWorker += 1;
     if (b.inputs.every((x, k) => x.buffer === b.acqs[k]?.data.buffer)) inputKinds.inPlace += 1;
     else if (b.inputs.every((x) => x.buffer === b.inputs[0]?.buffer)) inputKinds.packed += 1;
     return cutArgs(b);
@@ -31,7 +32,7 @@ const cutWork: ReadoutWork<Cut> = {
 
 function cutArgs(b: PackedReadouts<Cut>): OversamplingRemovalArgs {
   return {
-    inputs: b.inputs, out: b.out, outOffsets: b.outOffsets,
+    inputs: b.inputs, out: b.out, outFloats: b.outFloats, outOffsets: b.outOffsets,
     samples: b.acqs.map((a) => a.head.number_of_samples), kept: b.metas.map((m) => m.kept),
     channels: (b.acqs[0] as Acquisition).head.active_channels, mix: b.metas[0]?.mix ?? null,
   };
@@ -59,6 +60,7 @@ test('readout batches on a worker give the inline bits, in input order, with pas
   const acqs = Array.from({ length: 45 }, (_v, k) => readout(k, k % 5 === 0 ? 48 : 64, channels, k < 20));
   inputKinds.inPlace = 0;
   inputKinds.packed = 0;
+  inputKinds.outputOnWorker = 0;
   const cuts: Cut[] = acqs.map((a, k) => ({ kept: a.head.number_of_samples / 2, mix: k < 30 ? mixA : k < 40 ? mixB : undefined }));
   const got: Message[] = [];
   const pool = createComputePool(RECON_TASKS_URL, 1);
@@ -75,7 +77,10 @@ test('readout batches on a worker give the inline bits, in input order, with pas
   assert.equal(got.length, acqs.length + 1);
   assert.equal(got[18], marker, 'the passed message keeps its place');
   assert.ok(inputKinds.inPlace >= 4 && inputKinds.packed >= 6, `shared readouts go in place, others packed: ${JSON.stringify(inputKinds)}`);
+  // Batches sent to the worker get their output made there; the readouts then lie in it (shared memory).
+  assert.ok(inputKinds.outputOnWorker >= 1, `outputs made on the worker: ${JSON.stringify(inputKinds)}`);
   const readouts = got.filter((m) => m !== marker) as Acquisition[];
+  for (const m of readouts) assert.ok(m.data.buffer instanceof SharedArrayBuffer, 'results lie in shared memory');
   readouts.forEach((m, k) => {
     const a = acqs[k] as Acquisition;
     const { kept, mix } = cuts[k] as Cut;

@@ -21,10 +21,20 @@
  */
 import type { Output } from '../engine/channel.js';
 import { isShared, sharedFloat32, URGENT_AHEAD, type ComputePool } from '../engine/thread-pool.js';
+import { noteSharedBuffer } from '../util/gc.js';
 import type { Message } from '../ismrmrd/messages.js';
 import type { Acquisition } from '../ismrmrd/types.js';
 import { copyBlocks } from '../kernels/copy.js';
 import { runTask, type ReconTaskName } from './generic-recon-tasks.js';
+
+/** The output a worker made for a batch (see {@link PackedReadouts}), reported to V8's collections here, where it lives on. */
+function takenOutput(made: unknown, floats: number): Float32Array {
+  if (!(made instanceof Float32Array) || made.length !== floats || !(made.buffer instanceof SharedArrayBuffer)) {
+    throw new Error(`Cannot take a readout batch's output: the task returned no shared array of ${floats} floats`);
+  }
+  noteSharedBuffer(made.buffer);
+  return made;
+}
 
 /** Runs a task on this thread now, as a settled promise. */
 function runHere(name: ReconTaskName, args: unknown): Promise<unknown> {
@@ -39,13 +49,17 @@ function runHere(name: ReconTaskName, args: unknown): Promise<unknown> {
  * A batch as handed to its task: readout k's input is `inputs[k]` (shared
  * memory: its own data where that is shared already, as readouts read from a
  * file are, else a copy packed into one shared array), its result goes to
- * `out[outOffsets[k]…]`.
+ * `out[outOffsets[k]…]`. `out` is null for a batch sent to a worker: the task
+ * makes it there ({@link batchOutput}, `outFloats` floats) and returns it, so
+ * that the event-loop thread, which reads, decodes and sends every readout,
+ * spends no time zeroing and faulting in the 2 MB of each batch's output.
  */
 export interface PackedReadouts<M> {
   readonly acqs: readonly Acquisition[];
   readonly metas: readonly M[];
   readonly inputs: readonly Float32Array[];
-  readonly out: Float32Array;
+  readonly out: Float32Array | null;
+  readonly outFloats: number;
   readonly outOffsets: readonly number[];
 }
 
@@ -176,18 +190,19 @@ export class ReadoutBatches<M> {
         return packed.subarray(at - floats, at);
       });
     }
-    const out = sharedFloat32(outTotal);
-    const batch: PackedReadouts<M> = { acqs, metas, inputs, out, outOffsets };
     // The workers have enough to do (a slice's pieces are running): do the batch here rather than stall the stream behind them.
+    const onWorker = this.pool.freeUrgentSlots > 0;
+    const batch: PackedReadouts<M> = { acqs, metas, inputs, out: onWorker ? null : sharedFloat32(outTotal), outFloats: outTotal, outOffsets };
     const args = this.work.args(batch);
-    const done = this.pool.freeUrgentSlots > 0 ? this.pool.run<unknown>(this.work.task, args, { urgent: true }) : runHere(this.work.task, args);
+    const done = onWorker ? this.pool.run<unknown>(this.work.task, args, { urgent: true }) : runHere(this.work.task, args);
     done.catch(() => undefined);
     this.outstanding += 1;
     const step = this.tail.then(async () => {
       try {
-        await done;
+        const made = await done;
         if (whole) this.freeInputs.push(whole);
         if (this.failure) return;
+        const out = batch.out ?? takenOutput(made, outTotal);
         for (let k = 0; k < acqs.length; k++) {
           const from = outOffsets[k] as number;
           const data = out.subarray(from, from + this.work.outputFloats(acqs[k] as Acquisition, metas[k] as M));

@@ -119,6 +119,7 @@ const pooledRemoval: ReadoutWork<PooledRemoval> = {
   args: (b): OversamplingRemovalArgs => ({
     inputs: b.inputs,
     out: b.out,
+    outFloats: b.outFloats,
     outOffsets: b.outOffsets,
     samples: b.acqs.map((a) => a.head.number_of_samples),
     kept: b.metas.map((m) => m.kept),
