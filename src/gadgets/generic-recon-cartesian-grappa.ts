@@ -149,11 +149,12 @@ const ROTATION_PIECES = 2;
  * by u'_c = Σ_k V[c, k]·u_k, i.e. U' = U·Vᵀ (one cgemm of vol × C × C per
  * distinct (weights, V) pair, usually one per slice, in
  * {@link ROTATION_PIECES} tasks of pixel ranges), which is far cheaper than
- * rotating every frame of k-space. Rewrites `frames`' weight indices to the
- * returned array's blocks.
+ * rotating every frame of k-space, into an array from `allocate`. Rewrites
+ * `frames`' weight indices to the returned array's blocks.
  */
 function* rotatedUnmixingSteps(
-  weights: Float32Array, vol: number, C: number, frames: [number, number][], vectors: readonly Float64Array[], shared: boolean,
+  weights: Float32Array, vol: number, C: number, frames: [number, number][], vectors: readonly Float64Array[],
+  allocate: (floats: number) => Float32Array, shared: boolean,
 ): ReconSteps<Float32Array> {
   const index = new Map<Float64Array, Map<number, number>>();
   const pairs: [number, Float64Array][] = [];
@@ -171,7 +172,7 @@ function* rotatedUnmixingSteps(
     frame[1] = i;
   }
   const block = 2 * vol * C;
-  const out = sharedFloat32(block * pairs.length, shared);
+  const out = allocate(block * pairs.length);
   // Split at multiples of 64 pixels: whole BLAS row panels on either side.
   const cuts = splitRange(Math.ceil(vol / 64), ROTATION_PIECES).map(([a, b]) => [64 * a, Math.min(vol, 64 * b)] as const);
   yield pairs.flatMap(([ub, V], i) => {
@@ -187,8 +188,26 @@ function* rotatedUnmixingSteps(
 /** GRAPPA calibration and unwrapping with per-session state. */
 export class GrappaRecon {
   readonly calibrations: (GrappaCalibrationState | undefined)[] = [];
+  /**
+   * Arrays that a buffer's calibration and unwrapping use only while they run
+   * (the least-squares systems and their normal equations, the maps' input,
+   * the rotated weights: ~45 MB a slice of the real-time cine), kept for the
+   * next buffer of the same sizes: made once instead of per slice, so neither
+   * zeroed, faulted in nor left to the collector each time. Their users write
+   * every value they read.
+   */
+  private readonly scratch = new Map<string, Float32Array>();
 
   constructor(private readonly header: IsmrmrdHeader, private readonly options: GrappaReconOptions, private readonly context?: GadgetContext) {}
+
+  /** The scratch array `key` of `floats` floats (contents left from its last use: write before reading). */
+  private reuse(key: string, floats: number, shared: boolean): Float32Array {
+    const have = this.scratch.get(key);
+    if (have && have.length === floats && isShared(have) === shared) return have;
+    const made = sharedFloat32(floats, shared);
+    this.scratch.set(key, made);
+    return made;
+  }
 
   /** Calibrates encoding space `e` from a prepared reference for data of [RO, E1, E2] (on the calling thread). */
   calibrate(ref: DataBuffered, grid: [number, number, number], e: number): GrappaCalibrationState {
@@ -235,7 +254,7 @@ export class GrappaRecon {
     const blocks = rN * rS * rSLC;
     const mapsK = firstChannels(refCm, dstCha);
     const mapBlock = vol * dstCha;
-    const mapsIn = exec.shared ? sharedFloat32(mapsK.data.length) : mapsK.data;
+    const mapsIn = exec.shared ? this.reuse(`maps-in ${e}`, mapsK.data.length, true) : mapsK.data;
     if (mapsIn !== mapsK.data) copyInto(mapsIn, mapsK.data);
     const maps = sharedFloat32(mapsK.data.length, exec.shared);
     const coilOptions: CoilMapOptions = {
@@ -264,10 +283,14 @@ export class GrappaRecon {
       ? Array.from({ length: blocks }, (_v, b) => {
         const src = ref.data.data.subarray(2 * refBlock * srcCha * b, 2 * refBlock * srcCha * (b + 1));
         const dst = fitItself ? src.subarray(0, 2 * refBlock * dstCha) : src;
-        return grappaSystem(src, [refRO, refE1, refE2, srcCha], dst, fitItself ? dstCha : srcCha, calOptions, (n) => sharedFloat32(n, exec.shared));
+        let made = 0;
+        return grappaSystem(src, [refRO, refE1, refE2, srcCha], dst, fitItself ? dstCha : srcCha, calOptions, (n) => this.reuse(`system ${e}.${b}.${made++}`, n, exec.shared));
       })
       : [];
-    const normals = systems.map((system) => normalEquations(system, (n) => sharedFloat32(n, exec.shared)));
+    const normals = systems.map((system, b) => {
+      let made = 0;
+      return normalEquations(system, (n) => this.reuse(`normal ${e}.${b}.${made++}`, n, exec.shared));
+    });
     const calJobs: JobBatch = systems.flatMap((system, b) => ([0, 1] as const).map((part) => ['grappaNormalPiece', {
       system, part, out: normals[b] as NormalEquations,
     } satisfies GrappaNormalPieceArgs] as const));
@@ -333,7 +356,7 @@ export class GrappaRecon {
       if (rotation.vectors.length !== N * S * SLC || Cu !== CHA) {
         throw new RangeError(`Cannot apply GRAPPA to encoding space ${e}: the pending channel rotation does not match the data`);
       }
-      weights = yield* rotatedUnmixingSteps(weights, vol, Cu, frames, rotation.vectors, exec.shared);
+      weights = yield* rotatedUnmixingSteps(weights, vol, Cu, frames, rotation.vectors, (n) => this.reuse(`rotated ${e}`, n, exec.shared), exec.shared);
     }
     if (data.lattice && (data.lattice.factor !== R[0] || data.lattice.offsets.length !== frames.length)) {
       throw new RangeError(`Cannot apply GRAPPA to encoding space ${e}: the data's lattice (factor ${data.lattice.factor}) does not match acceleration ${R[0]}`);
