@@ -19,7 +19,6 @@ import { NO_TRAJECTORY, type Acquisition } from '../ismrmrd/types.js';
 import { sharedFloat32 } from '../engine/thread-pool.js';
 import { reconPool, type OversamplingRemovalArgs } from './generic-recon-tasks.js';
 import { ReadoutBatches, type ReadoutWork } from './readout-batches.js';
-import { pendingMixOf } from './pending-mix.js';
 
 /** Samples kept of a readout, and the channel mix to apply. */
 interface Removal {
@@ -42,11 +41,8 @@ function removedReadout(acq: Acquisition, r: number, kept: number, data: Float32
   };
   // A mix left to the recon chain rides on (pending-mix.ts); any other was applied here. Each shape written out
   // whole, not spread: the readout then keeps its fields in the object itself (no separate property store).
-  const mix = acq.channelMixToRecon ? pendingMixOf(acq) : {};
-  return mix.pendingChannelMix
-    ? mix.channelMixToRecon
-      ? { kind: 'acquisition', head, traj, data, pendingChannelMix: mix.pendingChannelMix, channelMixToRecon: true }
-      : { kind: 'acquisition', head, traj, data, pendingChannelMix: mix.pendingChannelMix }
+  return acq.channelMixToRecon && acq.pendingChannelMix
+    ? { kind: 'acquisition', head, traj, data, pendingChannelMix: acq.pendingChannelMix, channelMixToRecon: true }
     : { kind: 'acquisition', head, traj, data };
 }
 
