@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nrmse } from '../kernels/complex-ops.js';
 import { symmetricFilter } from '../kernels/filters.js';
-import { genericReconKSpaceFilteringGadget } from './generic-recon-kspace-filtering.js';
+import { createComputePool, isShared } from '../engine/thread-pool.js';
+import { genericReconKSpaceFilteringGadget, kspaceFilterArray, kspaceFilterSteps } from './generic-recon-kspace-filtering.js';
+import { executionOf, RECON_TASKS_URL, runOnPool } from './generic-recon-tasks.js';
 import { limit, makeImageArray, makeSampling, toImage, toKSpace } from './generic-recon-testing.js';
 import { ofKind, planSingleGadget, randomComplex, runGadget } from './testing.js';
 
@@ -144,4 +146,30 @@ test('KSpaceFiltering matches BART: fft -u 3, fmac with the filter, fft -u -i 3'
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('KSpaceFiltering on compute threads gives the inline bits, volume for volume, in tasks of a fixed size', { timeout: 60_000 }, async () => {
+  // 13 volumes: tasks of 6, 6 and 1 on a pool with one worker and the calling thread.
+  const many = [RO, E1, 1, 13];
+  const array = makeImageArray({ dims: many, data: randomComplex(RO * E1 * 13, 5) });
+  const filters = [
+    { type: 'Gaussian', sigma: 1, width: 0.15 },
+    { type: 'TaperedHanning', sigma: 1, width: 0.2 },
+    { type: 'None', sigma: 1, width: 0.15 },
+  ] as const;
+  const inline = kspaceFilterArray(array, [filters[0], filters[1], filters[2]]);
+  const pool = createComputePool(RECON_TASKS_URL, 1);
+  try {
+    const pooled = await runOnPool(pool, kspaceFilterSteps(array, [filters[0], filters[1], filters[2]], executionOf(pool)));
+    assert.ok(isShared(pooled.data.data), 'the pooled result lies in shared memory');
+    assert.deepEqual(pooled.data.dims, array.data.dims);
+    assert.deepEqual(Array.from(pooled.data.data), Array.from(inline.data.data));
+  } finally {
+    await pool.close();
+  }
+  // Volume by volume the same as filtering each volume alone.
+  const one = makeImageArray({ dims: [RO, E1, 1, 1], data: array.data.data.slice(2 * RO * E1 * 7, 2 * RO * E1 * 8) });
+  const alone = kspaceFilterArray(one, [filters[0], filters[1], filters[2]]);
+  assert.deepEqual(Array.from(alone.data.data), Array.from(inline.data.data.subarray(2 * RO * E1 * 7, 2 * RO * E1 * 8)));
+  assert.notDeepEqual(Array.from(inline.data.data), Array.from(array.data.data), 'the data were filtered');
 });

@@ -8,22 +8,26 @@
  * are filtered like images. With all three filters None the array passes
  * unchanged (no FFT round trip).
  */
-import { defineMapGadget } from '../engine/gadget.js';
+import { forEachMessage } from '../engine/channel.js';
+import { defineGadget } from '../engine/gadget.js';
 import type { PropertySchema } from '../engine/properties.js';
+import { isShared, sharedFloat32 } from '../engine/thread-pool.js';
 import type { ImageArray } from '../ismrmrd/buffers.js';
 import { isImageArray } from '../ismrmrd/messages.js';
-import { applySeparableFilter, KSPACE_FILTER_TYPES, kspaceFilter1D, type KSpaceFilterType } from '../kernels/filters.js';
+import { copyInto } from '../kernels/copy.js';
+import { KSPACE_FILTER_TYPES, kspaceFilter1D, type KSpaceFilterType } from '../kernels/filters.js';
 import {
   genericReconBaseProperties,
   hasMetaField,
-  imageToKSpace,
-  kspaceToImage,
   MetaName,
   rangeWithin,
   samplingLimitsOf,
   volumeSizes,
   withImageData,
 } from './generic-recon-common.js';
+import {
+  executionOf, INLINE, reconPool, runInline, runOnPool, splitRange, type KSpaceFilterArgs, type ReconExecution, type ReconSteps,
+} from './generic-recon-tasks.js';
 
 /** Filter choice of one axis. */
 export interface AxisFilter {
@@ -32,8 +36,14 @@ export interface AxisFilter {
   width: number;
 }
 
-/** Filters one array (see the module comment); returns it unchanged when every filter is None. */
-export function kspaceFilterArray(array: ImageArray, filters: readonly [AxisFilter, AxisFilter, AxisFilter]): ImageArray {
+/**
+ * Volumes per `kspaceFilter` task: a fixed number, not the thread count, so
+ * that the FFTs, and so the bits, are the same for any thread count.
+ */
+const FILTER_GROUP = 6;
+
+/** {@link kspaceFilterArray} as steps: the volumes filtered in tasks of {@link FILTER_GROUP}, on a pool's threads. */
+export function* kspaceFilterSteps(array: ImageArray, filters: readonly [AxisFilter, AxisFilter, AxisFilter], exec: ReconExecution): ReconSteps<ImageArray> {
   const sizes = volumeSizes(array);
   const limits = samplingLimitsOf(array);
   const f = sizes.map((len, axis) => {
@@ -41,11 +51,27 @@ export function kspaceFilterArray(array: ImageArray, filters: readonly [AxisFilt
     if (len <= 1) return undefined;
     const range = rangeWithin(limits[axis], len);
     return kspaceFilter1D(len, spec.type, spec.sigma, spec.width, range.start, range.end);
-  });
+  }) as [Float64Array | undefined, Float64Array | undefined, Float64Array | undefined];
   if (f.every((x) => x === undefined)) return array;
-  const k = imageToKSpace(array);
-  applySeparableFilter(k, array.data.dims, f[0], f[1], f[2]);
-  return withImageData(array, kspaceToImage(k, array.data.dims), array.data.dims);
+  const src = array.data.data;
+  const vol = sizes[0] * sizes[1] * sizes[2];
+  const volumes = vol === 0 ? 0 : src.length / (2 * vol);
+  if (!Number.isInteger(volumes)) throw new RangeError(`Cannot filter k-space: ${src.length / 2} values are not whole volumes of [${sizes.join(', ')}]`);
+  let data = src;
+  if (exec.shared && !isShared(src)) {
+    data = sharedFloat32(src.length);
+    copyInto(data, src);
+  }
+  const out = sharedFloat32(src.length, exec.shared);
+  yield splitRange(volumes, Math.ceil(volumes / FILTER_GROUP)).map(([from, to]) => ['kspaceFilter', {
+    data, size: sizes, from, to, filters: f, out,
+  } satisfies KSpaceFilterArgs] as const);
+  return withImageData(array, out, array.data.dims);
+}
+
+/** Filters one array (see the module comment) on the calling thread; returns it unchanged when every filter is None. */
+export function kspaceFilterArray(array: ImageArray, filters: readonly [AxisFilter, AxisFilter, AxisFilter]): ImageArray {
+  return runInline(kspaceFilterSteps(array, filters, INLINE));
 }
 
 const filterType = (axis: string) =>
@@ -76,19 +102,24 @@ const properties = {
 } satisfies PropertySchema;
 
 /** GenericReconKSpaceFilteringGadget (legacy in Gadgetron: unknown properties are errors). */
-export const genericReconKSpaceFilteringGadget = defineMapGadget({
+export const genericReconKSpaceFilteringGadget = defineGadget({
   name: 'GenericReconKSpaceFilteringGadget',
   classNames: ['GenericReconKSpaceFilteringGadget'],
   properties,
   strict: true,
   description: 'K-space apodisation (Gaussian, Hanning, tapered Hanning) of image arrays',
   accepts: isImageArray,
-  process(array, props) {
-    if (hasMetaField(array, props.skip_processing_meta_field)) return array;
-    return kspaceFilterArray(array, [
+  async run(input, output, props) {
+    const filters: [AxisFilter, AxisFilter, AxisFilter] = [
       { type: props.filterRO as KSpaceFilterType, sigma: props.filterRO_sigma, width: props.filterRO_width },
       { type: props.filterE1 as KSpaceFilterType, sigma: props.filterE1_sigma, width: props.filterE1_width },
       { type: props.filterE2 as KSpaceFilterType, sigma: props.filterE2_sigma, width: props.filterE2_width },
-    ]);
+    ];
+    const pool = reconPool();
+    const exec = executionOf(pool);
+    // The FFTs of a slice's images on the compute threads: the event loop goes on reading the next slice meanwhile.
+    await forEachMessage(input, async (array) => {
+      await output.push(hasMetaField(array, props.skip_processing_meta_field) ? array : await runOnPool(pool, kspaceFilterSteps(array, filters, exec)));
+    });
   },
 });

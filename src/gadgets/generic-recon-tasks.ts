@@ -24,6 +24,7 @@ import {
 import { applyChannelRotation } from '../kernels/klt.js';
 import { applyNoiseWhitening } from '../kernels/noise-whitening.js';
 import { cgemm } from '../kernels/blas.js';
+import { applySeparableFilter } from '../kernels/filters.js';
 import { copyBlocks } from '../kernels/copy.js';
 import { removeOversamplingInto } from '../kernels/readout-oversampling.js';
 
@@ -103,6 +104,31 @@ export interface UnmixingRotationArgs {
 function unmixingRotation(a: UnmixingRotationArgs): null {
   const { vol, channels: C, from, to } = a;
   if (to > from) cgemm(to - from, C, C, a.weights.subarray(2 * from), a.v, a.out.subarray(2 * from), { opB: 'T', lda: vol, ldc: vol });
+  return null;
+}
+
+/**
+ * Arguments of `kspaceFilter`: volumes [from, to) of images `data`
+ * ([E0, E1, E2] per volume) taken to k-space, multiplied by the separable
+ * filters (undefined: none along that axis) and taken back, into the same
+ * volumes of `out`.
+ */
+export interface KSpaceFilterArgs {
+  data: Float32Array;
+  size: [number, number, number];
+  from: number;
+  to: number;
+  filters: [Float64Array | undefined, Float64Array | undefined, Float64Array | undefined];
+  out: Float32Array;
+}
+
+function kspaceFilter(a: KSpaceFilterArgs): null {
+  const vol = a.size[0] * a.size[1] * a.size[2];
+  const block = a.out.subarray(2 * vol * a.from, 2 * vol * a.to);
+  const dims = [...a.size, a.to - a.from];
+  fftcFrom(a.data.subarray(2 * vol * a.from, 2 * vol * a.to), block, dims, [0, 1, 2], false);
+  applySeparableFilter(block, dims, a.filters[0], a.filters[1], a.filters[2]);
+  fftc(block, dims, [0, 1, 2], true);
   return null;
 }
 
@@ -373,7 +399,7 @@ function channelRotation(a: ChannelRotationArgs): null {
 }
 
 /** The task table the compute threads load. */
-export const tasks = { grappaNormalPiece, grappaUnmixing, unmixingRotation, grappaUnwrap, coilMaps, channelRotation, fftCombine, rssFrames, noiseWhitening, removeOversampling, placeReadouts } as const;
+export const tasks = { kspaceFilter, grappaNormalPiece, grappaUnmixing, unmixingRotation, grappaUnwrap, coilMaps, channelRotation, fftCombine, rssFrames, noiseWhitening, removeOversampling, placeReadouts } as const;
 
 /** Task names. */
 export type ReconTaskName = keyof typeof tasks;
