@@ -60,7 +60,8 @@ function putF32s(v: DataView, o: number, n: number, x: readonly number[]): void 
 }
 
 function decodeCounters(v: DataView, o: number): EncodingCounters {
-  const user = shared(SLOT_IDX_USER, v, o + 18, 8, U16);
+  const user: number[] = [];
+  for (let i = 0; i < 8; i++) user.push(v.getUint16(o + 18 + 2 * i, true));
   return {
     kspace_encode_step_1: v.getUint16(o, true),
     kspace_encode_step_2: v.getUint16(o + 2, true),
@@ -71,7 +72,7 @@ function decodeCounters(v: DataView, o: number): EncodingCounters {
     repetition: v.getUint16(o + 12, true),
     set: v.getUint16(o + 14, true),
     segment: v.getUint16(o + 16, true),
-    user,
+    user: shared(SLOT_IDX_USER, user),
   };
 }
 
@@ -108,72 +109,35 @@ function uint64At(v: DataView, at: number, slot: number): bigint {
   return last.value;
 }
 
-/** How {@link shared} reads one element. */
-const U16 = 0;
-const U32 = 1;
-const I32 = 2;
-const F32 = 3;
-type ElementKind = typeof U16 | typeof U32 | typeof I32 | typeof F32;
-const ELEMENT_BYTES = [2, 4, 4, 4] as const;
-
-function element(v: DataView, at: number, kind: ElementKind): number {
-  switch (kind) {
-    case U16:
-      return v.getUint16(at, true);
-    case U32:
-      return v.getUint32(at, true);
-    case I32:
-      return v.getInt32(at, true);
-    default:
-      return v.getFloat32(at, true);
-  }
-}
-
 const SLOT_PHYSIOLOGY = 0;
-const SLOT_POSITION = 1;
-const SLOT_READ_DIR = 2;
-const SLOT_PHASE_DIR = 3;
-const SLOT_SLICE_DIR = 4;
-const SLOT_TABLE = 5;
-const SLOT_USER_INT = 6;
-const SLOT_USER_FLOAT = 7;
-const SLOT_IDX_USER = 8;
+const SLOT_MASK = 1;
+const SLOT_POSITION = 2;
+const SLOT_READ_DIR = 3;
+const SLOT_PHASE_DIR = 4;
+const SLOT_SLICE_DIR = 5;
+const SLOT_TABLE = 6;
+const SLOT_USER_INT = 7;
+const SLOT_USER_FLOAT = 8;
+const SLOT_IDX_USER = 9;
 
 /**
- * The last array decoded at each array field of an acquisition header (and
- * the channel mask's). Consecutive headers whose field holds the same values
- * (`Object.is`, so −0 and 0 differ) share one frozen array: a scan's readouts
- * mostly repeat their position, directions, user values and mask, and each
- * decoded header otherwise brought ten small arrays (and their element
- * stores) to the JavaScript heap, which every full collection marked again
- * while a slice's thousands of readouts wait in a bucket — about 40 % of the
- * heap's objects. The header types declare these arrays readonly.
+ * The last array decoded at each array field of an acquisition header.
+ * Consecutive headers whose field holds the same values (`Object.is`, so −0
+ * and 0 differ) share one frozen array: a scan's readouts mostly repeat their
+ * position, directions, user values and mask, and each decoded header
+ * otherwise kept ten small arrays (and their element stores) on the
+ * JavaScript heap, which every full collection marked again while a slice's
+ * thousands of readouts wait in a bucket — about 40 % of the heap's objects.
+ * The header types declare these arrays readonly.
  */
-const lastArrays: (readonly number[] | undefined)[] = [];
-let lastMask: readonly bigint[] | undefined;
+const lastArrays: (readonly unknown[] | undefined)[] = [];
 
-/** `n` elements of `kind` at `at`, as the last array decoded for `slot` when it holds the same values. */
-function shared(slot: number, v: DataView, at: number, n: number, kind: ElementKind): number[] {
+/** `values` just decoded for `slot`, or the last array decoded there when it holds the same values. */
+function shared<T>(slot: number, values: T[]): T[] {
   const last = lastArrays[slot];
-  if (last) {
-    let same = true;
-    for (let i = 0; i < n && same; i++) same = Object.is(element(v, at + ELEMENT_BYTES[kind] * i, kind), last[i]);
-    if (same) return last as number[];
-  }
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(element(v, at + ELEMENT_BYTES[kind] * i, kind));
-  lastArrays[slot] = Object.freeze(out);
-  return out;
-}
-
-/** The 16 channel-mask words at `at` (each shared as {@link uint64At} does), as the last mask decoded when they are the same. */
-function sharedMask(v: DataView, at: number): bigint[] {
-  const words: bigint[] = [];
-  for (let i = 0; i < 16; i++) words.push(uint64At(v, at + 8 * i, i));
-  const last = lastMask;
-  if (last && words.every((w, i) => w === last[i])) return last as bigint[];
-  lastMask = Object.freeze(words);
-  return words;
+  if (last && last.length === values.length && values.every((x, i) => Object.is(x, last[i]))) return last as T[];
+  lastArrays[slot] = Object.freeze(values);
+  return values;
 }
 
 /** Decodes a 340-byte acquisition header starting at `offset`. */
@@ -181,31 +145,33 @@ export function decodeAcquisitionHeader(bytes: Uint8Array, offset = 0): Acquisit
   need(bytes, offset, ACQUISITION_HEADER_SIZE, 'acquisition header');
   const v = viewOf(bytes);
   const o = offset;
+  const channel_mask: bigint[] = [];
+  for (let i = 0; i < 16; i++) channel_mask.push(uint64At(v, o + 40 + 8 * i, i));
   return {
     version: v.getUint16(o, true),
     flags: uint64At(v, o + 2, 16),
     measurement_uid: v.getUint32(o + 10, true),
     scan_counter: v.getUint32(o + 14, true),
     acquisition_time_stamp: v.getUint32(o + 18, true),
-    physiology_time_stamp: shared(SLOT_PHYSIOLOGY, v, o + 22, 3, U32),
+    physiology_time_stamp: shared(SLOT_PHYSIOLOGY, u32s(v, o + 22, 3)),
     number_of_samples: v.getUint16(o + 34, true),
     available_channels: v.getUint16(o + 36, true),
     active_channels: v.getUint16(o + 38, true),
-    channel_mask: sharedMask(v, o + 40),
+    channel_mask: shared(SLOT_MASK, channel_mask),
     discard_pre: v.getUint16(o + 168, true),
     discard_post: v.getUint16(o + 170, true),
     center_sample: v.getUint16(o + 172, true),
     encoding_space_ref: v.getUint16(o + 174, true),
     trajectory_dimensions: v.getUint16(o + 176, true),
     sample_time_us: v.getFloat32(o + 178, true),
-    position: shared(SLOT_POSITION, v, o + 182, 3, F32) as Vec3,
-    read_dir: shared(SLOT_READ_DIR, v, o + 194, 3, F32) as Vec3,
-    phase_dir: shared(SLOT_PHASE_DIR, v, o + 206, 3, F32) as Vec3,
-    slice_dir: shared(SLOT_SLICE_DIR, v, o + 218, 3, F32) as Vec3,
-    patient_table_position: shared(SLOT_TABLE, v, o + 230, 3, F32) as Vec3,
+    position: shared(SLOT_POSITION, f32x3(v, o + 182)) as Vec3,
+    read_dir: shared(SLOT_READ_DIR, f32x3(v, o + 194)) as Vec3,
+    phase_dir: shared(SLOT_PHASE_DIR, f32x3(v, o + 206)) as Vec3,
+    slice_dir: shared(SLOT_SLICE_DIR, f32x3(v, o + 218)) as Vec3,
+    patient_table_position: shared(SLOT_TABLE, f32x3(v, o + 230)) as Vec3,
     idx: decodeCounters(v, o + 242),
-    user_int: shared(SLOT_USER_INT, v, o + 276, 8, I32),
-    user_float: shared(SLOT_USER_FLOAT, v, o + 308, 8, F32),
+    user_int: shared(SLOT_USER_INT, i32s(v, o + 276, 8)),
+    user_float: shared(SLOT_USER_FLOAT, f32s(v, o + 308, 8)),
   };
 }
 
