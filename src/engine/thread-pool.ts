@@ -119,9 +119,14 @@ export function isShared(a: ArrayBufferView): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer;
 }
 
-/** `a` itself when it is shared or the pool is inline; else a copy in shared memory. */
-export function shareWith(pool: ComputePool, a: Float32Array): Float32Array {
-  if (pool.workers === 0 || isShared(a)) return a;
+/**
+ * `a` itself when it is shared or needs not be (`to` an inline pool, or
+ * false: a reconstruction's `ReconExecution.shared`); else a copy in shared
+ * memory.
+ */
+export function shareWith(to: ComputePool | boolean, a: Float32Array): Float32Array {
+  const shared = typeof to === 'boolean' ? to : to.workers > 0;
+  if (!shared || isShared(a)) return a;
   const out = sharedFloat32(a.length);
   copyInto(out, a);
   return out;

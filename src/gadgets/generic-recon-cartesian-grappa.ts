@@ -28,7 +28,7 @@ import { giveBackSliceBuffer } from '../engine/slice-buffers.js';
 import { latticeOffset } from '../kernels/lattice.js';
 import { whitenedBit } from './pending-mix.js';
 import { forEachMessage, type Output } from '../engine/channel.js';
-import { isShared, sharedFloat32, type ComputePool } from '../engine/thread-pool.js';
+import { isShared, shareWith, sharedFloat32, type ComputePool } from '../engine/thread-pool.js';
 import type { DataBuffered, ImageArray, ReconBit, ReconData } from '../ismrmrd/buffers.js';
 import { isReconData, type Message } from '../ismrmrd/messages.js';
 import type { ComplexArray } from '../ismrmrd/ndarray.js';
@@ -37,6 +37,7 @@ import {
   gfactorFromUnmixing, grappaConvolutionKernel, grappaSystem, normalEquations, solveGrappa,
   type GrappaCalibrationOptions, type GrappaSystem, type NormalEquations,
 } from '../kernels/grappa.js';
+import { copyInto } from '../kernels/copy.js';
 import { DataRole } from './generic-recon-common.js';
 import {
   accelerationOf, calibrationModeOf, dims7, firstChannels, genericReconGadgetProperties, makeImageArray,
@@ -47,14 +48,6 @@ import {
   type CoilMapsArgs, type GrappaNormalPieceArgs, type GrappaUnmixingArgs, type GrappaUnwrapArgs, type UnmixingRotationArgs,
   type JobBatch, type ReconExecution, type ReconSteps, type ReconTaskName,
 } from './generic-recon-tasks.js';
-import { copyInto } from '../kernels/copy.js';
-
-/** A copy of `a` in shared memory. */
-function copyToShared(a: Float32Array): Float32Array {
-  const out = sharedFloat32(a.length);
-  copyInto(out, a);
-  return out;
-}
 
 /** Options of {@link GrappaRecon} (the gadget's properties). */
 export interface GrappaReconOptions extends CoilMapOptions {
@@ -350,8 +343,8 @@ export class GrappaRecon {
       }
     }
     const out = sharedFloat32(2 * vol * N * S * SLC, exec.shared);
-    const input = exec.shared && !isShared(data.data.data) ? copyToShared(data.data.data) : data.data.data;
-    let weights = exec.shared && !isShared(cal.unmixing.data) ? copyToShared(cal.unmixing.data) : cal.unmixing.data;
+    const input = shareWith(exec.shared, data.data.data);
+    let weights = shareWith(exec.shared, cal.unmixing.data);
     if (rotation) {
       if (rotation.vectors.length !== N * S * SLC || Cu !== CHA) {
         throw new RangeError(`Cannot apply GRAPPA to encoding space ${e}: the pending channel rotation does not match the data`);

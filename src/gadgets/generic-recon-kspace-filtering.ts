@@ -11,10 +11,9 @@
 import { forEachMessage } from '../engine/channel.js';
 import { defineGadget } from '../engine/gadget.js';
 import type { PropertySchema } from '../engine/properties.js';
-import { isShared, sharedFloat32 } from '../engine/thread-pool.js';
+import { shareWith, sharedFloat32 } from '../engine/thread-pool.js';
 import type { ImageArray } from '../ismrmrd/buffers.js';
 import { isImageArray } from '../ismrmrd/messages.js';
-import { copyInto } from '../kernels/copy.js';
 import { KSPACE_FILTER_TYPES, kspaceFilter1D, type KSpaceFilterType } from '../kernels/filters.js';
 import {
   genericReconBaseProperties,
@@ -57,11 +56,7 @@ export function* kspaceFilterSteps(array: ImageArray, filters: readonly [AxisFil
   const vol = sizes[0] * sizes[1] * sizes[2];
   const volumes = vol === 0 ? 0 : src.length / (2 * vol);
   if (!Number.isInteger(volumes)) throw new RangeError(`Cannot filter k-space: ${src.length / 2} values are not whole volumes of [${sizes.join(', ')}]`);
-  let data = src;
-  if (exec.shared && !isShared(src)) {
-    data = sharedFloat32(src.length);
-    copyInto(data, src);
-  }
+  const data = shareWith(exec.shared, src);
   const out = sharedFloat32(src.length, exec.shared);
   yield splitRange(volumes, Math.ceil(volumes / FILTER_GROUP)).map(([from, to]) => ['kspaceFilter', {
     data, size: sizes, from, to, filters: f, out,
