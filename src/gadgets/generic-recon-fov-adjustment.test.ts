@@ -41,6 +41,18 @@ test('FieldOfViewAdjustment is a no-op when the image already has the recon matr
   assert.equal(out, array);
 });
 
+test('FieldOfViewAdjustment shares unchanged pixels and only rewrites the headers when the size is already right', async () => {
+  const data = randomComplex(32 * 32, 3);
+  // Headers carry another FOV than the recon space: the geometry changes, the pixels do not.
+  const array = makeImageArray({ dims: [32, 32], data, fov: [280, 280, 6], sampling: geometry([300, 300, 6], [300, 300, 6], [32, 32, 1], [32, 32, 1]) });
+  const [out] = ofKind(await runGadget(genericReconFieldOfViewAdjustmentGadget, [array]), 'imagearray');
+  assert.ok(out);
+  assert.notEqual(out, array);
+  assert.equal(out.data.data, array.data.data);
+  assert.deepEqual(out.headers[0]?.field_of_view, [300, 300, 6]);
+  assert.deepEqual(array.headers[0]?.field_of_view, [280, 280, 6]);
+});
+
 test('FieldOfViewAdjustment crops phase oversampling in the image centrally', async () => {
   const data = randomComplex(16 * 20 * 2, 2);
   const sampling = geometry([200, 250, 5], [200, 200, 5], [16, 20, 1], [16, 16, 1]);

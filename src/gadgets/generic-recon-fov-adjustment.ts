@@ -55,16 +55,21 @@ export function adjustFieldOfView(array: ImageArray, geometry: ArrayGeometry): I
     data = resizeAxis(data, dims, 1, target(e[1], r[1], e1R));
     if (threeD) data = resizeAxis(data, dims, 2, target(e[2], r[2], e2R));
     data = resizeAxis(data, dims, 0, roR);
-    const cropped = cropImageCentre(data, dims, [roR, e1R, threeD ? e2R : dims[2]]);
-    data = cropped.data;
-    dims.splice(0, dims.length, ...cropped.dims);
+    const crop = [roR, e1R, threeD ? e2R : dims[2]];
+    // Only when an axis is larger than the recon matrix: cropImageCentre copies even when nothing is cropped.
+    if (crop.some((size, axis) => size >= 1 && size < dims[axis])) {
+      const cropped = cropImageCentre(data, dims, crop);
+      data = cropped.data;
+      dims.splice(0, dims.length, ...cropped.dims);
+    }
   } else {
     return array;
   }
 
   const outDims = dims.slice(0, array.data.dims.length);
   const sameSize = outDims.every((d, i) => d === array.data.dims[i]);
-  const out = withImageData(array, data === array.data.data ? Float32Array.from(data) : data, outDims);
+  // Unchanged pixels are shared with the input array, which this gadget consumes (the real-time cine: 9 MB per slice not copied).
+  const out = withImageData(array, data, outDims);
   for (const h of out.headers) {
     h.matrix_size = [dims[0], dims[1], dims[2]];
     h.field_of_view = [r[0], r[1], r[2]];

@@ -20,7 +20,8 @@ export function splitImageArray(array: ImageArray): Image[] {
         const source = array.headers[i];
         if (!source) throw new RangeError(`Cannot split image array: no header for image ${i}`);
         const head = { ...source, matrix_size: [X, Y, Z], channels: CHA, data_type: DataType.CXFLOAT };
-        const data = array.data.data.slice(2 * i * size, 2 * (i + 1) * size);
+        // A view, not a copy: the array is this gadget's to split, and each image owns a disjoint range of it.
+        const data = array.data.data.subarray(2 * i * size, 2 * (i + 1) * size);
         const meta = new Map(array.meta[i] ?? []);
         images.push({ kind: 'image', head, meta, data });
       }
