@@ -8,6 +8,8 @@
  *   alternating, best of 2 (target ≤ 12 s) and their ratio (2 threads ≥ 1.8× faster: ratio ≤ 0.556);
  *   with taskset, also `--threads 1` on one core, and two such runs at once,
  *   one per core: the ceiling of any two-thread speed-up on this machine;
+ *   and the scan's two halves (half the slices each) at once, one per core:
+ *   what splitting this scan by slice with no coordination at all gives;
  * - the peak RSS of `gantry recon` (target ≤ 1 GB);
  * - streamed at scanner pace (`pace` readouts per second) by a sender in
  *   this process to `gantry serve`: time from the last readout sent to the
@@ -218,6 +220,19 @@ export async function benchCine(o: CineOptions): Promise<Figure[]> {
   if (pair && ceiling !== undefined) {
     o.log(`  two at once, one per core: ${pair[0].seconds.toFixed(2)} and ${pair[1].seconds.toFixed(2)} s, so two cores give at most ${ceiling.toFixed(2)}× one`);
   }
+  // The scan itself split into two files of half the slices, reconstructed at once, one per core: a split of this
+  // scan with no coordination at all (each half pays the start, noise scans and plans again), as an in-process
+  // split by slice would be at best.
+  let halves: [RunResult, RunResult] | undefined;
+  if (core1 && slices >= 2) {
+    const halfFile = join(o.tmp, `cine-${slices / 2}-half.h5`);
+    const half = spawnSync(process.execPath, [...gantryArgv(o.root), 'phantom', '-o', halfFile, '-f', ...cinePhantomArgs(slices / 2)], { encoding: 'utf8', env: gantryEnv(o.root) });
+    if (half.status !== 0) throw new Error(`Cannot generate the half cine phantom: ${half.stderr}`);
+    halves = await Promise.all([timeRecon(o, halfFile, 1, 0), timeRecon(o, halfFile, 1, 1)]);
+    rmSync(halfFile, { force: true });
+    o.log(`  the scan in two halves at once, one per core: ${halves[0].seconds.toFixed(2)} and ${halves[1].seconds.toFixed(2)} s`);
+  }
+  const halvesVsOneCore = core1 && halves ? core1.seconds / Math.max(halves[0].seconds, halves[1].seconds) : undefined;
   const budget = 12 * (slices / 16);
   const figures: Figure[] = [
     {
@@ -236,6 +251,7 @@ export async function benchCine(o: CineOptions): Promise<Figure[]> {
         'CPU s --threads 1': t1.cpuSeconds, 'CPU s --threads 2': t2.cpuSeconds,
         ...(core1 ? { 's --threads 1 on one core': core1.seconds, 'two cores vs one core': core1.seconds / t2.seconds } : {}),
         ...(ceiling !== undefined ? { 'two one-core recons at once vs one (ceiling)': ceiling } : {}),
+        ...(halvesVsOneCore !== undefined ? { 'the scan in two halves at once, one per core, vs one core': halvesVsOneCore } : {}),
       },
     },
     {
