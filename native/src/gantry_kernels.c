@@ -991,7 +991,10 @@ static napi_value js_channel_sum_strided(napi_env env, napi_callback_info info) 
  * exact in float64, and there is no FMA contraction).
  */
 #define RSS_BLOCK 1024
-static void root_sum_of_squares(const float *restrict src, size_t inner, size_t n, size_t outer, float *restrict dst, size_t stride) {
+/* √(sum)/divisor in float64, rounded once (divisor 1: the root itself); an AVX2 clone where the CPU has it, the same
+   operations in the same order, so the same bits. */
+__attribute__((target_clones("avx2", "default"))) static void root_sum_of_squares(const float *restrict src, size_t inner, size_t n, size_t outer, float *restrict dst,
+                                                                                 size_t stride, double divisor) {
   double acc[RSS_BLOCK];
   for (size_t o = 0; o < outer; o++) {
     for (size_t i0 = 0; i0 < inner; i0 += RSS_BLOCK) {
@@ -1005,15 +1008,15 @@ static void root_sum_of_squares(const float *restrict src, size_t inner, size_t 
         }
       }
       float *restrict d = dst + stride * (i0 + inner * o);
-      for (size_t i = 0; i < len; i++) d[stride * i] = (float)sqrt(acc[i]);
+      for (size_t i = 0; i < len; i++) d[stride * i] = (float)(sqrt(acc[i]) / divisor);
     }
   }
 }
 
-/* rootSumOfSquares(src, inner, n, outer, dst, stride) */
+/* rootSumOfSquares(src, inner, n, outer, dst, stride, divisor = 1): each root divided by `divisor` (> 0) before rounding */
 static napi_value js_root_sum_of_squares(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (argc < 6) return throw_type(env, "Cannot compute root sum of squares: expected (src, inner, n, outer, dst, stride)");
   float *src, *dst;
@@ -1027,7 +1030,10 @@ static napi_value js_root_sum_of_squares(napi_env env, napi_callback_info info) 
   const uint64_t count = (uint64_t)inner * (uint64_t)outer; /* < 2^48 */
   if (n > 0 && count > 0 && (uint64_t)lsrc / 2 / (uint64_t)n < count) return throw_range(env, "Cannot compute root sum of squares: src is too short");
   if (count > 0 && ldst < (uint64_t)stride * (count - 1) + 1) return throw_range(env, "Cannot compute root sum of squares: dst is too short");
-  root_sum_of_squares(src, (size_t)inner, (size_t)n, (size_t)outer, dst, (size_t)stride);
+  double divisor = 1;
+  if (argc >= 7 && (!get_f64(env, argv[6], &divisor) || !(divisor > 0) || !isfinite(divisor)))
+    return throw_range(env, "Cannot compute root sum of squares: the divisor must be a positive finite number");
+  root_sum_of_squares(src, (size_t)inner, (size_t)n, (size_t)outer, dst, (size_t)stride, divisor);
   return NULL;
 }
 

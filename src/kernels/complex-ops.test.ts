@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { complexMagnitude, complexMagnitudePortable, copyComplexCrop, nrmse, padCentre, rootSumOfSquares, rootSumOfSquaresInto, rootSumOfSquaresPortable, scaleComplex, scaleFloats } from './complex-ops.js';
+import { complexMagnitude, complexMagnitudePortable, copyComplexCrop, nrmse, padCentre, rootSumOfSquares, rootSumOfSquaresInto, rootSumOfSquaresOfPlanes, rootSumOfSquaresPortable, scaleComplex, scaleFloats } from './complex-ops.js';
 import { seededMagnitudes } from './testing.js';
 
 function ramp(n: number): Float32Array {
@@ -174,4 +174,27 @@ test('scaleFloats rounds each float × double product once to float32, in place 
     assert.deepEqual(inPlace, out.subarray(0, src.length));
   }
   assert.throws(() => scaleFloats(src, 2, new Float32Array(3)), /Cannot scale 1010 floats into 3/);
+});
+
+test('rootSumOfSquaresOfPlanes divides each root in float64 before rounding: the bits of a plain loop in channel order', () => {
+  const vol = 1100; // past one 1024-pixel block
+  for (const channels of [1, 7, 9, 32]) {
+    const src = Float32Array.from(seededMagnitudes(2 * vol * channels + 6, channels, -12, 12));
+    for (const divisor of [1, 3, 2.5]) {
+      const dst = new Float32Array(vol + 2).fill(-1);
+      rootSumOfSquaresOfPlanes(src, vol, channels, divisor, dst);
+      for (let p = 0; p < vol; p++) {
+        let sum = 0;
+        for (let c = 0; c < channels; c++) {
+          const re = src[2 * (p + vol * c)] as number;
+          const im = src[2 * (p + vol * c) + 1] as number;
+          sum = sum + (re * re + im * im);
+        }
+        assert.equal(dst[p], Math.fround(Math.sqrt(sum) / divisor), `channels ${channels}, divisor ${divisor}, pixel ${p}`);
+      }
+      assert.equal(dst[vol], -1);
+    }
+  }
+  assert.throws(() => rootSumOfSquaresOfPlanes(new Float32Array(8), 2, 3, 1, new Float32Array(2)), RangeError);
+  assert.throws(() => rootSumOfSquaresOfPlanes(new Float32Array(8), 2, 2, 0, new Float32Array(2)), RangeError);
 });

@@ -5,7 +5,7 @@
 import { nativeKernels, type NativeKernels } from './native.js';
 
 /** The addon's root sum of squares (absent from an addon built before it was added: then the loop below runs). */
-type RssKernel = (src: Float32Array, inner: number, n: number, outer: number, dst: Float32Array, stride: number) => void;
+type RssKernel = (src: Float32Array, inner: number, n: number, outer: number, dst: Float32Array, stride: number, divisor?: number) => void;
 
 /** The addon's |z| (absent from an addon built before it was added: then the loop below runs). */
 type MagnitudeKernel = (src: Float32Array, dst: Float32Array) => void;
@@ -99,6 +99,36 @@ export function rootSumOfSquaresInto(src: Float32Array, dims: readonly number[],
   return dst;
 }
 
+/**
+ * dst[p] = √(Σ_c |src[p + vol·c]|²) / divisor for p < vol: the root sum of
+ * squares of `channels` planes of `vol` complex values, each root divided in
+ * float64 and rounded once (GRAPPA's g-factor: the unmixing weights' norm
+ * over the acceleration). The sum runs over the channels in order, as in
+ * {@link rootSumOfSquares}, natively or not. Returns `dst`.
+ */
+export function rootSumOfSquaresOfPlanes(src: Float32Array, vol: number, channels: number, divisor: number, dst: Float32Array): Float32Array {
+  if (!Number.isInteger(vol) || !Number.isInteger(channels) || vol < 0 || channels < 0 || src.length < 2 * vol * channels || dst.length < vol) {
+    throw new RangeError(`Cannot compute root sum of squares: ${channels} planes of ${vol} values do not fit ${src.length / 2} inputs and ${dst.length} outputs`);
+  }
+  if (!(divisor > 0) || !Number.isFinite(divisor)) throw new RangeError(`Cannot compute root sum of squares: divisor ${divisor} is not a positive finite number`);
+  const native = nativeRss();
+  if (native && (divisor === 1 || takesDivisor(native))) native(src, vol, channels, 1, dst, 1, divisor);
+  else rssLoop(src, vol, channels, 1, dst, 1, divisor);
+  return dst;
+}
+
+let divisorProbe: boolean | undefined;
+
+/** True when the addon's rootSumOfSquares divides by its seventh argument (an addon built before it ignores it): |3 + 4i| / 2. */
+function takesDivisor(native: RssKernel): boolean {
+  if (divisorProbe === undefined) {
+    const out = new Float32Array(1);
+    native(Float32Array.of(3, 4), 1, 1, 1, out, 1, 2);
+    divisorProbe = out[0] === 2.5;
+  }
+  return divisorProbe;
+}
+
 /** The TypeScript implementation of {@link rootSumOfSquaresInto} (used without the native kernels, or with `GANTRY_KERNELS=js`). */
 export function rootSumOfSquaresPortable(src: Float32Array, dims: readonly number[], axis: number, dst: Float32Array, stride = 1): Float32Array {
   const { n, inner, outer } = rssShape(src, dims, axis, dst, stride);
@@ -119,7 +149,7 @@ function rssShape(src: Float32Array, dims: readonly number[], axis: number, dst:
   return { n, inner, outer };
 }
 
-function rssLoop(src: Float32Array, inner: number, n: number, outer: number, dst: Float32Array, stride: number): void {
+function rssLoop(src: Float32Array, inner: number, n: number, outer: number, dst: Float32Array, stride: number, divisor = 1): void {
   const block = Math.min(inner, 1024);
   const acc = new Float64Array(block);
   for (let o = 0; o < outer; o++) {
@@ -128,7 +158,7 @@ function rssLoop(src: Float32Array, inner: number, n: number, outer: number, dst
       acc.fill(0, 0, len);
       sumSquaresInto(src, 2 * (i0 + inner * n * o), 2 * inner, n, len, acc);
       const di = stride * (i0 + inner * o);
-      for (let i = 0; i < len; i++) dst[di + stride * i] = Math.sqrt(acc[i] as number);
+      for (let i = 0; i < len; i++) dst[di + stride * i] = Math.sqrt(acc[i] as number) / divisor;
     }
   }
 }

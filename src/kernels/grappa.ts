@@ -25,6 +25,7 @@
  */
 import { cgemm, cherk, cposv } from './blas.js';
 import { channelSum } from './channel-sum.js';
+import { rootSumOfSquaresOfPlanes } from './complex-ops.js';
 import { NotPositiveDefiniteError } from './dense.js';
 import { fftc } from './fft.js';
 import { checkOperand, type LinearOperator } from './linear-operator.js';
@@ -553,18 +554,8 @@ export function grappaUnmixingChannels(
 /** g(x) = √(Σ_c |u_c(x)|²)/acceleration for unmixing weights [vol, channels]. */
 export function gfactorFromUnmixing(unmixing: Float32Array, vol: number, channels: number, acceleration: number, gfactor: Float32Array): Float32Array {
   if (unmixing.length < 2 * vol * channels) throw new RangeError(`Cannot compute the g-factor: weights hold fewer than ${channels} × ${vol} values`);
-  // Channel planes in memory order; each pixel's sum still runs over the channels in order.
-  const sum = new Float64Array(vol);
-  for (let c = 0; c < channels; c++) {
-    const base = 2 * vol * c;
-    for (let p = 0; p < vol; p++) {
-      const re = unmixing[base + 2 * p] as number;
-      const im = unmixing[base + 2 * p + 1] as number;
-      sum[p] = (sum[p] as number) + (re * re + im * im);
-    }
-  }
-  for (let p = 0; p < vol; p++) gfactor[p] = Math.sqrt(sum[p] as number) / acceleration;
-  return gfactor;
+  // √(Σ_c |u_c|²) / R, each pixel's sum over the channels in order (natively where the addon is built).
+  return rootSumOfSquaresOfPlanes(unmixing, vol, channels, acceleration, gfactor);
 }
 
 /**
