@@ -538,16 +538,21 @@ __attribute__((target_clones("avx2", "default"))) static void gather(const FftGe
       if (g->real_phase) {
         const float c = (float)(parity ? -cre : cre);
         if (t0) {
-          const float *sg = g->sign0;
+          const float *restrict sg = g->sign0;
           const size_t first = n0 - h0;
-          for (size_t j = 0; j < 2 * first; j++) yd[j] = c * sg[j] * xs[2 * h0 + j];
+          /* The source line read in memory order (its first half lands in the second part of the scratch line):
+             the hardware prefetcher follows one stream, and the gather of 1D batches took 0.6 of the time. */
           for (size_t j = 0; j < 2 * h0; j++) yd[2 * first + j] = c * sg[2 * first + j] * xs[j];
+          for (size_t j = 0; j < 2 * first; j++) yd[j] = c * sg[j] * xs[2 * h0 + j];
         } else {
           for (size_t j = 0; j < 2 * n0; j++) yd[j] = c * xs[j];
         }
       } else if (t0) {
         const double *ph = g->phase[0];
-        for (size_t t = 0; t < n0; t++) {
+        /* t from n0 − h0 reads the source from u = 0: in memory order, as above. */
+        for (size_t k = 0; k < n0; k++) {
+          size_t t = k + n0 - h0;
+          if (t >= n0) t -= n0;
           size_t u = t + h0;
           if (u >= n0) u -= n0;
           double fr = cre * ph[2 * t] - cim * ph[2 * t + 1];
