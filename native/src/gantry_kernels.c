@@ -514,13 +514,18 @@ __attribute__((target_clones("avx2", "default"))) static void gather(const FftGe
       double cre = g->scale, cim = 0.0;
       int parity = 0;
       for (int i = 1; i < rank; i++) {
-        size_t t = idx[i];
-        dst += t * g->stride[i];
+        /* idx counts source lines, so the block is read in memory order; a transformed axis's destination index is
+           t = idx + n − ⌊n/2⌋ (mod n), whose source, shifted by ⌊n/2⌋, is idx itself. */
+        const size_t u = idx[i];
+        size_t t = u;
         if (g->axes & (1u << i)) {
-          size_t n = g->dims[i];
-          size_t u = t + n / 2;
-          if (u >= n) u -= n;
-          src += u * src_stride[i];
+          const size_t n = g->dims[i];
+          t = u + n - n / 2;
+          if (t >= n) t -= n;
+        }
+        dst += t * g->stride[i];
+        src += u * src_stride[i];
+        if (g->axes & (1u << i)) {
           if (g->real_phase) {
             parity ^= (int)(t & 1);
           } else {
@@ -529,8 +534,6 @@ __attribute__((target_clones("avx2", "default"))) static void gather(const FftGe
             cim = cre * pi + cim * pr;
             cre = r;
           }
-        } else {
-          src += t * src_stride[i];
         }
       }
       const float *restrict xs = xb + 2 * src;
