@@ -1204,6 +1204,40 @@ static napi_value js_to_fixed_point(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * weightedCopy(dst, dstStart, src, srcStart, length, w, weights, weightsStart): for i < length complex values,
+ * dst[dstStart + 2i + k] = src[srcStart + 2i + k]·(w·weights[weightsStart + i]) for k = 0, 1, the weight formed in
+ * float64 and the product rounded once to float32 (the expression of the TypeScript fallback in src/kernels/copy.ts:
+ * a reference line windowed by a filter, for coil maps).
+ */
+static napi_value js_weighted_copy(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  const char *usage = "Cannot copy with weights: expected (dst: Float32Array, dstStart, src: Float32Array, srcStart, length, w, weights: Float64Array, weightsStart)";
+  if (argc < 8) return throw_type(env, usage);
+  float *dst, *src;
+  void *wp;
+  size_t ldst, lsrc, lw;
+  double w;
+  uint64_t d0, s0, len, w0;
+  if (!get_f32(env, argv[0], &dst, &ldst) || !get_f32(env, argv[2], &src, &lsrc) || !get_typed(env, argv[6], napi_float64_array, &wp, &lw) ||
+      !get_f64(env, argv[5], &w) || !get_index(env, argv[1], &d0) || !get_index(env, argv[3], &s0) || !get_index(env, argv[4], &len) ||
+      !get_index(env, argv[7], &w0))
+    return throw_type(env, usage);
+  if (d0 > ldst || 2 * len > ldst - d0 || s0 > lsrc || 2 * len > lsrc - s0 || w0 > lw || len > lw - w0)
+    return throw_range(env, "Cannot copy with weights: the range does not fit the arrays");
+  const double *restrict weights = (const double *)wp + w0;
+  float *restrict d = dst + d0;
+  const float *restrict a = src + s0;
+  for (uint64_t i = 0; i < len; i++) {
+    const double f = w * weights[i];
+    d[2 * i] = (float)((double)a[2 * i] * f);
+    d[2 * i + 1] = (float)((double)a[2 * i + 1] * f);
+  }
+  return NULL;
+}
+
 /* fillZero(dst): every float of dst set to +0. */
 static napi_value js_fill_zero(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -1516,6 +1550,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"fillZero", NULL, computing_call, NULL, NULL, NULL, napi_default, (void *)js_fill_zero},
       {"addInto", NULL, computing_call, NULL, NULL, NULL, napi_default, (void *)js_add_into},
       {"scaleInto", NULL, computing_call, NULL, NULL, NULL, napi_default, (void *)js_scale_into},
+      {"weightedCopy", NULL, computing_call, NULL, NULL, NULL, napi_default, (void *)js_weighted_copy},
       {"toFixedPoint", NULL, computing_call, NULL, NULL, NULL, napi_default, (void *)js_to_fixed_point},
       {"retainFreedMemory", NULL, js_retain_freed_memory, NULL, NULL, NULL, napi_default, NULL},
       {"trackSharedMemory", NULL, js_track_shared_memory, NULL, NULL, NULL, napi_default, NULL},

@@ -18,7 +18,8 @@ import type { IsmrmrdHeader } from '../ismrmrd/xml-header.js';
 import { coilMapsOfKspace } from '../kernels/coil-maps.js';
 import { symmetricFilterRef } from '../kernels/filters.js';
 import { DataRole, genericReconBaseProperties, MetaName } from './generic-recon-common.js';
-import { addInto, copyInto } from '../kernels/copy.js';
+import { addInto, copyInto, weightedCopy } from '../kernels/copy.js';
+import { scaleFloats } from '../kernels/complex-ops.js';
 
 /** Gadgetron's calibration modes (`ismrmrdCALIBMODE`). */
 export type CalibrationModeName = 'noacceleration' | 'interleaved' | 'embedded' | 'separate' | 'external' | 'other';
@@ -133,7 +134,8 @@ export function averageOverNS(src: ComplexArray, averageN: boolean, averageS: bo
                 const r = Math.fround(1 / freq);
                 for (let cha = 0; cha < CHA; cha++) {
                   const base = 2 * (blockOffset(rd, 0, s, slc) + RO * (e1 + E1 * (e2 + E2 * cha)));
-                  for (let i = 0; i < 2 * RO; i++) out[base + i] = (out[base + i] as number) * r;
+                  const line = out.subarray(base, base + 2 * RO);
+                  scaleFloats(line, r, line);
                 }
               }
             }
@@ -141,8 +143,7 @@ export function averageOverNS(src: ComplexArray, averageN: boolean, averageS: bo
         }
       }
     } else {
-      const r = Math.fround(1 / N);
-      for (let i = 0; i < out.length; i++) out[i] = (out[i] as number) * r;
+      scaleFloats(out, Math.fround(1 / N), out);
     }
     res = { data: out, dims: rd };
   }
@@ -300,11 +301,7 @@ export function makeRefCoilMapKspace(ref: DataBuffered, recon: readonly [number,
               const w = (fE1[y] as number) * (fE2[z] as number);
               const from = 2 * (blockOffset(d, n, s, slc) + refRO * (e1 + refE1 * (e2 + refE2 * cha)));
               const to = 2 * (blockOffset(small, n, s, slc) + RO * (y + E1 * (z + E2 * cha)));
-              for (let i = 0; i < len; i++) {
-                const f = w * (fRO[sRO + i] as number);
-                lowRes[to + 2 * (sRO + i)] = (ref.data.data[from + 2 * i] as number) * f;
-                lowRes[to + 2 * (sRO + i) + 1] = (ref.data.data[from + 2 * i + 1] as number) * f;
-              }
+              weightedCopy(lowRes, to + 2 * sRO, ref.data.data, from, len, w, fRO, sRO);
             }
           }
         }

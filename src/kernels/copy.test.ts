@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { addInto, copyBlocks, copyInto, fillZero } from './copy.js';
+import { addInto, copyBlocks, copyInto, fillZero, weightedCopy } from './copy.js';
 
 test('copyBlocks copies strided blocks between shared and plain arrays, and checks extents', () => {
   const src = new Float32Array(new SharedArrayBuffer(4 * 64)).map((_v, i) => i + 0.5);
@@ -52,4 +52,23 @@ test('addInto adds float32 ranges with the bits of a TypeScript loop, and checks
   assert.throws(() => addInto(dst, 20, src, 0, 11), /do not fit/);
   assert.throws(() => addInto(dst, 0, src, 35, 6), /do not fit/);
   addInto(dst, 0, src, 0, 0);
+});
+
+test('weightedCopy scales complex values by w·weights[i] formed in float64, with the bits of a TypeScript loop, and checks extents', () => {
+  const src = new Float32Array(new SharedArrayBuffer(4 * 64)).map((_v, i) => Math.fround(Math.sin(i) * 1e3 + 1 / 3));
+  const weights = new Float64Array(40).map((_v, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / 39));
+  const w = 0.37 * (1 / 3);
+  const dst = new Float32Array(50).fill(-7);
+  weightedCopy(dst, 4, src, 6, 20, w, weights, 11);
+  const expected = new Float32Array(50).fill(-7);
+  for (let i = 0; i < 20; i++) {
+    const f = w * (weights[11 + i] as number);
+    expected[4 + 2 * i] = (src[6 + 2 * i] as number) * f;
+    expected[5 + 2 * i] = (src[7 + 2 * i] as number) * f;
+  }
+  assert.deepEqual(Array.from(dst), Array.from(expected));
+  assert.throws(() => weightedCopy(dst, 20, src, 0, 16, w, weights, 0), /do not fit/);
+  assert.throws(() => weightedCopy(dst, 0, src, 30, 18, w, weights, 0), /do not fit/);
+  assert.throws(() => weightedCopy(dst, 0, src, 0, 10, w, weights, 31), /do not fit/);
+  weightedCopy(dst, 0, src, 0, 0, w, weights, 0);
 });

@@ -10,7 +10,8 @@ import { nativeKernels, type NativeKernels } from './native.js';
 type CopyBlocksKernel = (dst: Float32Array, dstStart: number, dstStride: number, src: Float32Array, srcStart: number, srcStride: number, length: number, count: number) => void;
 type FillZeroKernel = (dst: Float32Array) => void;
 type AddIntoKernel = (dst: Float32Array, dstStart: number, src: Float32Array, srcStart: number, length: number) => void;
-type WithCopies = NativeKernels & { copyBlocks?: CopyBlocksKernel; fillZero?: FillZeroKernel; addInto?: AddIntoKernel };
+type WeightedCopyKernel = (dst: Float32Array, dstStart: number, src: Float32Array, srcStart: number, length: number, w: number, weights: Float64Array, weightsStart: number) => void;
+type WithCopies = NativeKernels & { copyBlocks?: CopyBlocksKernel; fillZero?: FillZeroKernel; addInto?: AddIntoKernel; weightedCopy?: WeightedCopyKernel };
 
 /**
  * For k < count: dst[dstStart + k·dstStride + i] = src[srcStart + k·srcStride + i], i < length
@@ -62,4 +63,26 @@ export function addInto(dst: Float32Array, dstStart: number, src: Float32Array, 
     return;
   }
   for (let i = 0; i < length; i++) dst[dstStart + i] = (dst[dstStart + i] as number) + (src[srcStart + i] as number);
+}
+
+/**
+ * For i < length complex values: dst[dstStart + 2i + k] = src[srcStart + 2i + k]·(w·weights[weightsStart + i]),
+ * k = 0, 1 (`dstStart` and `srcStart` in floats), the weight formed in float64 and each product rounded once to
+ * float32: the same bits natively and in TypeScript.
+ */
+export function weightedCopy(dst: Float32Array, dstStart: number, src: Float32Array, srcStart: number, length: number, w: number, weights: Float64Array, weightsStart: number): void {
+  if (length <= 0) return;
+  if (dstStart < 0 || srcStart < 0 || weightsStart < 0 || dstStart + 2 * length > dst.length || srcStart + 2 * length > src.length || weightsStart + length > weights.length) {
+    throw new RangeError(`Cannot copy ${length} weighted complex values: they do not fit the arrays (${src.length} → ${dst.length}, ${weights.length} weights)`);
+  }
+  const native = (nativeKernels() as WithCopies | null)?.weightedCopy;
+  if (native) {
+    native(dst, dstStart, src, srcStart, length, w, weights, weightsStart);
+    return;
+  }
+  for (let i = 0; i < length; i++) {
+    const f = w * (weights[weightsStart + i] as number);
+    dst[dstStart + 2 * i] = (src[srcStart + 2 * i] as number) * f;
+    dst[dstStart + 2 * i + 1] = (src[srcStart + 2 * i + 1] as number) * f;
+  }
 }
