@@ -1238,6 +1238,80 @@ static napi_value js_weighted_copy(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * noiseCovariance(data, samples, channels, acc): acc(i, j) += Σ_s conj(D(s, i))·D(s, j) for one readout D
+ * (samples × channels, interleaved complex float32, channel planes), acc channels × channels column-major complex
+ * float64; each pair's sum runs over the samples in order from 0, and is added to acc(i, j) and (conjugated) to
+ * acc(j, i): the operations of accumulateNoiseCovariance in src/kernels/noise-whitening.ts, so the same bits. Four
+ * pairs at a time, for four independent chains of additions.
+ */
+static void noise_covariance(const float *restrict data, size_t samples, size_t channels, double *restrict acc) {
+  for (size_t j = 0; j < channels; j++) {
+    const float *restrict b = data + 2 * samples * j;
+    size_t i = 0;
+    for (; i + 4 <= j + 1; i += 4) {
+      const float *a0 = data + 2 * samples * i, *a1 = a0 + 2 * samples, *a2 = a1 + 2 * samples, *a3 = a2 + 2 * samples;
+      double re0 = 0, im0 = 0, re1 = 0, im1 = 0, re2 = 0, im2 = 0, re3 = 0, im3 = 0;
+      for (size_t t = 0; t < samples; t++) {
+        const double br = b[2 * t], bi = b[2 * t + 1];
+        re0 += (double)a0[2 * t] * br + (double)a0[2 * t + 1] * bi;
+        im0 += (double)a0[2 * t] * bi - (double)a0[2 * t + 1] * br;
+        re1 += (double)a1[2 * t] * br + (double)a1[2 * t + 1] * bi;
+        im1 += (double)a1[2 * t] * bi - (double)a1[2 * t + 1] * br;
+        re2 += (double)a2[2 * t] * br + (double)a2[2 * t + 1] * bi;
+        im2 += (double)a2[2 * t] * bi - (double)a2[2 * t + 1] * br;
+        re3 += (double)a3[2 * t] * br + (double)a3[2 * t + 1] * bi;
+        im3 += (double)a3[2 * t] * bi - (double)a3[2 * t + 1] * br;
+      }
+      const double re[4] = {re0, re1, re2, re3}, im[4] = {im0, im1, im2, im3};
+      for (size_t k = 0; k < 4; k++) {
+        const size_t ii = i + k, ij = 2 * (ii + channels * j), ji = 2 * (j + channels * ii);
+        acc[ij] += re[k];
+        acc[ij + 1] += im[k];
+        if (ii != j) {
+          acc[ji] += re[k];
+          acc[ji + 1] -= im[k];
+        }
+      }
+    }
+    for (; i <= j; i++) {
+      const float *a = data + 2 * samples * i;
+      double re = 0, im = 0;
+      for (size_t t = 0; t < samples; t++) {
+        const double br = b[2 * t], bi = b[2 * t + 1];
+        re += (double)a[2 * t] * br + (double)a[2 * t + 1] * bi;
+        im += (double)a[2 * t] * bi - (double)a[2 * t + 1] * br;
+      }
+      const size_t ij = 2 * (i + channels * j), ji = 2 * (j + channels * i);
+      acc[ij] += re;
+      acc[ij + 1] += im;
+      if (i != j) {
+        acc[ji] += re;
+        acc[ji + 1] -= im;
+      }
+    }
+  }
+}
+
+static napi_value js_noise_covariance(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  const char *usage = "Cannot accumulate noise: expected (data: Float32Array, samples, channels, acc: Float64Array)";
+  if (argc < 4) return throw_type(env, usage);
+  float *data;
+  void *accp;
+  size_t ldata, lacc;
+  uint64_t samples, channels;
+  if (!get_f32(env, argv[0], &data, &ldata) || !get_index(env, argv[1], &samples) || !get_index(env, argv[2], &channels) ||
+      !get_typed(env, argv[3], napi_float64_array, &accp, &lacc))
+    return throw_type(env, usage);
+  if (channels > 65536 || samples > ((uint64_t)1 << 40) || (channels > 0 && ldata / 2 / channels < samples) || lacc != 2 * channels * channels)
+    return throw_range(env, "Cannot accumulate noise: the arrays do not match samples × channels");
+  noise_covariance(data, (size_t)samples, (size_t)channels, (double *)accp);
+  return NULL;
+}
+
 /* fillZero(dst): every float of dst set to +0. */
 static napi_value js_fill_zero(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -1551,6 +1625,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"addInto", NULL, computing_call, NULL, NULL, NULL, napi_default, (void *)js_add_into},
       {"scaleInto", NULL, computing_call, NULL, NULL, NULL, napi_default, (void *)js_scale_into},
       {"weightedCopy", NULL, computing_call, NULL, NULL, NULL, napi_default, (void *)js_weighted_copy},
+      {"noiseCovariance", NULL, computing_call, NULL, NULL, NULL, napi_default, (void *)js_noise_covariance},
       {"toFixedPoint", NULL, computing_call, NULL, NULL, NULL, napi_default, (void *)js_to_fixed_point},
       {"retainFreedMemory", NULL, js_retain_freed_memory, NULL, NULL, NULL, napi_default, NULL},
       {"trackSharedMemory", NULL, js_track_shared_memory, NULL, NULL, NULL, napi_default, NULL},

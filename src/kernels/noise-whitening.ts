@@ -17,7 +17,10 @@
  */
 import { cgemm } from './blas.js';
 import { cholesky, invertLower, type CMatrix } from './dense.js';
-import { nativeKernels } from './native.js';
+import { nativeKernels, type NativeKernels } from './native.js';
+
+/** The addon's accumulation (absent from an addon built before it was added: then the loop below runs). */
+type NoiseCovarianceKernel = (data: Float32Array, samples: number, channels: number, acc: Float64Array) => void;
 
 /**
  * Adds DᴴD of one readout (`samples` × `channels`) to `acc` (CHA × CHA, float64)
@@ -29,6 +32,12 @@ export function accumulateNoiseCovariance(data: Float32Array, samples: number, c
   }
   if (acc.length !== 2 * channels * channels) {
     throw new RangeError(`Cannot accumulate noise: covariance length ${acc.length} does not match ${channels} × ${channels}`);
+  }
+  // The addon runs the same sums (each pair over the samples in order), four pairs at a time.
+  const native = (nativeKernels() as (NativeKernels & { noiseCovariance?: NoiseCovarianceKernel }) | null)?.noiseCovariance;
+  if (native) {
+    native(data, samples, channels, acc);
+    return acc;
   }
   for (let j = 0; j < channels; j++) {
     const bj = 2 * samples * j;
