@@ -1245,6 +1245,17 @@ static napi_value js_weighted_copy(napi_env env, napi_callback_info info) {
  * acc(j, i): the operations of accumulateNoiseCovariance in src/kernels/noise-whitening.ts, so the same bits. Four
  * pairs at a time, for four independent chains of additions.
  */
+/* acc(i, j) += re + i·im and, off the diagonal, acc(j, i) += re − i·im. */
+static inline void add_pair(double *restrict acc, size_t channels, size_t i, size_t j, double re, double im) {
+  const size_t ij = 2 * (i + channels * j), ji = 2 * (j + channels * i);
+  acc[ij] += re;
+  acc[ij + 1] += im;
+  if (i != j) {
+    acc[ji] += re;
+    acc[ji + 1] -= im;
+  }
+}
+
 static void noise_covariance(const float *restrict data, size_t samples, size_t channels, double *restrict acc) {
   for (size_t j = 0; j < channels; j++) {
     const float *restrict b = data + 2 * samples * j;
@@ -1263,16 +1274,10 @@ static void noise_covariance(const float *restrict data, size_t samples, size_t 
         re3 += (double)a3[2 * t] * br + (double)a3[2 * t + 1] * bi;
         im3 += (double)a3[2 * t] * bi - (double)a3[2 * t + 1] * br;
       }
-      const double re[4] = {re0, re1, re2, re3}, im[4] = {im0, im1, im2, im3};
-      for (size_t k = 0; k < 4; k++) {
-        const size_t ii = i + k, ij = 2 * (ii + channels * j), ji = 2 * (j + channels * ii);
-        acc[ij] += re[k];
-        acc[ij + 1] += im[k];
-        if (ii != j) {
-          acc[ji] += re[k];
-          acc[ji + 1] -= im[k];
-        }
-      }
+      add_pair(acc, channels, i, j, re0, im0);
+      add_pair(acc, channels, i + 1, j, re1, im1);
+      add_pair(acc, channels, i + 2, j, re2, im2);
+      add_pair(acc, channels, i + 3, j, re3, im3);
     }
     for (; i <= j; i++) {
       const float *a = data + 2 * samples * i;
@@ -1282,13 +1287,7 @@ static void noise_covariance(const float *restrict data, size_t samples, size_t 
         re += (double)a[2 * t] * br + (double)a[2 * t + 1] * bi;
         im += (double)a[2 * t] * bi - (double)a[2 * t + 1] * br;
       }
-      const size_t ij = 2 * (i + channels * j), ji = 2 * (j + channels * i);
-      acc[ij] += re;
-      acc[ij + 1] += im;
-      if (i != j) {
-        acc[ji] += re;
-        acc[ji + 1] -= im;
-      }
+      add_pair(acc, channels, i, j, re, im);
     }
   }
 }

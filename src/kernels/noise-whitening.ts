@@ -39,6 +39,11 @@ export function accumulateNoiseCovariance(data: Float32Array, samples: number, c
     native(data, samples, channels, acc);
     return acc;
   }
+  return accumulateNoiseCovariancePortable(data, samples, channels, acc);
+}
+
+/** The TypeScript loop of {@link accumulateNoiseCovariance} (used without the native kernels, or with `GANTRY_KERNELS=js`); no checks. */
+export function accumulateNoiseCovariancePortable(data: Float32Array, samples: number, channels: number, acc: Float64Array): Float64Array {
   for (let j = 0; j < channels; j++) {
     const bj = 2 * samples * j;
     for (let i = 0; i <= j; i++) {
