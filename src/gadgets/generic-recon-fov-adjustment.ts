@@ -55,13 +55,9 @@ export function adjustFieldOfView(array: ImageArray, geometry: ArrayGeometry): I
     data = resizeAxis(data, dims, 1, target(e[1], r[1], e1R));
     if (threeD) data = resizeAxis(data, dims, 2, target(e[2], r[2], e2R));
     data = resizeAxis(data, dims, 0, roR);
-    const crop = [roR, e1R, threeD ? e2R : dims[2]];
-    // Only when an axis is larger than the recon matrix: cropImageCentre copies even when nothing is cropped.
-    if (crop.some((size, axis) => size >= 1 && size < dims[axis])) {
-      const cropped = cropImageCentre(data, dims, crop);
-      data = cropped.data;
-      dims.splice(0, dims.length, ...cropped.dims);
-    }
+    const cropped = cropImageCentre(data, dims, [roR, e1R, threeD ? e2R : dims[2]]);
+    data = cropped.data;
+    dims.splice(0, dims.length, ...cropped.dims);
   } else {
     return array;
   }

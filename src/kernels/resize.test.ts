@@ -92,6 +92,9 @@ test('cropImageCentre crops only larger axes with offset ⌊(in − out)/2⌋', 
   const x = randomComplex(60, 9);
   const { data, dims: outDims } = cropImageCentre(x, dims, [3, 8, 1]);
   assert.deepEqual(outDims, [3, 5, 1, 2]);
+  const kept = cropImageCentre(x, dims, [6, 8, 1]);
+  assert.equal(kept.data, x, 'nothing to crop: the same array, not a copy');
+  assert.deepEqual(kept.dims, dims);
   for (let c = 0; c < 2; c++) {
     for (let y = 0; y < 5; y++) {
       for (let i = 0; i < 3; i++) {

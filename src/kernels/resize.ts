@@ -154,7 +154,8 @@ export function fourierResizeAxis(src: Float32Array, dims: readonly number[], ax
 
 /**
  * Crops the first three axes of an image to `outSizes` centrally (offsets
- * ⌊(in − out)/2⌋); axes already no larger are kept. Returns the new array and dims.
+ * ⌊(in − out)/2⌋); axes already no larger are kept. Returns the new array and
+ * dims — `src` itself when no axis is cropped (nothing is copied).
  */
 export function cropImageCentre(
   src: Float32Array,
@@ -172,7 +173,7 @@ export function cropImageCentre(
     data = dst;
     current = next;
   }
-  return { data: data === src ? Float32Array.from(src) : data, dims: current };
+  return { data, dims: current };
 }
 
 /**
