@@ -38,7 +38,14 @@ export function timeInProcess(fn: () => void, budgetMs: number, roundMs = 10, be
     rounds.push(Number(process.hrtime.bigint() - t) / 1e3 / calls);
   }
   rounds.sort((a, b) => a - b);
-  return { best: rounds[0] as number, median: rounds[rounds.length >> 1] as number, rounds: rounds.length };
+  return { best: rounds[0] as number, median: median(rounds), rounds: rounds.length };
+}
+
+/** The middle value of `values` (the upper one of the middle two for an even count); NaN when empty. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1] as number;
 }
 
 /** Whether a program is on PATH. */
